@@ -1,0 +1,43 @@
+/**
+ * smitin: the command line. Every command has --help; a bad argument prints
+ * one line on stderr and exits with code 2; anything else that fails prints
+ * one line and exits with code 1.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from '../util/errors.js';
+import { composeCommand } from './commands/compose.js';
+import { datasetCommand } from './commands/dataset.js';
+import { devicesCommand } from './commands/devices.js';
+
+export function buildProgram(): Command {
+  const program = new Command('smitin')
+    .description('smitin-live: play a generative music transformer and steer it live with SMITIN')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  for (const make of [composeCommand, datasetCommand, devicesCommand]) program.addCommand(make());
+  // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
+  program.exitOverride();
+  program.commands.forEach((c) => c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') }));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version "errors" are successful exits
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`error: ${(err as Error).message ?? String(err)}\n`);
+    if (process.env.SMITIN_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,29 @@
+/** Parsers for command-line values; each error names the option, the range and the value. */
+import { InvalidArgumentError } from 'commander';
+import { INSTRUMENTS, isInstrument, type Instrument } from '../model/tinyband/layout.js';
+import { isStyleName, STYLE_NAMES, type StyleName } from '../model/tinyband/styles.js';
+
+export function numberIn(what: string, lo: number, hi: number, { integer = false } = {}) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+      throw new InvalidArgumentError(`${what} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got: ${raw}`);
+    }
+    if (value < lo || value > hi) throw new InvalidArgumentError(`${what} must be within [${lo}, ${hi}], got: ${raw}`);
+    return value;
+  };
+}
+
+export function instrumentList(raw: string): Instrument[] {
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${INSTRUMENTS.join(', ')}, got: "${raw}"`);
+  for (const name of names) {
+    if (!isInstrument(name)) throw new InvalidArgumentError(`unknown instrument "${name}": expected one of ${INSTRUMENTS.join(', ')}`);
+  }
+  return [...new Set(names as Instrument[])];
+}
+
+export function styleName(raw: string): StyleName {
+  if (!isStyleName(raw)) throw new InvalidArgumentError(`unknown style "${raw}": expected one of ${STYLE_NAMES.join(', ')}`);
+  return raw;
+}

@@ -1,0 +1,135 @@
+/**
+ * The training set as arrays Python reads with numpy alone:
+ *   tokens.u16  little-endian uint16 [pieces, frames, 4]  codebooks 0..3 per frame
+ *   labels.u8   uint8 [pieces, frames, 4]   1 = instrument in the arrangement (drums, bass, piano, guitar)
+ *   chords.u8   uint8 [pieces, frames, 2]   chord root pitch class, quality index (CHORD_QUALITIES)
+ *   dataset.json  this header: shapes, dtypes, vocabulary, and per piece seed, style, key, tags, sections
+ * np.fromfile(dir + '/tokens.u16', dtype='<u2').reshape(header['arrays']['tokens']['shape'])
+ */
+import { FRAMES_PER_BAR } from '../../constants.js';
+import { Rng } from '../../util/rng.js';
+import { compose, entryBaseline, ratio } from './composer/index.js';
+import type { Piece } from './composer/index.js';
+import {
+  CHORD_QUALITIES,
+  CODEBOOK_SIZES,
+  DRUM_VOICES,
+  INSTRUMENTS,
+  NUM_CODEBOOKS,
+  PAD_ID,
+  VOCAB_SIZE,
+} from './layout.js';
+import { STYLE_NAMES } from './styles.js';
+
+export const DATASET_FORMAT = 'smitin-tinyband-dataset';
+export const DATASET_VERSION = 1;
+
+export interface ArraySpec {
+  file: string;
+  dtype: '<u2' | '|u1';
+  shape: number[];
+}
+
+export interface DatasetHeader {
+  format: typeof DATASET_FORMAT;
+  version: number;
+  description: string;
+  seed: number;
+  pieces: number;
+  bars: number;
+  frames: number;
+  arrays: { tokens: ArraySpec; labels: ArraySpec; chords: ArraySpec };
+  vocab: {
+    numCodebooks: number;
+    vocabSize: number;
+    padId: number;
+    codebookSizes: readonly number[];
+    instruments: readonly string[];
+    drumVoices: readonly string[];
+    chordQualities: readonly string[];
+    styles: readonly string[];
+  };
+  stats: { entryBaselineWithin4Bars: number };
+  items: {
+    seed: number;
+    style: string;
+    key: { tonic: number; mode: string };
+    energy: number;
+    tags: string[];
+    sections: Piece['sections'];
+  }[];
+}
+
+export interface Dataset {
+  header: DatasetHeader;
+  files: Record<string, Uint8Array>;
+}
+
+export interface DatasetOptions {
+  pieces: number;
+  seed: number;
+  bars: number;
+  onPiece?: (done: number) => void;
+}
+
+export function buildDataset({ pieces, seed, bars, onPiece }: DatasetOptions): Dataset {
+  const frames = bars * FRAMES_PER_BAR;
+  const tokens = new Uint16Array(pieces * frames * NUM_CODEBOOKS);
+  const labels = new Uint8Array(pieces * frames * INSTRUMENTS.length);
+  const chords = new Uint8Array(pieces * frames * 2);
+  const seeds = new Rng(seed);
+  const items: DatasetHeader['items'] = [];
+  const arrangements: Pick<Piece, 'sections' | 'bars'>[] = [];
+  for (let i = 0; i < pieces; i++) {
+    const piece = compose({ seed: seeds.nextUint32(), bars });
+    if (piece.frames !== frames) throw new Error(`composer returned ${piece.frames} frames for ${bars} bars; use a multiple of 4 bars`);
+    for (let t = 0; t < frames; t++) {
+      const row = (i * frames + t) * NUM_CODEBOOKS;
+      for (let k = 0; k < NUM_CODEBOOKS; k++) tokens[row + k] = piece.tokens[k][t];
+      for (let j = 0; j < INSTRUMENTS.length; j++) labels[row + j] = piece.labels[j][t];
+      chords[(i * frames + t) * 2] = piece.chords[t].root;
+      chords[(i * frames + t) * 2 + 1] = CHORD_QUALITIES.indexOf(piece.chords[t].quality);
+    }
+    items.push({ seed: piece.seed, style: piece.style, key: piece.key, energy: piece.energy, tags: piece.tags, sections: piece.sections });
+    arrangements.push(piece);
+    onPiece?.(i + 1);
+  }
+  // Typed arrays are little-endian on every platform Node supports (x86, ARM).
+  const header: DatasetHeader = {
+    format: DATASET_FORMAT,
+    version: DATASET_VERSION,
+    description:
+      'tinyband composer output. Each array is raw little-endian data: np.fromfile(path, dtype).reshape(shape). ' +
+      'tokens[p, t, k] is codebook k of frame t (a 16th note) of piece p; labels[p, t, i] is 1 when instrument i plays ' +
+      'in that section; chords[p, t] is (root pitch class, index into vocab.chordQualities).',
+    seed,
+    pieces,
+    bars,
+    frames,
+    arrays: {
+      tokens: { file: 'tokens.u16', dtype: '<u2', shape: [pieces, frames, NUM_CODEBOOKS] },
+      labels: { file: 'labels.u8', dtype: '|u1', shape: [pieces, frames, INSTRUMENTS.length] },
+      chords: { file: 'chords.u8', dtype: '|u1', shape: [pieces, frames, 2] },
+    },
+    vocab: {
+      numCodebooks: NUM_CODEBOOKS,
+      vocabSize: VOCAB_SIZE,
+      padId: PAD_ID,
+      codebookSizes: CODEBOOK_SIZES,
+      instruments: INSTRUMENTS,
+      drumVoices: DRUM_VOICES,
+      chordQualities: CHORD_QUALITIES,
+      styles: STYLE_NAMES,
+    },
+    stats: { entryBaselineWithin4Bars: ratio(entryBaseline(arrangements)) },
+    items,
+  };
+  return {
+    header,
+    files: {
+      'tokens.u16': new Uint8Array(tokens.buffer),
+      'labels.u8': labels,
+      'chords.u8': chords,
+    },
+  };
+}
