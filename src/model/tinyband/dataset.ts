@@ -133,3 +133,41 @@ export function buildDataset({ pieces, seed, bars, onPiece }: DatasetOptions): D
     },
   };
 }
+
+export interface LoadedPiece {
+  /** Codebook-major tokens: tokens[k][t]. */
+  tokens: Uint16Array[];
+  item: DatasetHeader['items'][number] & { prompt?: string };
+}
+
+/**
+ * Reads a dataset folder (composer output, or generated samples written in
+ * the same format). Errors name the file and what was expected.
+ */
+export function readDataset(dir: string, read: (path: string) => Uint8Array): { header: DatasetHeader; pieces: LoadedPiece[] } {
+  const headerPath = `${dir}/dataset.json`;
+  let header: DatasetHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(read(headerPath))) as DatasetHeader;
+  } catch (err) {
+    throw new Error(`${headerPath}: expected a ${DATASET_FORMAT} header (JSON): ${(err as Error).message}`);
+  }
+  if (header.format !== DATASET_FORMAT) throw new Error(`${headerPath}: format must be "${DATASET_FORMAT}", got: ${String(header.format)}`);
+  const spec = header.arrays?.tokens;
+  if (!spec || spec.dtype !== '<u2' || spec.shape?.length !== 3 || spec.shape[2] !== NUM_CODEBOOKS) {
+    throw new Error(`${headerPath}: arrays.tokens must be <u2 with shape [pieces, frames, ${NUM_CODEBOOKS}], got: ${JSON.stringify(spec)}`);
+  }
+  const [count, frames] = spec.shape;
+  const bytes = read(`${dir}/${spec.file}`);
+  if (bytes.byteLength !== count * frames * NUM_CODEBOOKS * 2) {
+    throw new Error(`${dir}/${spec.file}: expected ${count * frames * NUM_CODEBOOKS * 2} bytes for shape [${spec.shape}], got: ${bytes.byteLength}`);
+  }
+  const flat = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const pieces: LoadedPiece[] = [];
+  for (let p = 0; p < count; p++) {
+    const tokens = Array.from({ length: NUM_CODEBOOKS }, () => new Uint16Array(frames));
+    for (let t = 0; t < frames; t++) for (let k = 0; k < NUM_CODEBOOKS; k++) tokens[k][t] = flat[(p * frames + t) * NUM_CODEBOOKS + k];
+    pieces.push({ tokens, item: header.items?.[p] ?? ({} as LoadedPiece['item']) });
+  }
+  return { header, pieces };
+}
