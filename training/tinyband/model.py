@@ -305,6 +305,9 @@ class MusicgenModel(nn.Module):
         super().__init__()
         self.decoder = MusicgenDecoder(c)
 
+    def forward(self, *args):
+        return self.decoder(*args)
+
 
 class MusicgenForCausalLM(nn.Module):
     def __init__(self, c: DecoderConfig):
@@ -314,7 +317,8 @@ class MusicgenForCausalLM(nn.Module):
         self.lm_heads = nn.ModuleList([nn.Linear(c.hidden_size, c.vocab_size, bias=False) for _ in range(c.num_codebooks)])
 
     def forward(self, input_ids, encoder_hidden_states, encoder_attention_mask, past_key_values=None):
-        hidden, presents = self.model.decoder(input_ids, encoder_hidden_states, encoder_attention_mask, past_key_values)
+        # through self.model's __call__, as transformers does: ONNX node names then read /decoder/model/decoder/layers.{i}/...
+        hidden, presents = self.model(input_ids, encoder_hidden_states, encoder_attention_mask, past_key_values)
         logits = torch.stack([head(hidden) for head in self.lm_heads], dim=1)  # [B, K, T, V]
         return logits.reshape(-1, logits.shape[2], logits.shape[3]), presents
 

@@ -1,0 +1,92 @@
+/**
+ * Cost of one generation step of the merged MusicGen decoder in onnxruntime-node: a CFG step (2 rows of
+ * K codebooks, one new token each) on the with-past branch at several cache lengths, and the no-past
+ * prompt. One step is one 16th note: 125 ms of audio at 120 BPM, so real time needs p99 well under that.
+ * Sizes come from the model's own inputs, so any MusicGen export can be measured.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/tinyband-step.bench.js [onnx dir, default models/tinyband/onnx]
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
+const dir = process.argv[2] ?? join(REPO, 'models', 'tinyband', 'onnx');
+const STEP_MS_AT_120_BPM = 125;
+const PAST_LENGTHS = [16, 128, 255];
+const PROMPT_LENGTHS = [1, 64, 256];
+const TEXT_LENGTH = 4; // "funk happy energetic" + </s>
+
+const configPath = join(dir, '..', 'config.json');
+const codebooks: number = existsSync(configPath)
+  ? JSON.parse(readFileSync(configPath, 'utf8')).decoder.num_codebooks
+  : 4;
+
+function tensorShape(session: ort.InferenceSession, name: string): readonly (number | string)[] {
+  const m = session.inputMetadata.find((x) => x.name === name);
+  if (!m?.isTensor) throw new Error(`${name}: not a tensor input of ${dir}`);
+  return m.shape;
+}
+
+function randomFloats(dims: number[]): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return new ort.Tensor('float32', Float32Array.from({ length: n }, () => Math.random() * 2 - 1), dims);
+}
+
+function feeds(session: ort.InferenceSession, steps: number, past: number): Record<string, ort.Tensor> {
+  const textD = tensorShape(session, 'encoder_hidden_states')[2] as number;
+  const rows = 2; // CFG: conditional and unconditional
+  const ids = BigInt64Array.from({ length: rows * codebooks * steps }, (_, i) => BigInt(i % 100));
+  const mask = BigInt64Array.from({ length: rows * TEXT_LENGTH }, (_, i) => (i < TEXT_LENGTH ? 1n : 0n));
+  const out: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', ids, [rows * codebooks, steps]),
+    encoder_hidden_states: randomFloats([rows, TEXT_LENGTH, textD]),
+    encoder_attention_mask: new ort.Tensor('int64', mask, [rows, TEXT_LENGTH]),
+    use_cache_branch: new ort.Tensor('bool', Uint8Array.of(past > 0 ? 1 : 0), [1]),
+  };
+  for (const name of session.inputNames.filter((n) => n.startsWith('past_key_values.'))) {
+    const [, heads, , headDim] = tensorShape(session, name) as number[];
+    const length = name.includes('.encoder.') ? (past > 0 ? TEXT_LENGTH : 0) : past;
+    out[name] = randomFloats([rows, heads, length, headDim]);
+  }
+  return out;
+}
+
+async function timeRuns(session: ort.InferenceSession, input: Record<string, ort.Tensor>, runs: number) {
+  for (let i = 0; i < Math.max(5, runs / 10); i++) await session.run(input); // warm-up: allocator and caches
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await session.run(input);
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((a, b) => a - b);
+}
+
+const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ' '}`;
+
+console.log(`${join(dir, 'decoder_model_merged.onnx')}: ${codebooks} codebooks, CFG batch 2`);
+for (const threads of [1, 2]) {
+  const session = await ort.InferenceSession.create(join(dir, 'decoder_model_merged.onnx'), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+  for (const past of PAST_LENGTHS) {
+    const ms = await timeRuns(session, feeds(session, 1, past), 500);
+    const [p50, p99] = [pct(ms, 50), pct(ms, 99)];
+    console.log(
+      `  ${plural(threads)}  step, past ${String(past).padStart(3)}   p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  ` +
+        `real time x${(STEP_MS_AT_120_BPM / p50).toFixed(0)} at 120 BPM`,
+    );
+  }
+  for (const steps of PROMPT_LENGTHS) {
+    const ms = await timeRuns(session, feeds(session, steps, 0), steps > 64 ? 30 : 100);
+    const [p50, p99] = [pct(ms, 50).toFixed(2), pct(ms, 99).toFixed(2)];
+    console.log(`  ${plural(threads)}  prompt of ${String(steps).padStart(3)} (no past)  p50 ${p50} ms  p99 ${p99} ms`);
+  }
+  await session.release();
+}
