@@ -51,6 +51,8 @@ def parse_args():
     p.add_argument("--top-k", type=int, default=16)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--guidance", type=float, default=3.0)
+    p.add_argument("--max-positions", type=int, default=512,
+                   help="rows of the sinusoidal position table to keep (>= max_length); the rest is 1.2 MB of unused weights")
     return p.parse_args()
 
 
@@ -365,6 +367,11 @@ def main():
     torch.set_num_threads(1)  # small graphs; leaves the machine to training
     torch.manual_seed(0)
     model = load(args.checkpoint)
+    positions = model.decoder.model.decoder.embed_positions
+    if args.max_positions < positions.weights.shape[0]:
+        # the table is a fixed sinusoid: its first rows are the same whatever its length
+        positions.weights = torch.nn.Parameter(positions.weights[: args.max_positions].clone(), requires_grad=False)
+        model.config.decoder.max_position_embeddings = args.max_positions
     c = model.config.decoder
     out = os.path.abspath(args.out)
     fixture = args.fixture or (os.path.join(REPO, "test", "fixtures", "tinyband-onnx")
