@@ -1,6 +1,7 @@
 /** smitin compose: a composed piece (no model) rendered by the band synthesizer to a WAV file. */
 import { Command, Option } from 'commander';
 import { DEFAULT_TEMPO, FRAMES_PER_BAR, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE, samplesPerFrame } from '../../constants.js';
+import { cutWithFade } from '../../audio/fade.js';
 import { encodeWav } from '../../audio/wav.js';
 import { renderTokens } from '../../model/codec/synth/index.js';
 import { compose, withoutInstrument, type Piece } from '../../model/tinyband/composer/index.js';
@@ -13,8 +14,6 @@ import { instrumentList, numberIn, styleName } from '../options.js';
 
 /** An hour is far past any sensible render and keeps memory bounded (48 kHz stereo float: ~1.4 GB/hour). */
 export const MAX_SECONDS = 3600;
-/** Fade at the cut, so a piece stopped mid-note does not click. */
-const FADE_OUT_SECONDS = 0.02;
 
 interface ComposeCliOptions {
   seed: number;
@@ -39,15 +38,7 @@ export function renderComposition(opts: Omit<ComposeCliOptions, 'out' | 'json'>)
   const drop = opts.only ? INSTRUMENTS.filter((i) => !opts.only!.includes(i)) : (opts.without ?? []);
   for (const inst of drop) piece = withoutInstrument(piece, inst);
   const full = renderTokens(piece.tokens, { tempo: opts.tempo });
-  const length = Math.round(opts.seconds * SAMPLE_RATE);
-  const left = full.left.slice(0, length);
-  const right = full.right.slice(0, length);
-  const fade = Math.min(length, Math.round(FADE_OUT_SECONDS * SAMPLE_RATE));
-  for (let i = 0; i < fade; i++) {
-    const g = i / fade;
-    left[length - 1 - i] *= g;
-    right[length - 1 - i] *= g;
-  }
+  const [left, right] = cutWithFade([full.left, full.right], Math.round(opts.seconds * SAMPLE_RATE));
   return { piece, left, right };
 }
 

@@ -1,0 +1,104 @@
+/**
+ * The merged MusicGen decoder with its KV cache. The graph holds both
+ * branches behind an ONNX If on use_cache_branch: the first run (false) gets
+ * zero-length past dummies and computes everything from the inputs; every
+ * later run (true) gets the previous run's present.*.decoder as past and
+ * the first run's present.*.encoder (the cross-attention keys and values of
+ * the text, computed once and reused).
+ *
+ * Rows: input_ids is [rows * K, T] with row = b * K + k, where b runs over
+ * the conditioning rows (the conditional half, then the unconditional half
+ * with guidance) and k over codebooks; logits come back the same way.
+ *
+ * Threading model: forward() blocks the calling thread for the whole run
+ * (see onnx/session.ts); one forward at a time.
+ */
+import { ModelFileError, ort, type OnnxSession } from '../onnx/session.js';
+import type { Conditioning } from './conditioning.js';
+import {
+  checkLogitsWidth,
+  DEC_ENCODER_MASK,
+  DEC_ENCODER_STATES,
+  DEC_INPUT_IDS,
+  DEC_LOGITS,
+  DEC_USE_CACHE,
+  KV_KINDS,
+  pastName,
+  presentName,
+  type DecoderDims,
+} from './contract.js';
+
+export class DecoderSession {
+  /** Decoder input rows: conditioning rows x codebooks. */
+  readonly rows: number;
+  private readonly feeds: Record<string, ort.Tensor> = {};
+  private readonly dummies: Record<string, ort.Tensor> = {};
+  private readonly useCache = new ort.Tensor('bool', new Uint8Array([1]), [1]);
+  private readonly noCache = new ort.Tensor('bool', new Uint8Array([0]), [1]);
+  private cached = 0;
+  private widthChecked = false;
+
+  constructor(
+    private readonly session: OnnxSession,
+    readonly dims: DecoderDims,
+    readonly conditioning: Conditioning,
+  ) {
+    this.rows = conditioning.rows * dims.codebooks;
+    this.feeds[DEC_ENCODER_STATES] = conditioning.states;
+    this.feeds[DEC_ENCODER_MASK] = conditioning.mask;
+    for (let i = 0; i < dims.layers; i++) {
+      for (const part of ['decoder', 'encoder'] as const) {
+        for (const kind of KV_KINDS) {
+          const name = pastName(i, part, kind);
+          const type = (session.input(name)?.type ?? 'float32') as 'float32';
+          const data = type === ('float16' as string) ? new Uint16Array(0) : new Float32Array(0);
+          this.dummies[name] = new ort.Tensor(type, data as Float32Array, [conditioning.rows, dims.heads, 0, dims.headDim]);
+        }
+      }
+    }
+    this.reset();
+  }
+
+  /** Positions held in the cache: the next forward's inputs start at this position. */
+  get length(): number {
+    return this.cached;
+  }
+
+  /** Forgets the cache: the next forward starts at position 0 (and recomputes the text's keys and values). */
+  reset(): void {
+    Object.assign(this.feeds, this.dummies);
+    this.feeds[DEC_USE_CACHE] = this.noCache;
+    this.cached = 0;
+  }
+
+  /**
+   * Runs `length` new positions: `ids` holds [rows, length] token ids (row
+   * = b * K + k). Returns logits [rows, length, vocab] and keeps the cache.
+   */
+  async forward(ids: BigInt64Array, length: number): Promise<ort.Tensor> {
+    if (ids.length !== this.rows * length) {
+      throw new RangeError(`decoder input ids must hold ${this.rows} rows x ${length} positions = ${this.rows * length}, got: ${ids.length}`);
+    }
+    this.feeds[DEC_INPUT_IDS] = new ort.Tensor('int64', ids, [this.rows, length]);
+    const out = await this.session.run(this.feeds);
+    const logits = out[DEC_LOGITS];
+    if (!this.widthChecked) {
+      checkLogitsWidth(this.session.path, logits.dims[2], this.dims.vocab);
+      if (logits.dims[0] !== this.rows || logits.dims[1] !== length) {
+        throw new ModelFileError(`${this.session.path}: logits are [${logits.dims.join(', ')}], expected [${this.rows}, ${length}, ${this.dims.vocab}]`);
+      }
+      this.widthChecked = true;
+    }
+    const first = this.cached === 0;
+    for (let i = 0; i < this.dims.layers; i++) {
+      for (const kind of KV_KINDS) {
+        this.feeds[pastName(i, 'decoder', kind)] = out[presentName(i, 'decoder', kind)];
+        // the text's keys and values do not change after the first run: keep those
+        if (first) this.feeds[pastName(i, 'encoder', kind)] = out[presentName(i, 'encoder', kind)];
+      }
+    }
+    this.feeds[DEC_USE_CACHE] = this.useCache;
+    this.cached += length;
+    return logits;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The model the runtime tests run on: the shipped models/tinyband once it is
+ * there, else the development export in /tmp/tb-export (or SMITIN_TEST_MODEL).
+ * Tests that need a model skip, saying why, when none exists.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './cli.js';
+
+export const SHIPPED_MODEL = fileURLToPath(new URL('../../models/tinyband', import.meta.url));
+const DEV_EXPORT = '/tmp/tb-export';
+
+function isModelFolder(dir: string): boolean {
+  return ['config.json', 'generation_config.json', 'tokenizer.json', 'onnx/text_encoder.onnx', 'onnx/decoder_model_merged.onnx'].every((f) =>
+    existsSync(join(dir, f)),
+  );
+}
+
+function findModel(): string | null {
+  const candidates = [process.env.SMITIN_TEST_MODEL, SHIPPED_MODEL, DEV_EXPORT].filter((d): d is string => !!d);
+  return candidates.find(isModelFolder) ?? null;
+}
+
+export const MODEL_DIR: string | null = findModel();
+
+export const NO_MODEL_REASON = `no model to test on: neither ${SHIPPED_MODEL} nor ${DEV_EXPORT} holds config.json, generation_config.json, tokenizer.json and onnx/{text_encoder,decoder_model_merged}.onnx`;
+
+if (!MODEL_DIR) console.warn(`skipping model tests: ${NO_MODEL_REASON}`);
+
+export type Json = Record<string, any>; // config files are free-form JSON that tests edit in place
+
+/**
+ * A copy of the model folder to break: the JSON files are copied (to edit),
+ * the .onnx files linked (they are large), and `mutate` breaks something.
+ */
+export function brokenCopy(mutate: (dir: string) => void): string {
+  const dir = tempDir('smitin-model-');
+  mkdirSync(join(dir, 'onnx'));
+  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json']) copyFileSync(join(MODEL_DIR!, f), join(dir, f));
+  for (const f of readdirSync(join(MODEL_DIR!, 'onnx'))) symlinkSync(join(MODEL_DIR!, 'onnx', f), join(dir, 'onnx', f));
+  mutate(dir);
+  return dir;
+}
+
+export function editJson(dir: string, file: string, edit: (j: Json) => void): void {
+  const path = join(dir, file);
+  const j = JSON.parse(readFileSync(path, 'utf8')) as Json;
+  edit(j);
+  writeFileSync(path, JSON.stringify(j));
+}
+

@@ -1,0 +1,119 @@
+/**
+ * The KV cache must not change the music: logits from the cached,
+ * step-by-step decoder equal one full-sequence pass without a past.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeText, loadModel, type Conditioning, type MusicgenModel } from '../../src/model/musicgen/index.js';
+import { DecoderSession } from '../../src/model/musicgen/decoder-session.js';
+import { Rng } from '../../src/util/rng.js';
+import { MODEL_DIR, NO_MODEL_REASON } from '../helpers/model.js';
+
+const TOLERANCE = 1e-4;
+const POSITIONS = 12;
+
+/** Decoder inputs that follow the delay pattern: inputs[k][q], BOS at 0, pad before codebook k starts, random ids after. */
+function delayedInputs(K: number, length: number, vocab: number, bos: number, pad: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: K }, (_, k) =>
+    Array.from({ length }, (_, q) => (q === 0 ? bos : q - 1 - k < 0 ? pad : rng.int(0, vocab - 1))),
+  );
+}
+
+/** ids [rows, length] for positions [from, from + length): row = h * K + k, both halves the same tokens. */
+function idsFor(inputs: number[][], halves: number, from: number, length: number): BigInt64Array {
+  const K = inputs.length;
+  const ids = new BigInt64Array(halves * K * length);
+  for (let h = 0; h < halves; h++) {
+    for (let k = 0; k < K; k++) for (let t = 0; t < length; t++) ids[(h * K + k) * length + t] = BigInt(inputs[k][from + t]);
+  }
+  return ids;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Logits of position t from a [rows, length, V] tensor, as one [rows, V] array. */
+function at(data: Float32Array, rows: number, length: number, V: number, t: number): Float32Array {
+  const out = new Float32Array(rows * V);
+  for (let r = 0; r < rows; r++) out.set(data.subarray((r * length + t) * V, (r * length + t + 1) * V), r * V);
+  return out;
+}
+
+describe.skipIf(!MODEL_DIR)(`decoder KV cache (${MODEL_DIR ?? NO_MODEL_REASON})`, () => {
+  let model: MusicgenModel;
+  let cond: Conditioning;
+  let inputs: number[][];
+  beforeAll(async () => {
+    model = await loadModel(MODEL_DIR!, { threads: 1 });
+    cond = await encodeText(model, ['funk happy energetic'], 3);
+    const { dims, bosId, padId } = model.spec;
+    inputs = delayedInputs(dims.codebooks, POSITIONS, dims.vocab, bosId, padId, 11);
+  });
+  afterAll(async () => model?.release());
+
+  async function fullPass(c: Conditioning): Promise<Float32Array> {
+    const full = new DecoderSession(model.decoder, model.spec.dims, c);
+    return (await full.forward(idsFor(inputs, c.rows, 0, POSITIONS), POSITIONS)).data as Float32Array;
+  }
+
+  it('step-by-step logits equal a full-sequence pass without past', async () => {
+    const { vocab: V } = model.spec.dims;
+    const cached = new DecoderSession(model.decoder, model.spec.dims, cond);
+    const full = await fullPass(cond);
+    const diffs: number[] = [];
+    for (let q = 0; q < POSITIONS; q++) {
+      expect(cached.length).toBe(q);
+      const step = (await cached.forward(idsFor(inputs, cond.rows, q, 1), 1)).data as Float32Array;
+      diffs.push(maxDiff(step, at(full, cached.rows, POSITIONS, V, q)));
+    }
+    expect(Math.max(...diffs)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('a prefill of several positions then steps equals the full pass (continuation from a prompt)', async () => {
+    const { vocab: V } = model.spec.dims;
+    const prefill = 6;
+    const session = new DecoderSession(model.decoder, model.spec.dims, cond);
+    const full = await fullPass(cond);
+    const first = (await session.forward(idsFor(inputs, cond.rows, 0, prefill), prefill)).data as Float32Array;
+    for (let t = 0; t < prefill; t++) {
+      expect(maxDiff(at(first, session.rows, prefill, V, t), at(full, session.rows, POSITIONS, V, t))).toBeLessThanOrEqual(TOLERANCE);
+    }
+    for (let q = prefill; q < POSITIONS; q++) {
+      const step = (await session.forward(idsFor(inputs, cond.rows, q, 1), 1)).data as Float32Array;
+      expect(maxDiff(step, at(full, session.rows, POSITIONS, V, q))).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
+  it('reset() starts again from position 0', async () => {
+    const session = new DecoderSession(model.decoder, model.spec.dims, cond);
+    const a = Float32Array.from((await session.forward(idsFor(inputs, cond.rows, 0, 1), 1)).data as Float32Array);
+    await session.forward(idsFor(inputs, cond.rows, 1, 1), 1);
+    session.reset();
+    expect(session.length).toBe(0);
+    const b = (await session.forward(idsFor(inputs, cond.rows, 0, 1), 1)).data as Float32Array;
+    expect(maxDiff(a, b)).toBe(0);
+  });
+
+  it('guidance 1 feeds the conditional half alone, and its logits equal the doubled batch\'s conditional half', async () => {
+    const single = await encodeText(model, ['funk happy energetic'], 1);
+    expect(single.rows).toBe(1);
+    expect(cond.rows).toBe(2);
+    const { vocab: V, codebooks: K } = model.spec.dims;
+    const a = await fullPass(single);
+    const b = await fullPass(cond);
+    // rows 0..K-1 of the doubled batch are the conditional half
+    expect(maxDiff(a, b.subarray(0, K * POSITIONS * V))).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('the unconditional half is zero states under a zero mask', () => {
+    const [rows, seq, d] = cond.states.dims;
+    expect(rows).toBe(2);
+    const states = cond.states.data as Float32Array;
+    expect(states.subarray(seq * d).every((x) => x === 0)).toBe(true);
+    expect(states.subarray(0, seq * d).some((x) => x !== 0)).toBe(true);
+    expect([...(cond.mask.data as BigInt64Array)]).toEqual([...Array(seq).fill(1n), ...Array(seq).fill(0n)]);
+  });
+});
