@@ -38,7 +38,8 @@ def tokenizer_json() -> dict:
     """A Hugging Face tokenizers file: WordLevel model, T5-style </s> post-processor."""
     return {
         "version": "1.0",
-        "truncation": None,
+        # the same cut as encode(): MAX_TEXT_TOKENS including the closing </s>
+        "truncation": {"direction": "Right", "max_length": MAX_TEXT_TOKENS, "strategy": "LongestFirst", "stride": 0},
         "padding": None,
         "added_tokens": [
             {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
