@@ -1,6 +1,6 @@
 /**
- * The model the runtime tests run on: the shipped models/tinyband once it is
- * there, else the development export in /tmp/tb-export (or SMITIN_TEST_MODEL).
+ * The model the runtime tests run on: SMITIN_TEST_MODEL when set (any export
+ * with the MusicGen contract), else the shipped models/tinyband.
  * Tests that need a model skip, saying why, when none exists.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from './cli.js';
 
 export const SHIPPED_MODEL = fileURLToPath(new URL('../../models/tinyband', import.meta.url));
-const DEV_EXPORT = '/tmp/tb-export';
 
 function isModelFolder(dir: string): boolean {
   return ['config.json', 'generation_config.json', 'tokenizer.json', 'onnx/text_encoder.onnx', 'onnx/decoder_model_merged.onnx'].every((f) =>
@@ -18,13 +17,13 @@ function isModelFolder(dir: string): boolean {
 }
 
 function findModel(): string | null {
-  const candidates = [process.env.SMITIN_TEST_MODEL, SHIPPED_MODEL, DEV_EXPORT].filter((d): d is string => !!d);
+  const candidates = [process.env.SMITIN_TEST_MODEL, SHIPPED_MODEL].filter((d): d is string => !!d);
   return candidates.find(isModelFolder) ?? null;
 }
 
 export const MODEL_DIR: string | null = findModel();
 
-export const NO_MODEL_REASON = `no model to test on: neither ${SHIPPED_MODEL} nor ${DEV_EXPORT} holds config.json, generation_config.json, tokenizer.json and onnx/{text_encoder,decoder_model_merged}.onnx`;
+export const NO_MODEL_REASON = `no model to test on: ${process.env.SMITIN_TEST_MODEL ?? SHIPPED_MODEL} does not hold config.json, generation_config.json, tokenizer.json and onnx/{text_encoder,decoder_model_merged}.onnx`;
 
 if (!MODEL_DIR) console.warn(`skipping model tests: ${NO_MODEL_REASON}`);
 
