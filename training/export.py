@@ -85,8 +85,9 @@ def with_past_forward(self, input_ids, encoder_hidden_states, encoder_attention_
     return (logits, *[t for p in presents for t in p[:2]])
 
 
-def export_text_encoder(model, path: str):
-    ids, mask = (torch.tensor(x) for x in tb_text.batch(["rock happy", "funk dark energetic drums"]))
+def export_text_encoder(model, path: str, example=None):
+    """example: (input_ids, attention_mask) lists to trace with; tinyband's by default."""
+    ids, mask = (torch.tensor(x) for x in (example or tb_text.batch(["rock happy", "funk dark energetic drums"])))
     axes = {0: BATCH, 1: ENC_LEN}
     torch.onnx.export(
         model.text_encoder, (ids, mask), path, opset_version=OPSET,
