@@ -3,9 +3,22 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { BEATS_PER_BAR, DEFAULT_TEMPO, FRAMES_PER_BEAT, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
 import { cutWithFade } from '../../audio/fade.js';
+import { StreamResampler } from '../../audio/resample.js';
 import { encodeWav } from '../../audio/wav.js';
+import { EncodecStream } from '../../model/codec/encodec/index.js';
 import { renderTokens } from '../../model/codec/synth/index.js';
-import { DEFAULT_KEEP_FRACTION, DTYPES, encodeText, loadModel, MusicgenGenerator, type Dtype, type ModelSpec, type SlideOptions } from '../../model/musicgen/index.js';
+import {
+  DEFAULT_KEEP_FRACTION,
+  DTYPES,
+  encodeText,
+  loadModel,
+  MusicgenGenerator,
+  requireCodecFile,
+  type Dtype,
+  type ModelSpec,
+  type MusicgenModel,
+  type SlideOptions,
+} from '../../model/musicgen/index.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/onnx/session.js';
 import { UsageError } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
@@ -44,6 +57,61 @@ export function slideFor(spec: ModelSpec): SlideOptions {
   return { keep: Math.floor((DEFAULT_KEEP_FRACTION * spec.maxFrames) / align) * align, align };
 }
 
+/** EnCodec frames that cover `seconds` at `frameRate` frames per second (MusicGen: 50). */
+export function encodecFramesFor(seconds: number, frameRate: number): number {
+  return Math.max(1, Math.ceil(seconds * frameRate - 1e-9));
+}
+
+/** Concatenates chunks of one channel. */
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * An EnCodec model's frames, streamed as they are generated through the
+ * EnCodec decoder (overlapping windows of bounded size) and the 32 -> 48 kHz
+ * resampler; the mono result is duplicated to stereo by the caller.
+ */
+async function generateEncodec(
+  model: MusicgenModel,
+  generator: MusicgenGenerator,
+  frames: number,
+): Promise<{ mono: Float32Array; generateMs: number; codecMs: number; codecCalls: number; maxCodecFrames: number }> {
+  const { spec } = model;
+  if (spec.codec.kind !== 'encodec' || !model.codec) throw new Error('generateEncodec needs an EnCodec model');
+  const stream = new EncodecStream(model.codec, spec.dims.codebooks, spec.codec.hop);
+  const resampler = await StreamResampler.create(spec.sampleRate, SAMPLE_RATE);
+  const parts: Float32Array[] = [];
+  let generateMs = 0;
+  let codecMs = 0;
+  try {
+    for (let n = 0; n < frames; ) {
+      const t0 = performance.now();
+      const frame = await generator.step();
+      const t1 = performance.now();
+      generateMs += t1 - t0;
+      if (!frame) continue;
+      n++;
+      const audio = await stream.push(frame);
+      if (audio.length) parts.push(resampler.process(audio));
+      codecMs += performance.now() - t1;
+    }
+    const t1 = performance.now();
+    parts.push(resampler.process(await stream.flush()));
+    parts.push(resampler.flush());
+    codecMs += performance.now() - t1;
+  } finally {
+    resampler.close();
+  }
+  return { mono: concat(parts), generateMs, codecMs, codecCalls: stream.stats.calls, maxCodecFrames: stream.stats.maxFramesPerCall };
+}
+
 /** 16th-note frames that cover `seconds` at `bpm` (the epsilon keeps 30 s at 120 BPM at 240, not 241, after rounding error). */
 export function framesFor(seconds: number, bpm: number): number {
   return Math.max(1, Math.ceil((seconds * bpm * FRAMES_PER_BEAT) / 60 - 1e-9));
@@ -57,7 +125,7 @@ export function renderCommand(): Command {
     .option('--model <dir>', 'model folder (config.json, generation_config.json, tokenizer.json, onnx/)', defaultModelDir())
     .option('--seconds <n>', `length in seconds (0 < n <= ${MAX_SECONDS}); past the model's window it slides, keeping the last part as context`, numberIn('seconds', 0.001, MAX_SECONDS), 10)
     .option('--seed <n>', 'random seed: the same seed gives the same music', numberIn('seed', 0, 2 ** 32 - 1, { integer: true }), 1)
-    .option('--tempo <bpm>', `tempo in BPM (${MIN_TEMPO}..${MAX_TEMPO}); tinyband frames are 16th notes`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO)
+    .option('--tempo <bpm>', `tempo in BPM (${MIN_TEMPO}..${MAX_TEMPO}); tinyband frames are 16th notes (EnCodec models ignore it: 50 frames/s)`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO)
     .addOption(new Option('--dtype <type>', 'model files: fp32 (*.onnx), fp16 (*_fp16.onnx), q8 (*_quantized.onnx)').choices(DTYPES).default('fp32'))
     .addOption(new Option('--ep <provider>', 'onnxruntime execution provider').choices(EXECUTION_PROVIDERS).default('cpu'))
     .option('--threads <n>', 'threads per operator (default: 1 for tinyband-sized models, else onnxruntime picks)', numberIn('threads', 1, 256, { integer: true }))
@@ -72,10 +140,9 @@ export function renderCommand(): Command {
       const model = await loadModel(opts.model, { dtype: opts.dtype, ep: opts.ep, threads: opts.threads });
       try {
         const { spec } = model;
-        if (spec.codec.kind !== 'tinyband-synth') {
-          throw new UsageError(`${opts.model}: this model's codec is EnCodec (onnx/${spec.codec.file}.onnx): not supported yet: encodec decoding`);
-        }
-        const frames = framesFor(opts.seconds, opts.tempo);
+        const encodec = spec.codec.kind === 'encodec' ? spec.codec : null;
+        if (encodec) requireCodecFile(spec); // refused before anything is generated
+        const frames = encodec ? encodecFramesFor(opts.seconds, encodec.frameRate) : framesFor(opts.seconds, opts.tempo);
         const settings = {
           guidance: opts.guidance ?? spec.generation.guidance,
           topK: opts.topK ?? spec.generation.topK,
@@ -91,12 +158,27 @@ export function renderCommand(): Command {
             doSample: spec.generation.doSample,
             slide: slideFor(spec),
           });
-          const t0 = performance.now();
-          const tokens = await generator.generate(frames);
-          const t1 = performance.now();
-          const full = renderTokens(tokens, { tempo: opts.tempo });
-          const [left, right] = cutWithFade([full.left, full.right], Math.round(opts.seconds * SAMPLE_RATE));
-          const t2 = performance.now();
+          let left: Float32Array;
+          let right: Float32Array;
+          let generateMs: number;
+          let synthMs: number;
+          let codecFigures: Record<string, unknown> = {};
+          if (encodec) {
+            const r = await generateEncodec(model, generator, frames);
+            [left] = cutWithFade([r.mono], Math.round(opts.seconds * SAMPLE_RATE));
+            right = left; // EnCodec 32 kHz is mono: the same samples on both channels
+            generateMs = r.generateMs;
+            synthMs = r.codecMs;
+            codecFigures = { codec: 'encodec', modelSampleRate: spec.sampleRate, frameRate: encodec.frameRate, codecCalls: r.codecCalls, maxCodecFrames: r.maxCodecFrames };
+          } else {
+            const t0 = performance.now();
+            const tokens = await generator.generate(frames);
+            const t1 = performance.now();
+            const full = renderTokens(tokens, { tempo: opts.tempo });
+            [left, right] = cutWithFade([full.left, full.right], Math.round(opts.seconds * SAMPLE_RATE));
+            generateMs = t1 - t0;
+            synthMs = performance.now() - t1;
+          }
           file.write(encodeWav([left, right], SAMPLE_RATE));
           const steps = generator.metrics.steps;
           return {
@@ -109,19 +191,20 @@ export function renderCommand(): Command {
             unknownWords: conditioning.prompts[0].unknown,
             seed: opts.seed,
             tempo: opts.tempo,
+            ...codecFigures,
             ...settings,
             frames,
             steps,
             seconds: left.length / SAMPLE_RATE,
             sampleRate: SAMPLE_RATE,
             loadSeconds: (loaded - started) / 1000,
-            generateSeconds: (t1 - t0) / 1000,
-            synthSeconds: (t2 - t1) / 1000,
+            generateSeconds: generateMs / 1000,
+            synthSeconds: synthMs / 1000,
             slides: generator.metrics.slides,
-            msPerStep: (t1 - t0) / steps,
+            msPerStep: generateMs / steps,
             maxStepMs: generator.metrics.maxStepMs,
             modelMsPerStep: generator.metrics.modelMs / steps,
-            realtimeFactor: left.length / SAMPLE_RATE / ((t2 - t0) / 1000),
+            realtimeFactor: left.length / SAMPLE_RATE / ((generateMs + synthMs) / 1000),
             wallSeconds: 0,
           };
         });
@@ -132,7 +215,7 @@ export function renderCommand(): Command {
         if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
         else {
           process.stdout.write(
-            `wrote ${opts.out}: ${summary.seconds.toFixed(2)} s at ${opts.tempo} BPM, ${frames} frames, ` +
+            `wrote ${opts.out}: ${summary.seconds.toFixed(2)} s${spec.codec.kind === 'encodec' ? '' : ` at ${opts.tempo} BPM`}, ${frames} frames, ` +
               `${summary.msPerStep.toFixed(2)} ms/step, ${summary.realtimeFactor.toFixed(1)}x real time\n`,
           );
         }

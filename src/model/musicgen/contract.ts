@@ -17,6 +17,10 @@ export const DEC_ENCODER_MASK = 'encoder_attention_mask';
 export const DEC_USE_CACHE = 'use_cache_branch';
 export const DEC_LOGITS = 'logits';
 
+/** encodec_decode.onnx: audio_codes int64 [1, B, K, T] -> audio_values float [B, 1, T * hop]. */
+export const CODEC_AUDIO_CODES = 'audio_codes';
+export const CODEC_AUDIO_VALUES = 'audio_values';
+
 export type KvPart = 'decoder' | 'encoder';
 export type KvKind = 'key' | 'value';
 export const KV_PARTS: readonly KvPart[] = ['decoder', 'encoder'];
@@ -103,4 +107,10 @@ export function checkDecoder(session: OnnxSession, dims: DecoderDims): void {
       }
     }
   }
+}
+
+/** encodec_decode.onnx: audio_codes int64 [1, B, K, T] -> audio_values float [B, 1, samples]. */
+export function checkEncodecDecoder(session: OnnxSession, codebooks: number): void {
+  checkTensor(session, 'input', CODEC_AUDIO_CODES, { types: ['int64'], rank: 4, dims: { 2: [codebooks, 'decoder.num_codebooks'] } });
+  checkTensor(session, 'output', CODEC_AUDIO_VALUES, { types: FLOATS, rank: 3 });
 }

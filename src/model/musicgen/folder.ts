@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { FRAMES_PER_BEAT } from '../../constants.js';
 import { CODEBOOK_SIZES, NUM_CODEBOOKS, PAD_ID, VOCAB_SIZE } from '../tinyband/layout.js';
 import { ModelFileError, OnnxSession, type ExecutionProvider } from '../onnx/session.js';
-import { checkDecoder, checkTextEncoder, type DecoderDims } from './contract.js';
+import { checkDecoder, checkEncodecDecoder, checkTextEncoder, type DecoderDims } from './contract.js';
 import { PromptTokenizer } from './tokenizer.js';
 
 export const DTYPES = ['fp32', 'fp16', 'q8'] as const;
@@ -45,7 +45,12 @@ const ConfigSchema = z.looseObject({
     max_position_embeddings: posInt.optional(),
   }),
   text_encoder: z.looseObject({ d_model: posInt, vocab_size: posInt.optional() }),
-  audio_encoder: z.looseObject({ model_type: z.string(), sampling_rate: posInt }),
+  audio_encoder: z.looseObject({
+    model_type: z.string(),
+    sampling_rate: posInt,
+    frame_rate: z.number().positive().optional(),
+    upsampling_ratios: z.array(posInt).nonempty().optional(),
+  }),
   tinyband: z.looseObject({ codec: z.string(), frames_per_beat: posInt.optional() }).optional(),
 });
 type Config = z.infer<typeof ConfigSchema>;
@@ -73,7 +78,15 @@ const DEFAULT_MAX_LENGTH = 1500;
 
 export type Codec =
   | { kind: 'tinyband-synth'; codebookSizes: readonly number[]; framesPerBeat: number }
-  | { kind: 'encodec'; file: string };
+  | {
+      kind: 'encodec';
+      /** The graph's name (onnx/<file>.onnx before the dtype suffix). */
+      file: string;
+      /** Code frames per second (MusicGen's 32 kHz EnCodec: 50). */
+      frameRate: number;
+      /** Samples per frame at the model's sampling_rate (640). */
+      hop: number;
+    };
 
 export interface GenerationDefaults {
   guidance: number;
@@ -97,7 +110,8 @@ export interface ModelSpec {
   generation: GenerationDefaults;
   codec: Codec;
   sampleRate: number;
-  files: { textEncoder: string; decoder: string };
+  /** codec: the EnCodec decoder graph, for models whose audio_encoder is encodec, when the folder has it (see requireCodecFile). */
+  files: { textEncoder: string; decoder: string; codec?: string };
 }
 
 function fail(file: string, what: string): never {
@@ -142,11 +156,26 @@ function codecOf(path: string, config: Config): Codec {
     if (fpb !== FRAMES_PER_BEAT) fail(path, `tinyband.frames_per_beat: the synthesizer plays ${FRAMES_PER_BEAT} frames per beat (16th notes), got: ${fpb}`);
     return { kind: 'tinyband-synth', codebookSizes: CODEBOOK_SIZES, framesPerBeat: fpb };
   }
-  if (config.audio_encoder.model_type === 'encodec') return { kind: 'encodec', file: ENCODEC_DECODER };
+  if (config.audio_encoder.model_type === 'encodec') return { kind: 'encodec', file: ENCODEC_DECODER, ...encodecRates(path, config) };
   fail(path, `audio_encoder.model_type: expected "encodec" (or a tinyband.codec of "${TINYBAND_CODEC}"), got: ${JSON.stringify(config.audio_encoder.model_type)}`);
 }
 
-function requireOnnx(dir: string, graph: string, dtype: Dtype): string {
+/**
+ * EnCodec's frame rate: audio_encoder.frame_rate when the config spells it,
+ * else sampling_rate over the product of upsampling_ratios (transformers
+ * derives it so), else MusicGen's 50 frames/s. A frame must be a whole number
+ * of samples.
+ */
+function encodecRates(path: string, config: Config): { frameRate: number; hop: number } {
+  const a = config.audio_encoder;
+  const hop = a.frame_rate !== undefined ? a.sampling_rate / a.frame_rate : a.upsampling_ratios ? a.upsampling_ratios.reduce((x, y) => x * y, 1) : a.sampling_rate / 50;
+  if (!Number.isInteger(hop)) {
+    fail(path, `audio_encoder: sampling_rate ${a.sampling_rate} is not a whole number of samples per frame at frame_rate ${a.frame_rate ?? 50}`);
+  }
+  return { frameRate: a.sampling_rate / hop, hop };
+}
+
+function requireOnnx(dir: string, graph: string, dtype: Dtype, use = ''): string {
   const path = onnxPath(dir, graph, dtype);
   if (existsSync(path)) return path;
   let have: string[] = [];
@@ -156,7 +185,17 @@ function requireOnnx(dir: string, graph: string, dtype: Dtype): string {
     // no onnx/ folder at all: said below
   }
   const why = have.length ? `this folder's onnx/ has: ${have.join(', ')}` : 'there is no onnx/ folder with .onnx files';
-  fail(path, `missing (--dtype ${dtype} needs ${graph}${DTYPE_SUFFIX[dtype]}.onnx; ${why})`);
+  fail(path, `missing (${use}--dtype ${dtype} needs ${graph}${DTYPE_SUFFIX[dtype]}.onnx; ${why})`);
+}
+
+/**
+ * The EnCodec decoder graph of an EnCodec model, or a ModelFileError naming
+ * it. Loading does not need it (generating tokens does not decode them);
+ * whatever turns tokens into audio asks for it here.
+ */
+export function requireCodecFile(spec: ModelSpec): string {
+  if (spec.codec.kind !== 'encodec') throw new Error(`the ${spec.codec.kind} codec has no ONNX graph`);
+  return spec.files.codec ?? requireOnnx(spec.dir, spec.codec.file, spec.dtype, 'decoding EnCodec codes to audio: ');
 }
 
 /** Reads and checks config.json, generation_config.json and tokenizer.json, and finds the .onnx files for `dtype`. */
@@ -211,7 +250,12 @@ export function readModelFolder(dir: string, dtype: Dtype = 'fp32'): { spec: Mod
     },
     codec,
     sampleRate: config.audio_encoder.sampling_rate,
-    files: { textEncoder: requireOnnx(dir, TEXT_ENCODER, dtype), decoder: requireOnnx(dir, DECODER, dtype) },
+    files: {
+      textEncoder: requireOnnx(dir, TEXT_ENCODER, dtype),
+      decoder: requireOnnx(dir, DECODER, dtype),
+      // optional at load (token generation does not need it); checked against the contract when present
+      ...(codec.kind === 'encodec' && existsSync(onnxPath(dir, codec.file, dtype)) ? { codec: onnxPath(dir, codec.file, dtype) } : {}),
+    },
   };
   return { spec, tokenizer };
 }
@@ -230,6 +274,8 @@ export interface MusicgenModel {
   tokenizer: PromptTokenizer;
   textEncoder: OnnxSession;
   decoder: OnnxSession;
+  /** encodec_decode.onnx, for models whose audio_encoder is encodec and whose folder has it; null otherwise (tinyband's codec is the synthesizer). */
+  codec: OnnxSession | null;
   release(): Promise<void>;
 }
 
@@ -252,29 +298,26 @@ export function defaultThreads(spec: ModelSpec): number | undefined {
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<MusicgenModel> {
   const { spec, tokenizer } = readModelFolder(dir, options.dtype ?? 'fp32');
   const sessionOptions = { ep: options.ep, threads: options.threads ?? defaultThreads(spec) };
-  const textEncoder = await OnnxSession.create(spec.files.textEncoder, sessionOptions);
-  let decoder: OnnxSession;
+  const opened: OnnxSession[] = [];
+  const releaseAll = async () => {
+    await Promise.all(opened.map((s) => s.release()));
+  };
   try {
-    decoder = await OnnxSession.create(spec.files.decoder, sessionOptions);
-  } catch (err) {
-    await textEncoder.release();
-    throw err;
-  }
-  try {
+    const textEncoder = await OnnxSession.create(spec.files.textEncoder, sessionOptions);
+    opened.push(textEncoder);
+    const decoder = await OnnxSession.create(spec.files.decoder, sessionOptions);
+    opened.push(decoder);
+    let codec: OnnxSession | null = null;
+    if (spec.files.codec) {
+      codec = await OnnxSession.create(spec.files.codec, sessionOptions);
+      opened.push(codec);
+    }
     checkTextEncoder(textEncoder, spec.dims.textDim);
     checkDecoder(decoder, spec.dims);
+    if (codec) checkEncodecDecoder(codec, spec.dims.codebooks);
+    return { spec, threads: sessionOptions.threads, tokenizer, textEncoder, decoder, codec, release: releaseAll };
   } catch (err) {
-    await Promise.all([textEncoder.release(), decoder.release()]);
+    await releaseAll();
     throw err;
   }
-  return {
-    spec,
-    threads: sessionOptions.threads,
-    tokenizer,
-    textEncoder,
-    decoder,
-    release: async () => {
-      await Promise.all([textEncoder.release(), decoder.release()]);
-    },
-  };
 }
