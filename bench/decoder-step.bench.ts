@@ -1,10 +1,12 @@
 /**
  * Cost of one generation step of the merged MusicGen decoder in onnxruntime-node: a CFG step (2 rows of
  * K codebooks, one new token each) on the with-past branch at several cache lengths, and the no-past
- * prompt. One step is one 16th note: 125 ms of audio at 120 BPM, so real time needs p99 well under that.
- * Sizes come from the model's own inputs, so any MusicGen export can be measured.
+ * prompt. One step is one frame: for tinyband a 16th note (125 ms of audio at 120 BPM), for an EnCodec
+ * MusicGen 1/50 s (20 ms). Sizes come from the model's own inputs, so any MusicGen export can be measured;
+ * a random decoder of MusicGen-small's exact shape (weights do not change speed) comes from
+ * `/usr/bin/python3 training/make_musicgen_fixture.py --shape small --out DIR` (1.7 GB, not committed).
  *
- *   npx tsc -p tsconfig.json && node dist/bench/tinyband-step.bench.js [onnx dir, default models/tinyband/onnx]
+ *   npx tsc -p tsconfig.json && node dist/bench/decoder-step.bench.js [onnx dir, default models/tinyband/onnx] [runs, default 500]
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,12 +16,18 @@ import * as ort from 'onnxruntime-node';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
 const dir = process.argv[2] ?? join(REPO, 'models', 'tinyband', 'onnx');
-const STEP_MS_AT_120_BPM = 125;
+/** Step runs per measurement (second argument); a MusicGen-small-sized decoder wants fewer. */
+const RUNS = Number(process.argv[3] ?? 500);
 const PAST_LENGTHS = [16, 128, 255];
 const PROMPT_LENGTHS = [1, 64, 256];
 const TEXT_LENGTH = 4; // "funk happy energetic" + </s>
 
 const configPath = join(dir, '..', 'config.json');
+const config = existsSync(configPath) ? JSON.parse(readFileSync(configPath, 'utf8')) : {};
+// one step is one frame: a 16th note for tinyband (125 ms at 120 BPM), 1/frame_rate s for EnCodec models
+const tinyband = config.tinyband !== undefined || !config.audio_encoder?.frame_rate;
+const STEP_AUDIO_MS = tinyband ? 125 : 1000 / config.audio_encoder.frame_rate;
+const PACE = tinyband ? 'at 120 BPM' : `at ${config.audio_encoder?.frame_rate} frames/s`;
 const codebooks: number = existsSync(configPath)
   ? JSON.parse(readFileSync(configPath, 'utf8')).decoder.num_codebooks
   : 4;
@@ -76,15 +84,15 @@ for (const threads of [1, 2]) {
     interOpNumThreads: 1,
   });
   for (const past of PAST_LENGTHS) {
-    const ms = await timeRuns(session, feeds(session, 1, past), 500);
+    const ms = await timeRuns(session, feeds(session, 1, past), RUNS);
     const [p50, p99] = [pct(ms, 50), pct(ms, 99)];
     console.log(
       `  ${plural(threads)}  step, past ${String(past).padStart(3)}   p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  ` +
-        `real time x${(STEP_MS_AT_120_BPM / p50).toFixed(0)} at 120 BPM`,
+        `real time x${(STEP_AUDIO_MS / p50).toFixed(STEP_AUDIO_MS / p50 < 10 ? 2 : 0)} ${PACE}`,
     );
   }
   for (const steps of PROMPT_LENGTHS) {
-    const ms = await timeRuns(session, feeds(session, steps, 0), steps > 64 ? 30 : 100);
+    const ms = await timeRuns(session, feeds(session, steps, 0), Math.max(3, Math.round((steps > 64 ? 30 : 100) * (RUNS / 500))));
     const [p50, p99] = [pct(ms, 50).toFixed(2), pct(ms, 99).toFixed(2)];
     console.log(`  ${plural(threads)}  prompt of ${String(steps).padStart(3)} (no past)  p50 ${p50} ms  p99 ${p99} ms`);
   }
