@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export as ex  # noqa: E402
+from tinyband import text as tb_text  # noqa: E402
 from tinyband.model import DecoderConfig, MusicgenForConditionalGeneration, TextConfig, TinybandConfig  # noqa: E402
 
 REPO = ex.REPO
@@ -127,17 +128,7 @@ def tokenizer_json() -> dict:
             {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
         ]},
         "pre_tokenizer": metaspace,
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-            "pair": [
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": "</s>", "type_id": 0}},
-                {"Sequence": {"id": "B", "type_id": 0}},
-                {"SpecialToken": {"id": "</s>", "type_id": 0}},
-            ],
-            "special_tokens": {"</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]}},
-        },
+        "post_processor": tb_text.t5_post_processor(1),
         "decoder": metaspace,
         "model": {"type": "Unigram", "unk_id": 2, "vocab": tokenizer_vocab(), "byte_fallback": False},
     }

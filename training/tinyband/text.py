@@ -34,6 +34,17 @@ def batch(texts: Sequence[str]) -> Tuple[List[List[int]], List[List[int]]]:
     return [x + [PAD_ID] * (width - len(x)) for x in ids], [[1] * len(x) + [0] * (width - len(x)) for x in ids]
 
 
+def t5_post_processor(eos_id: int) -> dict:
+    """T5's template: the words, then </s> (also between and after a pair)."""
+    eos = {"SpecialToken": {"id": "</s>", "type_id": 0}}
+    return {
+        "type": "TemplateProcessing",
+        "single": [{"Sequence": {"id": "A", "type_id": 0}}, eos],
+        "pair": [{"Sequence": {"id": "A", "type_id": 0}}, eos, {"Sequence": {"id": "B", "type_id": 0}}, eos],
+        "special_tokens": {"</s>": {"id": "</s>", "ids": [eos_id], "tokens": ["</s>"]}},
+    }
+
+
 def tokenizer_json() -> dict:
     """A Hugging Face tokenizers file: WordLevel model, T5-style </s> post-processor."""
     return {
@@ -47,17 +58,7 @@ def tokenizer_json() -> dict:
         ],
         "normalizer": {"type": "Lowercase"},
         "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "[^a-z]+"}, "behavior": "Removed", "invert": False},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-            "pair": [
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": "</s>", "type_id": 0}},
-                {"Sequence": {"id": "B", "type_id": 0}},
-                {"SpecialToken": {"id": "</s>", "type_id": 0}},
-            ],
-            "special_tokens": {"</s>": {"id": "</s>", "ids": [EOS_ID], "tokens": ["</s>"]}},
-        },
+        "post_processor": t5_post_processor(EOS_ID),
         "decoder": None,
         "model": {"type": "WordLevel", "vocab": VOCAB, "unk_token": "<unk>"},
     }
