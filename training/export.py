@@ -263,7 +263,7 @@ def run_onnx(jobs, tmp: str):
         for name, a in feeds.items():
             file = os.path.join(tmp, f"in{j}-{name}.bin")
             a.tofile(file)
-            entry["feeds"][name] = {"type": {"int64": "int64", "float32": "float32", "bool": "bool"}[str(a.dtype)],
+            entry["feeds"][name] = {"type": {"int64": "int64", "float32": "float32", "float16": "float16", "bool": "bool"}[str(a.dtype)],
                                     "dims": list(a.shape), "file": file}
         spec.append(entry)
     with open(os.path.join(tmp, "jobs.json"), "w") as f:
