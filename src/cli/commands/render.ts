@@ -1,4 +1,5 @@
 /** smitin render: a MusicGen model (tinyband by default) generates from a text prompt, rendered to a WAV file. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { BEATS_PER_BAR, DEFAULT_TEMPO, FRAMES_PER_BEAT, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
@@ -7,6 +8,7 @@ import { StreamResampler } from '../../audio/resample.js';
 import { encodeWav } from '../../audio/wav.js';
 import { EncodecStream } from '../../model/codec/encodec/index.js';
 import { renderTokens } from '../../model/codec/synth/index.js';
+import { readDataset } from '../../model/tinyband/dataset.js';
 import {
   DEFAULT_KEEP_FRACTION,
   DTYPES,
@@ -44,7 +46,28 @@ interface RenderCliOptions {
   topK?: number;
   topP?: number;
   temperature?: number;
+  continue?: string;
+  item: number;
+  promptBars: number;
   json?: boolean;
+}
+
+/**
+ * The first `bars` bars of one piece of a tinyband token dataset (from
+ * `smitin dataset`, or generated samples), as a prompt to continue.
+ */
+function continuationPrompt(dir: string, item: number, bars: number): Uint16Array[] {
+  let data;
+  try {
+    data = readDataset(dir, (p) => readFileSync(p));
+  } catch (err) {
+    throw new UsageError(`--continue: ${(err as Error).message}`);
+  }
+  const piece = data.pieces[item];
+  if (!piece) throw new UsageError(`--item must be below ${data.pieces.length} (the pieces in ${dir}), got: ${item}`);
+  const frames = bars * FRAMES_PER_BEAT * BEATS_PER_BAR;
+  if (frames > piece.tokens[0].length) throw new UsageError(`--prompt-bars ${bars} is longer than piece ${item} (${piece.tokens[0].length / 16} bars)`);
+  return piece.tokens.map((row) => row.slice(0, frames));
 }
 
 /**
@@ -133,6 +156,9 @@ export function renderCommand(): Command {
     .option('--top-k <k>', 'sample among the k most likely ids; 0 = all (default: generation_config.json)', numberIn('top-k', 0, 1_000_000, { integer: true }))
     .option('--top-p <p>', 'nucleus sampling mass, (0, 1]; 1 = off (default: generation_config.json)', numberIn('top-p', 1e-6, 1))
     .option('--temperature <t>', 'sampling temperature > 0 (default: generation_config.json)', numberIn('temperature', 1e-3, 100))
+    .option('--continue <dir>', 'tinyband: continue a piece of a token dataset (smitin dataset, or samples) instead of starting from silence; the WAV holds the prompt, then the continuation')
+    .option('--item <n>', 'with --continue: which piece (0-based)', numberIn('item', 0, 1e9, { integer: true }), 0)
+    .option('--prompt-bars <n>', 'with --continue: how many bars of it to continue from', numberIn('prompt-bars', 1, 15, { integer: true }), 2)
     .option('--json', 'print a JSON summary: frames, seconds, wallSeconds, realtimeFactor (audio seconds per second of generation and synthesis), msPerStep, ...')
     .action(async (opts: RenderCliOptions) => {
       if (!opts.out.toLowerCase().endsWith('.wav')) throw new UsageError(`--out must name a .wav file, got: ${opts.out}`);
@@ -142,6 +168,10 @@ export function renderCommand(): Command {
         const { spec } = model;
         const encodec = spec.codec.kind === 'encodec' ? spec.codec : null;
         if (encodec) requireCodecFile(spec); // refused before anything is generated
+        if (opts.continue && encodec) {
+          throw new UsageError('--continue reads tinyband token datasets; an EnCodec audio prompt needs encodec_encode.onnx, which is not supported yet');
+        }
+        const prompt = opts.continue ? continuationPrompt(opts.continue, opts.item, opts.promptBars) : undefined;
         const frames = encodec ? encodecFramesFor(opts.seconds, encodec.frameRate) : framesFor(opts.seconds, opts.tempo);
         const settings = {
           guidance: opts.guidance ?? spec.generation.guidance,
@@ -157,6 +187,7 @@ export function renderCommand(): Command {
             seed: opts.seed,
             doSample: spec.generation.doSample,
             slide: slideFor(spec),
+            prompt,
           });
           let left: Float32Array;
           let right: Float32Array;
@@ -172,10 +203,13 @@ export function renderCommand(): Command {
             codecFigures = { codec: 'encodec', modelSampleRate: spec.sampleRate, frameRate: encodec.frameRate, codecCalls: r.codecCalls, maxCodecFrames: r.maxCodecFrames };
           } else {
             const t0 = performance.now();
-            const tokens = await generator.generate(frames);
+            const generated = await generator.generate(frames);
             const t1 = performance.now();
+            // a continuation is heard after its prompt, as audiocraft returns it
+            const tokens = prompt ? generated.map((row, k) => Uint16Array.from([...prompt[k], ...row])) : generated;
             const full = renderTokens(tokens, { tempo: opts.tempo });
-            [left, right] = cutWithFade([full.left, full.right], Math.round(opts.seconds * SAMPLE_RATE));
+            const promptSeconds = prompt ? (prompt[0].length * 60) / (opts.tempo * FRAMES_PER_BEAT) : 0;
+            [left, right] = cutWithFade([full.left, full.right], Math.round((opts.seconds + promptSeconds) * SAMPLE_RATE));
             generateMs = t1 - t0;
             synthMs = performance.now() - t1;
           }
@@ -189,6 +223,7 @@ export function renderCommand(): Command {
             threads: model.threads ?? null,
             prompt: opts.prompt,
             unknownWords: conditioning.prompts[0].unknown,
+            promptFrames: prompt ? prompt[0].length : 0,
             seed: opts.seed,
             tempo: opts.tempo,
             ...codecFigures,
