@@ -35,6 +35,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export as ex  # noqa: E402
 import to_fp16  # noqa: E402
+import to_q8  # noqa: E402
 from tinyband import text as tb_text  # noqa: E402
 from tinyband.model import DecoderConfig, MusicgenForConditionalGeneration, TextConfig, TinybandConfig  # noqa: E402
 
@@ -402,6 +403,8 @@ def main():
     if args.shape == "tiny":  # the _fp16 variants (training/to_fp16.py) that --dtype fp16 is tested on
         for graph in to_fp16.GRAPHS:
             to_fp16.convert(os.path.join(onnx_dir, f"{graph}.onnx"), os.path.join(onnx_dir, f"{graph}_fp16.onnx"))
+        for graph in to_q8.GRAPHS:  # and the _quantized ones (training/to_q8.py) for --dtype q8
+            to_q8.convert(os.path.join(onnx_dir, f"{graph}.onnx"), os.path.join(onnx_dir, f"{graph}{to_q8.SUFFIX}.onnx"))
     print(f"  wrote ONNX and configs ({time.time() - t0:.0f} s)")
     for f in sorted(os.listdir(onnx_dir)):
         print(f"  onnx/{f}: {os.path.getsize(os.path.join(onnx_dir, f)) / 1e6:.3f} MB")
@@ -410,6 +413,7 @@ def main():
         check(model, codec, onnx_dir, text_ids, text_mask, prompt_steps=10 if args.shape == "tiny" else 2)
         if args.shape == "tiny":
             to_fp16.check(out)
+            to_fp16.check(out, variant=to_q8.SUFFIX)
     if codec is not None:
         check_receptive_field(codec)
     print(f"wrote {out}: {size_of(out) / 1e6:.2f} MB in {time.time() - started:.0f} s")

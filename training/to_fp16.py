@@ -167,8 +167,9 @@ def convert(src, dst, compute='fp16'):
     return os.path.getsize(src), os.path.getsize(dst)
 
 
-def check(folder):
-    """fp32 vs fp16 in onnxruntime-node on the same inputs; returns {what: (max abs diff, max abs fp32 value)}."""
+def check(folder, variant='_fp16'):
+    """fp32 vs a variant (_fp16, or _quantized from to_q8.py: float32 I/O) in onnxruntime-node on the same inputs;
+    returns {what: (max abs diff, max abs fp32 value)}."""
     import json
     import tempfile
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -180,8 +181,8 @@ def check(folder):
     head_dim = dec['hidden_size'] // heads
     rng = np.random.default_rng(0)
     onnx_dir = os.path.join(folder, 'onnx')
-    path = lambda g, half: os.path.join(onnx_dir, g + ('_fp16' if half else '') + '.onnx')  # noqa: E731
-    f = lambda a, half: a.astype(np.float16) if half else a  # noqa: E731
+    path = lambda g, half: os.path.join(onnx_dir, g + (variant if half else '') + '.onnx')  # noqa: E731
+    f = lambda a, half: a.astype(np.float16) if half and variant == '_fp16' else a  # noqa: E731
     text_ids = rng.integers(2, cfg['text_encoder']['vocab_size'], size=(1, 6)).astype(np.int64)
     text_mask = np.ones_like(text_ids)
     figures = {}
@@ -218,7 +219,9 @@ def check(folder):
     for name, (half, full) in figures.items():
         assert half.shape == full.shape, (name, half.shape, full.shape)
         out[name] = (float(np.abs(half - full).max()), float(np.abs(full).max()))
-        print(f'  max |fp16 - fp32| {name:36s} {out[name][0]:.2e}  (max |fp32| {out[name][1]:.2e})')
+        label = 'fp16' if variant == '_fp16' else variant.strip('_')
+        print(f'  max |{label} - fp32| {name:36s} {out[name][0]:.2e}  (max |fp32| {out[name][1]:.2e}, '
+              f'relative {out[name][0] / max(out[name][1], 1e-30):.1e}, Pearson {np.corrcoef(half.ravel(), full.ravel())[0, 1]:.5f})')
     return out
 
 
