@@ -6,7 +6,7 @@
  * a random decoder of MusicGen-small's exact shape (weights do not change speed) comes from
  * `/usr/bin/python3 training/make_musicgen_fixture.py --shape small --out DIR` (1.7 GB, not committed).
  *
- *   npx tsc -p tsconfig.json && node dist/bench/decoder-step.bench.js [onnx dir, default models/tinyband/onnx] [runs, default 500]
+ *   npx tsc -p tsconfig.json && node dist/bench/decoder-step.bench.js [onnx dir, default models/tinyband/onnx] [runs, default 500] [fp32|q8]
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,6 +18,14 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/benc
 const dir = process.argv[2] ?? join(REPO, 'models', 'tinyband', 'onnx');
 /** Step runs per measurement (second argument); a MusicGen-small-sized decoder wants fewer. */
 const RUNS = Number(process.argv[3] ?? 500);
+/**
+ * Which file (third argument): fp32 or q8 (_quantized), named as transformers.js exports are. fp16 is left
+ * out: onnxruntime's CPU kernels compute it in float32 (training/to_fp16.py), so it only saves disk.
+ */
+const SUFFIX: Record<string, string> = { fp32: '', q8: '_quantized' };
+const dtype = process.argv[4] ?? 'fp32';
+if (!(dtype in SUFFIX)) throw new RangeError(`dtype must be one of ${Object.keys(SUFFIX).join(', ')}, got: ${dtype}`);
+const decoderFile = join(dir, `decoder_model_merged${SUFFIX[dtype]}.onnx`);
 const PAST_LENGTHS = [16, 128, 255];
 const PROMPT_LENGTHS = [1, 64, 256];
 const TEXT_LENGTH = 4; // "funk happy energetic" + </s>
@@ -77,9 +85,9 @@ const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ' '}`;
 
-console.log(`${join(dir, 'decoder_model_merged.onnx')}: ${codebooks} codebooks, CFG batch 2`);
+console.log(`${decoderFile}: ${codebooks} codebooks, CFG batch 2`);
 for (const threads of [1, 2]) {
-  const session = await ort.InferenceSession.create(join(dir, 'decoder_model_merged.onnx'), {
+  const session = await ort.InferenceSession.create(decoderFile, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
   });
