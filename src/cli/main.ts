@@ -8,6 +8,7 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError } from '../util/errors.js';
 import { composeCommand } from './commands/compose.js';
 import { datasetCommand } from './commands/dataset.js';
 import { devicesCommand } from './commands/devices.js';
+import { prepareCommand } from './commands/prepare.js';
 import { renderCommand } from './commands/render.js';
 import { statsCommand } from './commands/stats.js';
 import { synthCommand } from './commands/synth.js';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  for (const make of [composeCommand, datasetCommand, devicesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
+  for (const make of [composeCommand, datasetCommand, devicesCommand, prepareCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
   // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
   program.exitOverride();
   program.commands.forEach((c) => c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') }));

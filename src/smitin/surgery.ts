@@ -1,0 +1,203 @@
+/**
+ * Graph surgery that makes a MusicGen decoder steerable (DESIGN §1.3-1.4):
+ * for every decoder layer l the prepared graph has
+ *
+ *   input  iti.{l}   float [total_batch_size, H*Dh]: added to the input of
+ *                    self_attn/out_proj (the concatenated head outputs) at
+ *                    every position of the run (Unsqueeze on axis 1, then Add);
+ *   output heads.{l} float [total_batch_size, H*Dh]: that out_proj input at
+ *                    the last position, taken BEFORE the shift is added, so
+ *                    the self-monitor never reads its own push.
+ *
+ * The merged export holds the decoder twice, in the then (with past) and else
+ * (no past) branches of an If on use_cache_branch; both are rewired. The
+ * branches read iti.{l} from the outer scope, so it is declared once; each
+ * branch gains an output heads.{l}, and the If node and the outer graph a
+ * matching output (If outputs are positional). A graph without an If (a
+ * decoder exported unmerged) is rewired in place.
+ *
+ * The ONNX protobuf is read and written with onnx-proto (protobufjs code
+ * compiled from onnx.proto). Initializers are never touched: weights kept in
+ * external data files stay there (their TensorProto holds only a location
+ * relative to the .onnx file, and the prepared file is written beside the
+ * original, so the references stay valid; nothing is inlined or copied).
+ * Re-encoding writes repeated scalars packed where the exporter wrote them
+ * unpacked (TensorProto dims): the bytes differ, the meaning does not.
+ */
+import onnxProto from 'onnx-proto';
+import { ModelFileError } from '../model/onnx/session.js';
+
+const { onnx } = onnxProto;
+type ModelProto = onnxProto.onnx.ModelProto;
+type GraphProto = onnxProto.onnx.IGraphProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+
+export const itiName = (layer: number): string => `iti.${layer}`;
+export const headsName = (layer: number): string => `heads.${layer}`;
+/** The exporter's name of layer i's self-attention output projection (optimum / torch.onnx naming). */
+export const outProjName = (layer: number): string => `/decoder/model/decoder/layers.${layer}/self_attn/out_proj/MatMul`;
+export const OUT_PROJ_PATTERN = '/decoder/model/decoder/layers.{i}/self_attn/out_proj/MatMul';
+/** The dimension name of the decoder batch (2B with guidance), as the export names past_key_values' first axis. */
+export const BATCH_DIM = 'total_batch_size';
+/** Model metadata key that marks a prepared graph. */
+export const PREPARED_KEY = 'smitin.iti';
+
+const USE_CACHE = 'use_cache_branch';
+const LAST_INDEX = 'smitin.last_index';
+const AXIS_1 = 'smitin.axis_1';
+
+export interface PrepareResult {
+  bytes: Uint8Array;
+  layers: number;
+  /** H * Dh: the width of iti.{l} and heads.{l}. */
+  width: number;
+  /** Where the out_proj nodes were rewired: "then_branch", "else_branch", or "graph" for an unmerged decoder. */
+  graphs: string[];
+  /** The input already was a prepared graph: returned as it was (re-encoded). */
+  alreadyPrepared: boolean;
+  /** Initializers whose data lives in external files (left there). */
+  externalTensors: number;
+}
+
+function findIf(graph: GraphProto): NodeProto | undefined {
+  return (graph.node ?? []).find((n) => n.opType === 'If' && n.input?.[0] === USE_CACHE);
+}
+
+function branches(ifNode: NodeProto): { name: string; graph: GraphProto }[] {
+  return ['then_branch', 'else_branch'].map((name) => {
+    const g = ifNode.attribute?.find((a) => a.name === name)?.g;
+    if (!g) throw new ModelFileError(`the If node on ${USE_CACHE} has no ${name} graph`);
+    return { name, graph: g };
+  });
+}
+
+function layersIn(graph: GraphProto): Map<number, NodeProto> {
+  const found = new Map<number, NodeProto>();
+  const re = /^\/decoder\/model\/decoder\/layers\.(\d+)\/self_attn\/out_proj\/MatMul$/;
+  for (const n of graph.node ?? []) {
+    const m = re.exec(n.name ?? '');
+    if (m && n.opType === 'MatMul') found.set(Number(m[1]), n);
+  }
+  return found;
+}
+
+function tensorType(elemType: number, dims: (number | string)[]): onnxProto.onnx.ITypeProto {
+  return {
+    tensorType: {
+      elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+    },
+  };
+}
+
+function int64Tensor(name: string, values: number[], dims: number[]): onnxProto.onnx.ITensorProto {
+  return { name, dataType: onnx.TensorProto.DataType.INT64, dims, int64Data: values };
+}
+
+function opsetOf(model: ModelProto): number {
+  const d = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  return d ? Number(d.version) : 0;
+}
+
+/**
+ * Rewires `model` (decoded; changed in place) and returns the encoded prepared graph.
+ * `file` names the model in errors; `expectLayers` (config.json num_hidden_layers) is checked when given.
+ */
+export function prepareModel(model: ModelProto, file: string, expectLayers?: number): PrepareResult {
+  const main = model.graph;
+  if (!main) throw new ModelFileError(`${file}: has no graph`);
+  const ifNode = findIf(main);
+  const targets = ifNode ? branches(ifNode) : [{ name: 'graph', graph: main }];
+  const where = ifNode ? `the then_branch and else_branch of the If on ${USE_CACHE}` : `the main graph (it has no If on ${USE_CACHE})`;
+  const externalTensors = (main.initializer ?? []).filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL).length;
+
+  const found = targets.map((t) => ({ ...t, layers: layersIn(t.graph) }));
+  for (const t of found) {
+    if (t.layers.size === 0) {
+      throw new ModelFileError(`${file}: cannot find the self-attention output projection: no MatMul node named ${OUT_PROJ_PATTERN} in ${t.name === 'graph' ? where : `the ${t.name} of the If on ${USE_CACHE}`}`);
+    }
+  }
+  const layers = found[0].layers.size;
+  for (const t of found) {
+    for (let l = 0; l < layers; l++) {
+      if (!t.layers.has(l)) throw new ModelFileError(`${file}: no MatMul node named ${outProjName(l)} in ${t.name === 'graph' ? where : `the ${t.name}`} (layers 0..${layers - 1} expected)`);
+    }
+    if (t.layers.size !== layers) throw new ModelFileError(`${file}: ${t.name} has out_proj for ${t.layers.size} layers, ${found[0].name} for ${layers}`);
+  }
+  if (expectLayers !== undefined && layers !== expectLayers) {
+    throw new ModelFileError(`${file}: has out_proj nodes for ${layers} layers, but config.json decoder.num_hidden_layers is ${expectLayers}`);
+  }
+
+  // width and float type from layer 0's weight (an outer-scope initializer [H*Dh, hidden])
+  const weightName = found[0].layers.get(0)!.input?.[1];
+  const weight = [...(main.initializer ?? []), ...(found[0].graph.initializer ?? [])].find((t) => t.name === weightName);
+  if (!weight || !weight.dims || weight.dims.length !== 2) {
+    throw new ModelFileError(`${file}: ${outProjName(0)} has no 2-D weight initializer (its second input is ${weightName ?? 'missing'})`);
+  }
+  const width = Number(weight.dims[0]);
+  const elemType = weight.dataType ?? onnx.TensorProto.DataType.FLOAT;
+
+  const already = (main.input ?? []).some((i) => i.name === itiName(0));
+  if (already) {
+    for (let l = 0; l < layers; l++) {
+      if (!main.input!.some((i) => i.name === itiName(l)) || !main.output!.some((o) => o.name === headsName(l))) {
+        throw new ModelFileError(`${file}: is partly prepared: it has input ${itiName(0)} but not ${itiName(l)} / output ${headsName(l)}`);
+      }
+    }
+    return { bytes: onnx.ModelProto.encode(model).finish(), layers, width, graphs: found.map((t) => t.name), alreadyPrepared: true, externalTensors };
+  }
+  for (const name of [...Array(layers).keys()].flatMap((l) => [itiName(l), headsName(l)])) {
+    const clash = [...(main.input ?? []), ...(main.output ?? [])].find((v) => v.name === name);
+    if (clash) throw new ModelFileError(`${file}: already has a value named ${name}`);
+  }
+
+  const opset = opsetOf(model);
+  main.initializer = [...(main.initializer ?? []), int64Tensor(LAST_INDEX, [-1], []), ...(opset >= 13 ? [int64Tensor(AXIS_1, [1], [1])] : [])];
+
+  for (const t of found) {
+    const nodes = t.graph.node!;
+    for (let l = 0; l < layers; l++) {
+      const mm = t.layers.get(l)!;
+      const x = mm.input![0];
+      const p = `/smitin/layers.${l}`;
+      const unsq = `${p}/iti/Unsqueeze_output_0`;
+      const shifted = `${p}/iti/Add_output_0`;
+      const added: NodeProto[] = [
+        // heads.{l}: the last position of the unshifted input (Gather with a scalar index drops the axis)
+        { name: `${p}/heads/Gather`, opType: 'Gather', input: [x, LAST_INDEX], output: [headsName(l)], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+        opset >= 13
+          ? { name: `${p}/iti/Unsqueeze`, opType: 'Unsqueeze', input: [itiName(l), AXIS_1], output: [unsq] }
+          : { name: `${p}/iti/Unsqueeze`, opType: 'Unsqueeze', input: [itiName(l)], output: [unsq], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] }] },
+        { name: `${p}/iti/Add`, opType: 'Add', input: [x, unsq], output: [shifted] },
+      ];
+      nodes.splice(nodes.indexOf(mm), 0, ...added);
+      mm.input![0] = shifted;
+      if (ifNode) t.graph.output!.push({ name: headsName(l), type: tensorType(elemType, [BATCH_DIM, width]) });
+    }
+  }
+  for (let l = 0; l < layers; l++) {
+    main.input!.push({ name: itiName(l), type: tensorType(elemType, [BATCH_DIM, width]) });
+    main.output!.push({ name: headsName(l), type: tensorType(elemType, [BATCH_DIM, width]) });
+    if (ifNode) ifNode.output!.push(headsName(l));
+  }
+  model.metadataProps = [...(model.metadataProps ?? []).filter((p) => p.key !== PREPARED_KEY), { key: PREPARED_KEY, value: `layers=${layers} width=${width}` }];
+  return { bytes: onnx.ModelProto.encode(model).finish(), layers, width, graphs: found.map((t) => t.name), alreadyPrepared: false, externalTensors };
+}
+
+/** Decodes ONNX bytes; a file that is not a ModelProto is a ModelFileError naming it. */
+export function decodeModel(bytes: Uint8Array, file: string): ModelProto {
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (err) {
+    throw new ModelFileError(`${file}: not an ONNX model (${(err as Error).message})`);
+  }
+}
+
+export function prepareBytes(bytes: Uint8Array, file: string, expectLayers?: number): PrepareResult {
+  return prepareModel(decodeModel(bytes, file), file, expectLayers);
+}
+
+/** onnx/<decoder>[_dtype].iti.onnx beside the original. */
+export function preparedPath(decoderPath: string): string {
+  return decoderPath.replace(/\.onnx$/, '.iti.onnx');
+}
