@@ -3,7 +3,7 @@
  * with the MusicGen contract), else the shipped models/tinyband.
  * Tests that need a model skip, saying why, when none exists.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './cli.js';
@@ -30,14 +30,20 @@ if (!MODEL_DIR) console.warn(`skipping model tests: ${NO_MODEL_REASON}`);
 export type Json = Record<string, any>; // config files are free-form JSON that tests edit in place
 
 /**
- * A copy of the model folder to break: the JSON files are copied (to edit),
- * the .onnx files linked (they are large), and `mutate` breaks something.
+ * A copy of a model folder that is cheap to change: the JSON files are
+ * copied (to edit), the .onnx files linked (they are large).
  */
-export function brokenCopy(mutate: (dir: string) => void): string {
-  const dir = tempDir('smitin-model-');
+export function linkedCopy(src: string, prefix = 'smitin-model-'): string {
+  const dir = tempDir(prefix);
   mkdirSync(join(dir, 'onnx'));
-  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json']) copyFileSync(join(MODEL_DIR!, f), join(dir, f));
-  for (const f of readdirSync(join(MODEL_DIR!, 'onnx'))) symlinkSync(join(MODEL_DIR!, 'onnx', f), join(dir, 'onnx', f));
+  for (const f of readdirSync(src)) if (f.endsWith('.json')) copyFileSync(join(src, f), join(dir, f));
+  for (const f of readdirSync(join(src, 'onnx'))) symlinkSync(realpathSync(join(src, 'onnx', f)), join(dir, 'onnx', f));
+  return dir;
+}
+
+/** A linked copy of the test model in which `mutate` breaks something. */
+export function brokenCopy(mutate: (dir: string) => void): string {
+  const dir = linkedCopy(MODEL_DIR!);
   mutate(dir);
   return dir;
 }

@@ -14,7 +14,7 @@ import { readModelFolder } from '../../src/model/musicgen/index.js';
 import { OnnxSession, ort } from '../../src/model/onnx/session.js';
 import { headsName, itiName } from '../../src/smitin/surgery.js';
 import { tempDir } from '../helpers/cli.js';
-import { SHIPPED_MODEL } from '../helpers/model.js';
+import { linkedCopy, SHIPPED_MODEL } from '../helpers/model.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/tinyband-iti/fixture.json', import.meta.url));
 
@@ -62,13 +62,9 @@ function lastPosition(t: ort.Tensor): Float32Array {
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** JSON copied, .onnx linked (large), as in surgery.test.ts. */
 function copyModel(src: string): string {
-  const dir = tempDir('smitin-iti-ref-');
+  const dir = linkedCopy(src, 'smitin-iti-ref-');
   made.push(dir);
-  mkdirSync(join(dir, 'onnx'));
-  for (const f of readdirSync(src)) if (f.endsWith('.json')) copyFileSync(join(src, f), join(dir, f));
-  for (const f of readdirSync(join(src, 'onnx'))) symlinkSync(realpathSync(join(src, 'onnx', f)), join(dir, 'onnx', f));
   return dir;
 }
 

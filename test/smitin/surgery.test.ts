@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,19 +8,15 @@ import { readModelFolder } from '../../src/model/musicgen/index.js';
 import { OnnxSession, ort } from '../../src/model/onnx/session.js';
 import { headsName, itiName, prepareBytes } from '../../src/smitin/surgery.js';
 import { smitin, tempDir } from '../helpers/cli.js';
-import { SHIPPED_MODEL } from '../helpers/model.js';
+import { linkedCopy, SHIPPED_MODEL } from '../helpers/model.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** JSON copied, .onnx linked (large). */
 function copyModel(src: string): string {
-  const dir = tempDir('smitin-prepare-');
+  const dir = linkedCopy(src, 'smitin-prepare-');
   made.push(dir);
-  mkdirSync(join(dir, 'onnx'));
-  for (const f of readdirSync(src)) if (f.endsWith('.json')) copyFileSync(join(src, f), join(dir, f));
-  for (const f of readdirSync(join(src, 'onnx'))) symlinkSync(realpathSync(join(src, 'onnx', f)), join(dir, 'onnx', f));
   return dir;
 }
 
