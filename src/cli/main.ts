@@ -9,6 +9,7 @@ import { composeCommand } from './commands/compose.js';
 import { datasetCommand } from './commands/dataset.js';
 import { devicesCommand } from './commands/devices.js';
 import { prepareCommand } from './commands/prepare.js';
+import { probesCommand } from './commands/probes.js';
 import { renderCommand } from './commands/render.js';
 import { statsCommand } from './commands/stats.js';
 import { synthCommand } from './commands/synth.js';
@@ -19,10 +20,13 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  for (const make of [composeCommand, datasetCommand, devicesCommand, prepareCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
+  for (const make of [composeCommand, datasetCommand, devicesCommand, prepareCommand, probesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
   // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
-  program.exitOverride();
-  program.commands.forEach((c) => c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') }));
+  const override = (c: Command): void => {
+    c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

@@ -26,14 +26,14 @@
  */
 import onnxProto from 'onnx-proto';
 import { ModelFileError } from '../model/onnx/session.js';
+import { headsName, itiName } from '../model/musicgen/contract.js';
 
 const { onnx } = onnxProto;
 type ModelProto = onnxProto.onnx.ModelProto;
 type GraphProto = onnxProto.onnx.IGraphProto;
 type NodeProto = onnxProto.onnx.INodeProto;
 
-export const itiName = (layer: number): string => `iti.${layer}`;
-export const headsName = (layer: number): string => `heads.${layer}`;
+export { headsName, itiName };
 /** The exporter's name of layer i's self-attention output projection (optimum / torch.onnx naming). */
 export const outProjName = (layer: number): string => `/decoder/model/decoder/layers.${layer}/self_attn/out_proj/MatMul`;
 export const OUT_PROJ_PATTERN = '/decoder/model/decoder/layers.{i}/self_attn/out_proj/MatMul';

@@ -9,7 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareFolder } from '../../src/cli/commands/prepare.js';
+import { prepareFolder } from '../../src/smitin/prepare.js';
 import { readModelFolder } from '../../src/model/musicgen/index.js';
 import { OnnxSession, ort } from '../../src/model/onnx/session.js';
 import { headsName, itiName } from '../../src/smitin/surgery.js';

@@ -3,7 +3,7 @@ import onnxProto from 'onnx-proto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareFolder } from '../../src/cli/commands/prepare.js';
+import { prepareFolder } from '../../src/smitin/prepare.js';
 import { readModelFolder } from '../../src/model/musicgen/index.js';
 import { OnnxSession, ort } from '../../src/model/onnx/session.js';
 import { headsName, itiName, prepareBytes } from '../../src/smitin/surgery.js';

@@ -1,41 +1,13 @@
 /** smitin prepare: writes onnx/decoder_model_merged.iti.onnx, the decoder with SMITIN's iti.{l} inputs and heads.{l} outputs. */
-import { readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { DTYPES, readModelFolder, type Dtype } from '../../model/musicgen/index.js';
-import { prepareBytes, preparedPath } from '../../smitin/surgery.js';
-import { PendingFile } from '../../util/pending-file.js';
+import { DTYPES, type Dtype } from '../../model/musicgen/index.js';
+import { prepareFolder } from '../../smitin/prepare.js';
 import { defaultModelDir } from './render.js';
 
 interface PrepareCliOptions {
   model: string;
   dtype: Dtype;
   json?: boolean;
-}
-
-export interface PrepareSummary {
-  source: string;
-  out: string;
-  layers: number;
-  width: number;
-  graphs: string[];
-  externalTensors: number;
-  bytes: number;
-  ms: number;
-}
-
-/** Prepares the decoder of model folder `dir` (checked as `render` checks it) and writes the .iti.onnx beside it. */
-export async function prepareFolder(dir: string, dtype: Dtype = 'fp32'): Promise<PrepareSummary> {
-  const t0 = performance.now();
-  const { spec } = readModelFolder(dir, dtype);
-  const source = spec.files.decoder;
-  const result = prepareBytes(readFileSync(source), source, spec.dims.layers);
-  const width = spec.dims.heads * spec.dims.headDim;
-  if (result.width !== width) {
-    throw new Error(`${source}: out_proj takes ${result.width} values per position, but config.json gives heads x head dim = ${width}`);
-  }
-  const out = preparedPath(source);
-  await PendingFile.produce(out, 'prepared model', (f) => f.write(result.bytes));
-  return { source, out, layers: result.layers, width: result.width, graphs: result.graphs, externalTensors: result.externalTensors, bytes: statSync(out).size, ms: performance.now() - t0 };
 }
 
 export function prepareCommand(): Command {

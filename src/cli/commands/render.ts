@@ -15,6 +15,7 @@ import {
   encodeText,
   loadModel,
   MusicgenGenerator,
+  readModelFolder,
   requireCodecFile,
   type Dtype,
   type ModelSpec,
@@ -26,13 +27,19 @@ import { UsageError } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { numberIn } from '../options.js';
+import { addSteeringOptions, resolveSteering, type SteeringCliOptions } from '../steering-options.js';
+import { loadSteerableModel } from '../../smitin/prepare.js';
+import { Steerer } from '../../smitin/steerer.js';
+import { formatWeighting } from '../../smitin/weighting.js';
+import { featureAmount, isTinybandFeature } from '../../smitin/tinyband-features.js';
+import { INSTRUMENTS, soundingInstruments } from '../../model/tinyband/layout.js';
 import { MAX_SECONDS } from './compose.js';
 
 export function defaultModelDir(): string {
   return join(packageRoot(), 'models', 'tinyband');
 }
 
-interface RenderCliOptions {
+interface RenderCliOptions extends SteeringCliOptions {
   model: string;
   prompt: string;
   seconds: number;
@@ -140,8 +147,35 @@ export function framesFor(seconds: number, bpm: number): number {
   return Math.max(1, Math.ceil((seconds * bpm * FRAMES_PER_BEAT) / 60 - 1e-9));
 }
 
+/** Per instrument, the share of frames it sounds in; per probed tinyband feature, its amount (featureAmount). */
+function tokenFigures(tokens: readonly Uint16Array[], features: readonly string[]): { sounding: Record<string, number>; features: Record<string, number> } {
+  const sounding = Object.fromEntries(soundingInstruments(tokens).map((row, i) => [INSTRUMENTS[i], row.reduce((a, b) => a + b, 0) / Math.max(1, row.length)]));
+  return { sounding, features: Object.fromEntries(features.filter(isTinybandFeature).map((f) => [f, featureAmount(f, tokens)])) };
+}
+
+/** The steerer's trace, per feature: monitor value, gain and applied push at every decoder run. */
+function traceSummary(steerer: Steerer): Record<string, unknown> {
+  const per = (pick: (t: Steerer['trace'][number]) => Float64Array, i: number) => steerer.trace.map((t) => round(pick(t)[i]));
+  return Object.fromEntries(
+    steerer.features.map((name, i) => [
+      name,
+      {
+        strength: steerer.strength(name),
+        meanApplied: steerer.trace.reduce((a, t) => a + Math.abs(t.applied[i]), 0) / Math.max(1, steerer.trace.length),
+        monitor: per((t) => t.monitor, i),
+        gain: per((t) => t.gain, i),
+        applied: per((t) => t.applied, i),
+      },
+    ]),
+  );
+}
+
+function round(x: number): number | null {
+  return Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null;
+}
+
 export function renderCommand(): Command {
-  return new Command('render')
+  return addSteeringOptions(new Command('render'))
     .description('generate music with a MusicGen model (default: the shipped tinyband) from a text prompt and render it to WAV')
     .requiredOption('--prompt <text>', 'what to play, e.g. "funk happy energetic" (words the model does not know are read as <unk>)')
     .requiredOption('--out <file.wav>', 'output WAV file (48 kHz stereo, 32-bit float)')
@@ -163,9 +197,13 @@ export function renderCommand(): Command {
     .action(async (opts: RenderCliOptions) => {
       if (!opts.out.toLowerCase().endsWith('.wav')) throw new UsageError(`--out must name a .wav file, got: ${opts.out}`);
       const started = performance.now();
-      const model = await loadModel(opts.model, { dtype: opts.dtype, ep: opts.ep, threads: opts.threads });
+      const loadOptions = { dtype: opts.dtype, ep: opts.ep, threads: opts.threads };
+      // steering is checked before any model is opened or prepared
+      const steering = resolveSteering(opts, readModelFolder(opts.model, opts.dtype).spec);
+      const model = steering ? await loadSteerableModel(opts.model, loadOptions) : await loadModel(opts.model, loadOptions);
       try {
         const { spec } = model;
+        const steerer = steering ? new Steerer(steering.probes, steering.strengths, steering.settings, { record: true }) : undefined;
         const encodec = spec.codec.kind === 'encodec' ? spec.codec : null;
         if (encodec) requireCodecFile(spec); // refused before anything is generated
         if (opts.continue && encodec) {
@@ -188,7 +226,9 @@ export function renderCommand(): Command {
             doSample: spec.generation.doSample,
             slide: slideFor(spec),
             prompt,
+            hook: steerer,
           });
+          let generatedTokens: Uint16Array[] | null = null;
           let left: Float32Array;
           let right: Float32Array;
           let generateMs: number;
@@ -204,6 +244,7 @@ export function renderCommand(): Command {
           } else {
             const t0 = performance.now();
             const generated = await generator.generate(frames);
+            generatedTokens = generated;
             const t1 = performance.now();
             // a continuation is heard after its prompt, as audiocraft returns it
             const tokens = prompt ? generated.map((row, k) => Uint16Array.from([...prompt[k], ...row])) : generated;
@@ -241,6 +282,19 @@ export function renderCommand(): Command {
             modelMsPerStep: generator.metrics.modelMs / steps,
             realtimeFactor: left.length / SAMPLE_RATE / ((generateMs + synthMs) / 1000),
             wallSeconds: 0,
+            ...(generatedTokens ? tokenFigures(generatedTokens, steering?.probes.features.map((f) => f.name) ?? []) : {}),
+            ...(steering && steerer
+              ? {
+                  steering: {
+                    probes: steering.probesFile,
+                    strengths: steering.strengths,
+                    ...steering.settings,
+                    weighting: formatWeighting(steering.settings.weighting),
+                    monitorMsPerStep: steerer.monitorMs / steps,
+                    features: traceSummary(steerer),
+                  },
+                }
+              : {}),
           };
         });
         summary.wallSeconds = (performance.now() - started) / 1000;

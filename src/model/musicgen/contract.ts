@@ -21,6 +21,10 @@ export const DEC_LOGITS = 'logits';
 export const CODEC_AUDIO_CODES = 'audio_codes';
 export const CODEC_AUDIO_VALUES = 'audio_values';
 
+/** SMITIN's additions (smitin prepare): layer l's shift of the out_proj input, and its pre-shift value at the last position. */
+export const itiName = (layer: number): string => `iti.${layer}`;
+export const headsName = (layer: number): string => `heads.${layer}`;
+
 export type KvPart = 'decoder' | 'encoder';
 export type KvKind = 'key' | 'value';
 export const KV_PARTS: readonly KvPart[] = ['decoder', 'encoder'];

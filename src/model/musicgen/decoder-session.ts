@@ -10,6 +10,12 @@
  * the conditioning rows (the conditional half, then the unconditional half
  * with guidance) and k over codebooks; logits come back the same way.
  *
+ * Steering: a decoder prepared by `smitin prepare` (inputs iti.{l}, outputs
+ * heads.{l}) is steerable. Each layer's shift is one [rows, H*Dh] buffer
+ * that callers write in place; it is fed only while shifting is on, so a
+ * step without intervention costs no copy and no zeroing. heads(l) holds
+ * the last run's head outputs at its last position, before the shift.
+ *
  * Threading model: forward() blocks the calling thread for the whole run
  * (see onnx/session.ts); one forward at a time.
  */
@@ -22,6 +28,8 @@ import {
   DEC_INPUT_IDS,
   DEC_LOGITS,
   DEC_USE_CACHE,
+  headsName,
+  itiName,
   KV_KINDS,
   pastName,
   presentName,
@@ -37,6 +45,12 @@ export class DecoderSession {
   private readonly noCache = new ort.Tensor('bool', new Uint8Array([0]), [1]);
   private cached = 0;
   private widthChecked = false;
+  /** Per layer: the shift buffer [conditioning rows x H*Dh] (empty when the graph is not steerable). */
+  readonly shifts: Float32Array[] = [];
+  private readonly shiftFeeds: ort.Tensor[] = [];
+  private readonly zeroFeeds: ort.Tensor[] = [];
+  private readonly lastHeads: Float32Array[] = [];
+  private shifting = false;
 
   constructor(
     private readonly session: OnnxSession,
@@ -56,7 +70,52 @@ export class DecoderSession {
         }
       }
     }
+    if (session.input(itiName(0))) {
+      const width = dims.heads * dims.headDim;
+      for (let l = 0; l < dims.layers; l++) {
+        const spec = session.input(itiName(l));
+        if (!spec || !session.output(headsName(l))) {
+          throw new ModelFileError(`${session.path}: is partly prepared for steering: it has ${itiName(0)} but not ${itiName(l)} / ${headsName(l)} (run smitin prepare again)`);
+        }
+        if (spec.type !== 'float32') {
+          throw new ModelFileError(`${session.path}: steering needs float32 ${itiName(l)}, the graph has ${spec.type} (prepare the fp32 decoder)`);
+        }
+        const shift = new Float32Array(conditioning.rows * width);
+        this.shifts.push(shift);
+        this.shiftFeeds.push(new ort.Tensor('float32', shift, [conditioning.rows, width]));
+        this.zeroFeeds.push(new ort.Tensor('float32', new Float32Array(conditioning.rows * width), [conditioning.rows, width]));
+        this.lastHeads.push(new Float32Array(conditioning.rows * width));
+      }
+      this.setShifting(false);
+    }
     this.reset();
+  }
+
+  /** True when the graph has SMITIN's iti.{l} inputs and heads.{l} outputs. */
+  get steerable(): boolean {
+    return this.shifts.length > 0;
+  }
+
+  /** Feed the shift buffers (true) or zeros (false) from the next forward on. */
+  setShifting(on: boolean): void {
+    if (!this.steerable) {
+      if (on) throw new Error(`${this.session.path}: is not prepared for steering (no ${itiName(0)} input): run smitin prepare`);
+      return;
+    }
+    this.shifting = on;
+    const feeds = on ? this.shiftFeeds : this.zeroFeeds;
+    for (let l = 0; l < feeds.length; l++) this.feeds[itiName(l)] = feeds[l];
+  }
+
+  get isShifting(): boolean {
+    return this.shifting;
+  }
+
+  /** Layer l's head outputs [conditioning rows x H*Dh] at the last position of the last run, before the shift. */
+  heads(layer: number): Float32Array {
+    const h = this.lastHeads[layer];
+    if (!h) throw new RangeError(`heads(${layer}): the decoder is ${this.steerable ? `steerable with ${this.lastHeads.length} layers` : 'not steerable'}`);
+    return h;
   }
 
   /** Positions held in the cache: the next forward's inputs start at this position. */
@@ -76,6 +135,19 @@ export class DecoderSession {
    * = b * K + k). Returns logits [rows, length, vocab] and keeps the cache.
    */
   async forward(ids: BigInt64Array, length: number): Promise<ort.Tensor> {
+    return this.run(ids, length, true);
+  }
+
+  /**
+   * Runs `length` new positions like forward() but keeps the cache as it
+   * was (the monitor's clean pass: what the model computes here without a
+   * shift). Returns the logits; heads() reads this run's head outputs.
+   */
+  async peek(ids: BigInt64Array, length: number): Promise<ort.Tensor> {
+    return this.run(ids, length, false);
+  }
+
+  private async run(ids: BigInt64Array, length: number, commit: boolean): Promise<ort.Tensor> {
     if (ids.length !== this.rows * length) {
       throw new RangeError(`decoder input ids must hold ${this.rows} rows x ${length} positions = ${this.rows * length}, got: ${ids.length}`);
     }
@@ -89,6 +161,8 @@ export class DecoderSession {
       }
       this.widthChecked = true;
     }
+    for (let l = 0; l < this.lastHeads.length; l++) this.lastHeads[l].set(out[headsName(l)].data as Float32Array);
+    if (!commit) return logits;
     const first = this.cached === 0;
     for (let i = 0; i < this.dims.layers; i++) {
       for (const kind of KV_KINDS) {

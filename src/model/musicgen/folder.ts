@@ -262,6 +262,8 @@ export function readModelFolder(dir: string, dtype: Dtype = 'fp32'): { spec: Mod
 
 export interface LoadOptions {
   dtype?: Dtype;
+  /** Open this decoder file instead of the folder's (SMITIN's prepared decoder); it is checked against the same contract. */
+  decoderFile?: string;
   ep?: ExecutionProvider;
   threads?: number;
 }
@@ -305,7 +307,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   try {
     const textEncoder = await OnnxSession.create(spec.files.textEncoder, sessionOptions);
     opened.push(textEncoder);
-    const decoder = await OnnxSession.create(spec.files.decoder, sessionOptions);
+    const decoder = await OnnxSession.create(options.decoderFile ?? spec.files.decoder, sessionOptions);
     opened.push(decoder);
     let codec: OnnxSession | null = null;
     if (spec.files.codec) {

@@ -43,6 +43,25 @@ export interface SlideOptions {
   align: number;
 }
 
+/** One decoder run, as a StepHook sees it. */
+export interface DecoderRun {
+  /** Runs before this one in this generator. */
+  index: number;
+  /** Positions fed: 1, or more on a window's first run (the prompt and the context kept at a slide). */
+  length: number;
+  /** The input ids of the run ([rows, length]), for a hook that runs its own pass. */
+  ids: BigInt64Array;
+}
+
+/**
+ * Code that runs around every decoder run: SMITIN's intervention writes the
+ * decoder's shifts before and its monitor reads the head outputs after.
+ */
+export interface StepHook {
+  before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void;
+  after(run: DecoderRun, decoder: DecoderSession): void;
+}
+
 export interface GeneratorOptions extends SamplingSettings {
   seed: number;
   doSample: boolean;
@@ -52,6 +71,8 @@ export interface GeneratorOptions extends SamplingSettings {
   codebookLimits?: readonly number[];
   /** Slide the window when it is full, instead of stopping. */
   slide?: SlideOptions;
+  /** Runs around every decoder run (SMITIN). */
+  hook?: StepHook;
 }
 
 /** Plain figures, read by the runner and benchmarks. */
@@ -82,6 +103,7 @@ export class MusicgenGenerator {
   private readonly halves: number;
   private readonly guidance: number;
   private readonly slide: SlideOptions | undefined;
+  private readonly hook: StepHook | undefined;
   /** Per-codebook scores after guidance: K rows of vocab. */
   private readonly rows: Float32Array[];
   /** Input ids of a one-position step: [halves * K]. */
@@ -135,6 +157,12 @@ export class MusicgenGenerator {
       }
     }
     this.slide = options.slide;
+    this.hook = options.hook;
+  }
+
+  /** The decoder and its cache (SMITIN reads whether it is steerable). */
+  get decoderSession(): DecoderSession {
+    return this.decoder;
   }
 
   private checkPrompt(prompt: readonly ArrayLike<number>[]): number {
@@ -217,7 +245,10 @@ export class MusicgenGenerator {
       }
     }
     const t0 = performance.now();
+    const run = this.hook ? { index: this.metrics.steps, length, ids } : null;
+    if (run) await this.hook!.before(run, this.decoder);
     const out = await this.decoder.forward(ids, length);
+    if (run) this.hook!.after(run, this.decoder);
     const t1 = performance.now();
     let logits: Float32Array;
     if (out.type === 'float16') {

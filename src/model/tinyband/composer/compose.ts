@@ -27,6 +27,9 @@ export interface ComposeOptions {
   /** Length in bars; rounded up to whole 4-bar sections, at least 8. */
   bars?: number;
   style?: StyleName;
+  /** Force the mode or the energy; the rest of the piece is drawn as without it, so the same seed in the other mode is the same piece re-harmonised (probe pairs). */
+  mode?: Key['mode'];
+  energy?: Energy;
   arrangement?: ArrangementOptions;
 }
 
@@ -46,8 +49,13 @@ export function compose(options: ComposeOptions): Piece {
   const style = STYLES[styleName];
   const bars = Math.max(MIN_BARS, Math.ceil(requested / 4) * 4);
   const frames = bars * FRAMES_PER_BAR;
-  const key: Key = { tonic: rng.int(0, 11), mode: rng.chance(style.major) ? 'major' : 'minor' };
-  const energy = rng.int(0, 2) as Energy;
+  const tonic = rng.int(0, 11);
+  const drawnMode = rng.chance(style.major) ? 'major' : 'minor';
+  const key: Key = { tonic, mode: options.mode ?? drawnMode };
+  const drawnEnergy = rng.int(0, 2) as Energy;
+  const energy = options.energy ?? drawnEnergy;
+  if (energy !== 0 && energy !== 1 && energy !== 2) throw new RangeError(`energy must be 0, 1 or 2, got: ${energy}`);
+  if (key.mode !== 'major' && key.mode !== 'minor') throw new RangeError(`mode must be major or minor, got: ${key.mode}`);
 
   // Each part draws from its own stream, so changing one writer leaves the others' choices alone.
   const sections = arrange(bars, rng.fork(), options.arrangement ?? DEFAULT_ARRANGEMENT);

@@ -1,0 +1,141 @@
+/** smitin probes: train SMITIN's per-head probes for a model, and show what a probe set holds. */
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { DTYPES } from '../../model/musicgen/index.js';
+import { loadSteerableModel } from '../../smitin/prepare.js';
+import { probeMapSvg } from '../../smitin/probe-map.js';
+import { encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ProbeSet } from '../../smitin/probe-set.js';
+import { FEATURE_DESCRIPTIONS, isTinybandFeature, TINYBAND_FEATURES, tinybandPairs, type TinybandFeature } from '../../smitin/tinyband-features.js';
+import { collectActivations, fitFeatureProbes } from '../../smitin/train-probes.js';
+import { UsageError } from '../../util/errors.js';
+import { PendingFile } from '../../util/pending-file.js';
+import { numberIn } from '../options.js';
+import { defaultModelDir } from './render.js';
+
+/** The probe set a model folder ships with (render and live use it by default). */
+export const PROBES_FILE = 'probes.safetensors';
+
+export function defaultProbesFile(modelDir: string): string {
+  return join(modelDir, PROBES_FILE);
+}
+
+interface TrainOptions {
+  model: string;
+  out?: string;
+  map?: string;
+  features: string;
+  pairs: number;
+  seed: number;
+  l2: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Per feature: the best head's validation accuracy, the best outside layer 0, and the mean over heads. */
+export function probeSummary(f: FeatureProbes, heads: number): { best_acc: number; best_head: [number, number]; best_acc_after_first_layer: number; mean_acc: number } {
+  const acc = Array.from(f.accuracy);
+  const best = acc.indexOf(Math.max(...acc));
+  const after = acc.slice(heads);
+  return {
+    best_acc: acc[best],
+    best_head: [Math.floor(best / heads), best % heads],
+    best_acc_after_first_layer: after.length ? Math.max(...after) : NaN,
+    mean_acc: acc.reduce((a, b) => a + b, 0) / acc.length,
+  };
+}
+
+function parseFeatures(list: string): TinybandFeature[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--features needs at least one feature');
+  for (const n of names) if (!isTinybandFeature(n)) throw new UsageError(`--features: unknown feature ${n} (tinyband has: ${TINYBAND_FEATURES.join(', ')})`);
+  return [...new Set(names)] as TinybandFeature[];
+}
+
+function trainCommand(): Command {
+  return new Command('train')
+    .description('train one L2 logistic-regression probe per attention head and feature; writes a probe set (safetensors) and a picture of validation accuracy per layer x head')
+    .option('--model <dir>', 'model folder', defaultModelDir())
+    .option('--out <file>', `probe set to write (default: <model>/${PROBES_FILE})`)
+    .option('--map <file.svg>', 'picture of validation accuracy per layer x head (default: the --out path with .svg)')
+    .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_FEATURES.join(', ')})`, TINYBAND_FEATURES.join(','))
+    .option('--pairs <n>', 'positive/negative pairs per feature (a fifth of the pieces are held out for validation)', numberIn('pairs', 10, 100_000, { integer: true }), 1000)
+    .option('--seed <n>', 'seed of the composed pieces and segment cuts', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
+    .option('--l2 <lambda>', "L2 penalty of the probes (sklearn's 1/C)", numberIn('l2', 1e-6, 1e6), 1)
+    .option('--json', 'print the per-feature summary as JSON')
+    .option('--quiet', 'no progress bar')
+    .action(async (opts: TrainOptions) => {
+      const features = parseFeatures(opts.features);
+      const t0 = performance.now();
+      const model = await loadSteerableModel(opts.model, { dtype: DTYPES[0] });
+      try {
+        const { spec } = model;
+        if (spec.codec.kind !== 'tinyband-synth') {
+          throw new UsageError(`${opts.model}: probe data is built from the tinyband composer; for an EnCodec MusicGen, probe data from audio stems is not supported yet`);
+        }
+        const out = opts.out ?? defaultProbesFile(opts.model);
+        const map = opts.map ?? out.replace(/\.[^./]*$/, '') + '.svg';
+        const total = features.length * opts.pairs * 2;
+        const bar = opts.quiet ? null : new cliProgress.SingleBar({ format: 'probes {bar} {value}/{total} segments | {feature} | {eta_formatted} left', etaBuffer: 200 }, cliProgress.Presets.shades_classic);
+        bar?.start(total, 0, { feature: features[0] });
+        const trained: FeatureProbes[] = [];
+        const result = await PendingFile.produce(out, '--out', async (file) => {
+          let before = 0;
+          for (const f of features) {
+            const examples = tinybandPairs(f, opts.pairs, opts.seed);
+            const acts = await collectActivations(model, examples, { onProgress: (done) => bar?.update(before + done, { feature: f }) });
+            before += examples.length;
+            trained.push(fitFeatureProbes(f, FEATURE_DESCRIPTIONS[f], acts, examples, spec.dims.heads, { l2: opts.l2 }));
+          }
+          bar?.stop();
+          const set: ProbeSet = {
+            model: modelIdentity(spec),
+            features: trained,
+            training: { source: 'tinyband composer pairs', pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth piece', segmentFrames: [16, 128], seconds: (performance.now() - t0) / 1000 },
+          };
+          file.write(encodeProbeSet(set));
+          return set;
+        });
+        const svg = probeMapSvg(
+          result.features.map((f) => ({ feature: f.name, accuracy: f.accuracy })),
+          spec.dims.layers,
+          spec.dims.heads,
+          `${result.model.name}: probe validation accuracy per layer x head (${opts.pairs} pairs per feature)`,
+        );
+        await PendingFile.produce(map, '--map', (f) => f.write(Buffer.from(svg)));
+        const summary = Object.fromEntries(result.features.map((f) => [f.name, probeSummary(f, spec.dims.heads)]));
+        if (opts.json) process.stdout.write(JSON.stringify({ out, map, seconds: (performance.now() - t0) / 1000, probes: summary }) + '\n');
+        else {
+          for (const [name, s] of Object.entries(summary)) {
+            process.stdout.write(`${name.padEnd(8)} best ${s.best_acc.toFixed(3)} (L${s.best_head[0]} H${s.best_head[1]})  best after layer 0 ${s.best_acc_after_first_layer.toFixed(3)}  mean ${s.mean_acc.toFixed(3)}\n`);
+          }
+          process.stdout.write(`wrote ${out} and ${map} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+        }
+      } finally {
+        await model.release();
+      }
+    });
+}
+
+function showCommand(): Command {
+  return new Command('show')
+    .description('print what a probe set holds: its model, features and per-feature accuracies')
+    .argument('<file>', 'probe set (safetensors)')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: { json?: boolean }) => {
+      const set = readProbeSet(file);
+      const summary = Object.fromEntries(set.features.map((f) => [f.name, { ...probeSummary(f, set.model.heads), train: f.train, validation: f.validation, description: f.description }]));
+      if (opts.json) process.stdout.write(JSON.stringify({ model: set.model, training: set.training, probes: summary }) + '\n');
+      else {
+        const m = set.model;
+        process.stdout.write(`${file}: probes for ${m.name} (${m.layers} layers x ${m.heads} heads x ${m.headDim}), decoder ${m.decoderFingerprint.slice(0, 12)}\n`);
+        for (const [name, s] of Object.entries(summary)) {
+          process.stdout.write(`${name.padEnd(8)} best ${s.best_acc.toFixed(3)} (L${s.best_head[0]} H${s.best_head[1]})  after layer 0 ${s.best_acc_after_first_layer.toFixed(3)}  mean ${s.mean_acc.toFixed(3)}  ${s.train}+${s.validation} segments: ${s.description}\n`);
+        }
+      }
+    });
+}
+
+export function probesCommand(): Command {
+  return new Command('probes').description("SMITIN's per-head probes: train them, inspect them").addCommand(trainCommand()).addCommand(showCommand());
+}

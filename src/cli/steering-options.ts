@@ -1,0 +1,98 @@
+/** The SMITIN options that render (and later live) share: which probes, which features how hard, and how. */
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkProbesFit, modelIdentity, readProbeSet, type ProbeSet } from '../smitin/probe-set.js';
+import { defaultAlpha, DEFAULT_STEERING, DIRECTIONS, HALVES, MONITOR_MODES, type SteeringSettings } from '../smitin/steerer.js';
+import { parseWeighting, type Weighting } from '../smitin/weighting.js';
+import type { ModelSpec } from '../model/musicgen/index.js';
+import { UsageError } from '../util/errors.js';
+import { defaultProbesFile } from './commands/probes.js';
+import { numberIn } from './options.js';
+
+export interface SteeringCliOptions {
+  probes?: string;
+  steer?: Record<string, number>;
+  weighting: Weighting;
+  alpha?: number;
+  every: number;
+  monitor: 'on' | 'off' | 'same' | 'clean';
+  halves: SteeringSettings['halves'];
+  fromLayer: number;
+  shiftPrompt?: boolean;
+  direction: SteeringSettings['direction'];
+}
+
+/** "drums=1,guitar=-0.5" -> { drums: 1, guitar: -0.5 }; strengths in [-1, 1]. */
+export function parseSteer(raw: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected FEATURE=STRENGTH pairs like drums=1,guitar=-0.5, got: "${part}"`);
+    const v = Number(m[2]);
+    if (!Number.isFinite(v) || v < -1 || v > 1) throw new InvalidArgumentError(`strength of ${m[1]} must be a number in [-1, 1], got: ${m[2]}`);
+    out[m[1]] = v;
+  }
+  if (Object.keys(out).length === 0) throw new InvalidArgumentError(`expected FEATURE=STRENGTH pairs like drums=1,guitar=-0.5, got: "${raw}"`);
+  return out;
+}
+
+function weighting(raw: string): Weighting {
+  try {
+    return parseWeighting(raw);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function addSteeringOptions(cmd: Command): Command {
+  return cmd
+    .option('--probes <file>', 'probe set (smitin probes train; default: the model folder\'s probes.safetensors)')
+    .option('--steer <list>', 'features and strengths in [-1, 1], e.g. drums=1,guitar=-0.5 (negative pushes a feature out)', parseSteer)
+    .option('--weighting <w>', 'heads pushed: soft (SMITIN: every head, weight ((acc-min)/(max-min))^3) or topk:K (ITI: the K most accurate)', weighting, DEFAULT_STEERING.weighting)
+    .option('--alpha <a>', 'push of strength 1, in sigmas (default: 40 for soft, 15 for topk)', numberIn('alpha', 0, 1000))
+    .option('--every <s>', 'intervene on every s-th step (the paper: 5)', numberIn('every', 1, 1000, { integer: true }), DEFAULT_STEERING.every)
+    .addOption(new Option('--monitor <mode>', 'self-monitoring: on (= same: read the step\'s own pre-shift head outputs), clean (an extra unshifted pass), off (plain ITI)').choices(['on', 'off', 'same', 'clean']).default('on'))
+    .addOption(new Option('--halves <h>', 'CFG rows shifted: both, or cond (the conditional half only)').choices(HALVES).default(DEFAULT_STEERING.halves))
+    .option('--from-layer <l>', 'leave out the heads of layers below l (layer 0 reads the token embeddings)', numberIn('from-layer', 0, 1000, { integer: true }), DEFAULT_STEERING.fromLayer)
+    .option('--shift-prompt', 'also shift the prompt positions of a window\'s first run')
+    .addOption(new Option('--direction <d>', 'push along the probe weight or the mass-mean shift').choices(DIRECTIONS).default(DEFAULT_STEERING.direction));
+}
+
+export interface Steering {
+  probes: ProbeSet;
+  probesFile: string;
+  strengths: Record<string, number>;
+  settings: SteeringSettings;
+}
+
+/** The probe set and settings for `spec`'s model, or null when no --steer was given. */
+export function resolveSteering(opts: SteeringCliOptions, spec: ModelSpec): Steering | null {
+  if (!opts.steer) return null;
+  const probesFile = opts.probes ?? defaultProbesFile(spec.dir);
+  if (!opts.probes && !existsSync(probesFile)) {
+    throw new UsageError(`--steer needs probes: ${probesFile} does not exist (train them: smitin probes train --model ${spec.dir}, or give --probes FILE)`);
+  }
+  const probes = readProbeSet(probesFile);
+  checkProbesFit(probes, modelIdentity(spec), probesFile);
+  for (const name of Object.keys(opts.steer)) {
+    if (!probes.features.some((f) => f.name === name)) {
+      throw new UsageError(`--steer: no probes for ${name} in ${probesFile} (it has: ${probes.features.map((f) => f.name).join(', ')})`);
+    }
+  }
+  if (opts.fromLayer >= probes.model.layers) throw new UsageError(`--from-layer must be below the model's ${probes.model.layers} layers, got: ${opts.fromLayer}`);
+  const settings: SteeringSettings = {
+    ...DEFAULT_STEERING,
+    weighting: opts.weighting,
+    alpha: opts.alpha ?? defaultAlpha(opts.weighting),
+    every: opts.every,
+    monitor: opts.monitor === 'on' ? 'same' : opts.monitor,
+    halves: opts.halves,
+    fromLayer: opts.fromLayer,
+    shiftPrompt: opts.shiftPrompt ?? false,
+    direction: opts.direction,
+  };
+  if (settings.weighting.kind === 'topk' && settings.weighting.k > probes.model.layers * probes.model.heads) {
+    throw new UsageError(`--weighting topk:${settings.weighting.k}: the model has only ${probes.model.layers * probes.model.heads} heads`);
+  }
+  return { probes, probesFile, strengths: opts.steer, settings };
+}

@@ -1,0 +1,268 @@
+/**
+ * SMITIN at generation time: a StepHook that writes each layer's shift
+ * before a decoder run and reads the head outputs after it.
+ *
+ * Per feature f with strength s_f in [-1, 1], the shift of layer l is
+ * s_f * alpha * gain_f * u_{f,l}, where u_{f,l} puts w_{l,h} * sigma_{l,h} *
+ * theta_{l,h} into head h's slice (weights from weighting.ts). u is fixed by
+ * the settings, so a step costs one multiply-add of F vectors per layer.
+ * Features add up.
+ *
+ * The monitor (monitor.ts) reads the conditional row's head outputs:
+ * - `same`: the heads.{l} outputs of the step just run, taken before each
+ *   layer's shift was added (the monitor never reads its own push at that
+ *   layer; earlier layers' shifts do reach it). Free.
+ * - `clean`: before an intervening step, one extra run without any shift
+ *   whose cache is thrown away (DecoderSession.peek). Exact, twice the cost.
+ * - `off`: gain 1 (plain ITI); C_f is still read, as telemetry.
+ */
+import type { DecoderRun, DecoderSession, StepHook } from '../model/musicgen/index.js';
+import { median, monitorStep, monitorThreshold } from './monitor.js';
+import type { FeatureProbes, ProbeSet } from './probe-set.js';
+import { headWeights, topHeads, type Weighting } from './weighting.js';
+
+export const MONITOR_MODES = ['same', 'clean', 'off'] as const;
+export type MonitorMode = (typeof MONITOR_MODES)[number];
+export const HALVES = ['cond', 'both'] as const;
+/** Which CFG rows are shifted: the conditional one, or both (the guidance difference then cancels part of the push). */
+export type Halves = (typeof HALVES)[number];
+export const DIRECTIONS = ['probe', 'massmean'] as const;
+export type DirectionKind = (typeof DIRECTIONS)[number];
+
+export interface SteeringSettings {
+  weighting: Weighting;
+  /** Multiplies every strength: the push of strength 1, in sigmas. */
+  alpha: number;
+  /** Intervene on every `every`-th decoder run (the paper's s). */
+  every: number;
+  halves: Halves;
+  monitor: MonitorMode;
+  /** Heads of layers below this are not pushed (layer 0's lexical heads). */
+  fromLayer: number;
+  /** Shift the positions of a window's first run (the prompt) too. */
+  shiftPrompt: boolean;
+  direction: DirectionKind;
+  /** Heads the monitor pools (the paper: 16). */
+  monitorHeads: number;
+  hysteresis: number;
+  /**
+   * The monitor decides only once the window holds this many positions:
+   * the probes learned segments of 16 frames or more, and their reading of
+   * a window's first few positions (generation from silence) is noise.
+   */
+  warmup: number;
+}
+
+/**
+ * The push of strength 1, in sigmas, per weighting. Soft weights sum to far
+ * less than K ones (on tinyband about a fifth of top-16's), so soft needs a
+ * larger alpha for the same push; measured on tinyband (drums, 20 prompts):
+ * soft + monitor at 40 took success from 0.30 to 0.90, top-16 without
+ * monitor needed 20 for 1.00.
+ */
+export function defaultAlpha(weighting: Weighting): number {
+  return weighting.kind === 'soft' ? 40 : 15;
+}
+
+export const DEFAULT_STEERING: SteeringSettings = {
+  weighting: { kind: 'soft' },
+  alpha: 40,
+  every: 1,
+  halves: 'both',
+  monitor: 'same',
+  fromLayer: 1,
+  shiftPrompt: false,
+  direction: 'probe',
+  monitorHeads: 16,
+  hysteresis: 0.1,
+  warmup: 16,
+};
+
+/** What the steerer did at one decoder run, per feature (the telemetry and the --json trace). */
+export interface SteeringTelemetry {
+  run: number;
+  /** C_f read after (same) or before (clean) this run; NaN until the first reading. */
+  monitor: Float64Array;
+  /** The monitor's gain in force for this run. */
+  gain: Float64Array;
+  /** strength * alpha * gain actually added at this run (0 when it did not intervene). */
+  applied: Float64Array;
+}
+
+interface FeatureState {
+  probes: FeatureProbes;
+  /** Per layer: the shift of strength 1 and alpha 1, [H*Dh]. */
+  unit: Float32Array[];
+  /** The monitor's heads (flat layer * H + h). */
+  readers: number[];
+  threshold: number;
+  strength: number;
+  active: boolean;
+  gain: number;
+  monitor: number;
+}
+
+export class Steerer implements StepHook {
+  readonly features: readonly string[];
+  readonly settings: SteeringSettings;
+  private readonly states: FeatureState[];
+  private readonly heads: number;
+  private readonly headDim: number;
+  private readonly width: number;
+  private readonly probs: Float64Array;
+  /** Telemetry of the last run. */
+  readonly last: SteeringTelemetry;
+  /** Every run's telemetry, when recording. */
+  readonly trace: SteeringTelemetry[] = [];
+  private readonly record: boolean;
+  /** Decoder milliseconds spent on clean monitor passes. */
+  monitorMs = 0;
+
+  constructor(probes: ProbeSet, strengths: Readonly<Record<string, number>>, settings: Partial<SteeringSettings> = {}, options: { record?: boolean } = {}) {
+    this.settings = { ...DEFAULT_STEERING, ...settings };
+    checkSettings(this.settings, probes.model.layers);
+    const { layers, heads, headDim } = probes.model;
+    this.heads = heads;
+    this.headDim = headDim;
+    this.width = heads * headDim;
+    this.record = options.record ?? false;
+    for (const name of Object.keys(strengths)) {
+      if (!probes.features.some((f) => f.name === name)) {
+        throw new RangeError(`no probes for feature ${name} (the probe set has: ${probes.features.map((f) => f.name).join(', ')})`);
+      }
+    }
+    // every feature of the set is steerable live; the ones not named start at 0
+    this.states = probes.features.map((f) => {
+      const weights = headWeights(f.accuracy, heads, this.settings.weighting, this.settings.fromLayer);
+      const dir = this.settings.direction === 'probe' ? f.direction : f.massMeanDirection;
+      const sigma = this.settings.direction === 'probe' ? f.sigma : f.massMeanSigma;
+      const unit = Array.from({ length: layers }, (_, l) => {
+        const u = new Float32Array(this.width);
+        for (let h = 0; h < heads; h++) {
+          const i = l * heads + h;
+          const scale = weights[i] * sigma[i];
+          if (scale === 0) continue;
+          for (let d = 0; d < headDim; d++) u[h * headDim + d] = scale * dir[i * headDim + d];
+        }
+        return u;
+      });
+      const state: FeatureState = {
+        probes: f,
+        unit,
+        readers: topHeads(f.accuracy, Math.min(this.settings.monitorHeads, f.accuracy.length)),
+        threshold: monitorThreshold(f.accuracy),
+        strength: 0,
+        active: true,
+        gain: 1,
+        monitor: NaN,
+      };
+      return state;
+    });
+    this.features = this.states.map((s) => s.probes.name);
+    this.probs = new Float64Array(this.settings.monitorHeads);
+    const n = this.states.length;
+    this.last = { run: -1, monitor: new Float64Array(n).fill(NaN), gain: new Float64Array(n).fill(1), applied: new Float64Array(n) };
+    for (const [name, s] of Object.entries(strengths)) this.setStrength(name, s);
+  }
+
+  /** Sets one feature's strength, clamped to [-1, 1]; a live control may call it between any two steps. */
+  setStrength(name: string, value: number): void {
+    const s = this.states.find((x) => x.probes.name === name);
+    if (!s) throw new RangeError(`no probes for feature ${name} (the probe set has: ${this.features.join(', ')})`);
+    if (!Number.isFinite(value)) throw new RangeError(`strength of ${name} must be a finite number, got: ${value}`);
+    const v = Math.max(-1, Math.min(1, value));
+    // a new direction starts the monitor afresh: "present enough" and "absent enough" are different states
+    if (Math.sign(v) !== Math.sign(s.strength)) {
+      s.active = true;
+      s.gain = 1;
+    }
+    s.strength = v;
+  }
+
+  strength(name: string): number {
+    const s = this.states.find((x) => x.probes.name === name);
+    if (!s) throw new RangeError(`no probes for feature ${name}`);
+    return s.strength;
+  }
+
+  async before(run: DecoderRun, decoder: DecoderSession): Promise<void> {
+    const { settings } = this;
+    const intervene = run.index % settings.every === 0 && (run.length === 1 || settings.shiftPrompt) && this.states.some((s) => s.strength !== 0);
+    if (intervene && settings.monitor === 'clean') {
+      decoder.setShifting(false);
+      const t0 = performance.now();
+      await decoder.peek(run.ids, run.length);
+      this.monitorMs += performance.now() - t0;
+      this.read(decoder, decoder.length + run.length);
+    }
+    const t = this.last;
+    t.run = run.index;
+    t.applied.fill(0);
+    if (!intervene) {
+      decoder.setShifting(false);
+      return;
+    }
+    const rows = decoder.shifts[0].length / this.width;
+    const shiftRows = settings.halves === 'both' ? rows : rows / 2;
+    for (let l = 0; l < decoder.shifts.length; l++) {
+      const shift = decoder.shifts[l];
+      shift.fill(0);
+      const row0 = shift.subarray(0, this.width);
+      this.states.forEach((s, i) => {
+        const a = s.strength * settings.alpha * (settings.monitor === 'off' ? 1 : s.gain);
+        t.applied[i] = a;
+        if (a === 0) return;
+        const u = s.unit[l];
+        for (let j = 0; j < this.width; j++) row0[j] += a * u[j];
+      });
+      // conditional rows come first (conditioning.ts); B = 1 in the generator, so row 0 is the whole conditional half
+      for (let r = 1; r < shiftRows; r++) shift.copyWithin(r * this.width, 0, this.width);
+    }
+    decoder.setShifting(true);
+  }
+
+  after(_run: DecoderRun, decoder: DecoderSession): void {
+    // with the monitor off the values are still read: they are telemetry (free in the same pass)
+    if (this.settings.monitor !== 'clean') this.read(decoder, decoder.length);
+    const t = this.last;
+    this.states.forEach((s, i) => {
+      t.monitor[i] = s.monitor;
+      t.gain[i] = s.gain;
+    });
+    if (this.record) this.trace.push({ run: t.run, monitor: t.monitor.slice(), gain: t.gain.slice(), applied: t.applied.slice() });
+  }
+
+  /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
+  private read(decoder: DecoderSession, positions: number): void {
+    const { heads, headDim } = this;
+    for (const s of this.states) {
+      const { weights, bias } = s.probes;
+      for (let r = 0; r < s.readers.length; r++) {
+        const i = s.readers[r];
+        const l = Math.floor(i / heads);
+        const h = i - l * heads;
+        const z = decoder.heads(l);
+        let dot = bias[i];
+        for (let d = 0; d < headDim; d++) dot += weights[i * headDim + d] * z[h * headDim + d];
+        this.probs[r] = 1 / (1 + Math.exp(-dot));
+      }
+      s.monitor = median(this.probs.subarray(0, s.readers.length));
+      if (s.strength === 0 || positions < this.settings.warmup) continue;
+      const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis });
+      s.active = d.active;
+      s.gain = d.gain;
+    }
+  }
+}
+
+function checkSettings(s: SteeringSettings, layers: number): void {
+  if (!(Number.isFinite(s.alpha) && s.alpha >= 0)) throw new RangeError(`alpha must be a finite number >= 0, got: ${s.alpha}`);
+  if (!Number.isInteger(s.every) || s.every < 1) throw new RangeError(`every must be an integer >= 1, got: ${s.every}`);
+  if (!Number.isInteger(s.fromLayer) || s.fromLayer < 0 || s.fromLayer >= layers) throw new RangeError(`fromLayer must be an integer in [0, ${layers - 1}], got: ${s.fromLayer}`);
+  if (!Number.isInteger(s.monitorHeads) || s.monitorHeads < 1) throw new RangeError(`monitorHeads must be an integer >= 1, got: ${s.monitorHeads}`);
+  if (!Number.isInteger(s.warmup) || s.warmup < 0) throw new RangeError(`warmup must be an integer >= 0, got: ${s.warmup}`);
+  if (!(s.hysteresis >= 0 && s.hysteresis < 1)) throw new RangeError(`hysteresis must be in [0, 1), got: ${s.hysteresis}`);
+  if (!(MONITOR_MODES as readonly string[]).includes(s.monitor)) throw new RangeError(`monitor must be one of ${MONITOR_MODES.join(', ')}, got: ${s.monitor}`);
+  if (!(HALVES as readonly string[]).includes(s.halves)) throw new RangeError(`halves must be one of ${HALVES.join(', ')}, got: ${s.halves}`);
+  if (!(DIRECTIONS as readonly string[]).includes(s.direction)) throw new RangeError(`direction must be one of ${DIRECTIONS.join(', ')}, got: ${s.direction}`);
+}

@@ -1,0 +1,56 @@
+/** smitin probes train / show as a user runs them. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readProbeSet } from '../../src/smitin/probe-set.js';
+import { smitin, tempDir } from '../helpers/cli.js';
+import { linkedCopy, MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
+
+const TINY = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
+
+describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes', () => {
+  const dir = tempDir();
+
+  it('train writes a probe set for the model and a per-head accuracy picture; show reads it back', () => {
+    const out = join(dir, 'p.safetensors');
+    const r = smitin(['probes', 'train', '--features', 'drums,minor', '--pairs', '60', '--out', out, '--json', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.map).toBe(join(dir, 'p.svg'));
+    // 60 pairs are few, but drums are plain to see for the best head
+    expect(summary.probes.drums.best_acc).toBeGreaterThan(0.85);
+    expect(summary.probes.drums.mean_acc).toBeGreaterThan(0.6);
+    expect(summary.probes.minor.best_acc).toBeGreaterThan(0.55);
+    const set = readProbeSet(out);
+    expect(set.model).toMatchObject({ name: 'tinyband', layers: 4, heads: 8, headDim: 24 });
+    expect(set.features.map((f) => f.name)).toEqual(['drums', 'minor']);
+    // split by piece: a fifth of the pieces are validation
+    expect(set.features[0].validation / (set.features[0].train + set.features[0].validation)).toBeCloseTo(0.2, 1);
+    const svg = readFileSync(join(dir, 'p.svg'), 'utf8');
+    expect(svg.match(/class="cell"/g)).toHaveLength(2 * 32);
+    const show = smitin(['probes', 'show', out, '--json']);
+    expect(show.status).toBe(0);
+    expect(JSON.parse(show.stdout).probes.drums.best_acc).toBeCloseTo(summary.probes.drums.best_acc, 6);
+  });
+
+  it('refuses unknown features and models it cannot build probe data for', () => {
+    const bad = smitin(['probes', 'train', '--features', 'drums,cowbell', '--out', join(dir, 'q.safetensors')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--features: unknown feature cowbell \(tinyband has: drums, bass, piano, guitar, minor, dense\)/);
+    const encodec = smitin(['probes', 'train', '--model', linkedCopy(TINY), '--out', join(dir, 'r.safetensors'), '--quiet']);
+    expect(encodec.status).toBe(2);
+    expect(encodec.stderr).toMatch(/probe data is built from the tinyband composer/);
+    expect(existsSync(join(dir, 'r.safetensors'))).toBe(false);
+  });
+
+  it('the shipped probe set meets the goals: best head >= 0.90 for every instrument, >= 0.85 outside layer 0', () => {
+    const r = smitin(['probes', 'show', join(SHIPPED_MODEL, 'probes.safetensors'), '--json']);
+    const probes = JSON.parse(r.stdout).probes;
+    for (const f of ['drums', 'bass', 'piano', 'guitar']) {
+      expect(probes[f].best_acc, f).toBeGreaterThanOrEqual(0.9);
+      expect(probes[f].best_acc_after_first_layer, f).toBeGreaterThanOrEqual(0.85);
+    }
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * SMITIN on the shipped tinyband and its probe set: the hook changes
+ * nothing at strength 0, a push brings an absent instrument in, a negative
+ * push takes a present one out, and the telemetry says what was applied.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecoderSession, encodeText, loadModel, MusicgenGenerator, type MusicgenModel } from '../../src/model/musicgen/index.js';
+import { compose } from '../../src/model/tinyband/composer/index.js';
+import { loadSteerableModel } from '../../src/smitin/prepare.js';
+import { readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
+import { Steerer, type SteeringSettings } from '../../src/smitin/steerer.js';
+import { featureAmount, featurePresent } from '../../src/smitin/tinyband-features.js';
+import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
+
+const PROBES = join(SHIPPED_MODEL, 'probes.safetensors');
+const ready = MODEL_DIR === SHIPPED_MODEL && existsSync(PROBES);
+const PROMPTS = 12;
+
+/** 2-bar composer prompts where drums are absent (want = false) or sound throughout most of it (want = true). */
+function drumPrompts(want: boolean): { tokens: Uint16Array[]; style: string }[] {
+  const out: { tokens: Uint16Array[]; style: string }[] = [];
+  for (let seed = 5000; out.length < PROMPTS; seed++) {
+    const p = compose({ seed, bars: 8 });
+    const tokens = p.tokens.map((r) => r.slice(0, 32));
+    const amount = featureAmount('drums', tokens);
+    if (want ? amount >= 0.4 : amount === 0) out.push({ tokens, style: p.style });
+  }
+  return out;
+}
+
+describe.skipIf(!ready)('SMITIN steering on tinyband', () => {
+  let model: MusicgenModel;
+  let probes: ProbeSet;
+  beforeAll(async () => {
+    model = await loadSteerableModel(SHIPPED_MODEL, { threads: 1 });
+    probes = readProbeSet(PROBES);
+  });
+  afterAll(async () => model?.release());
+
+  async function continueAll(prompts: { tokens: Uint16Array[]; style: string }[], steer?: { strength: number; settings?: Partial<SteeringSettings> }) {
+    const results: { tokens: Uint16Array[]; steerer?: Steerer }[] = [];
+    for (const [i, p] of prompts.entries()) {
+      const cond = await encodeText(model, [p.style], model.spec.generation.guidance);
+      const steerer = steer ? new Steerer(probes, { drums: steer.strength }, steer.settings, { record: true }) : undefined;
+      const g = new MusicgenGenerator(model.decoder, model.spec, cond, { ...model.spec.generation, seed: 100 + i, prompt: p.tokens, hook: steerer });
+      results.push({ tokens: await g.generate(64), steerer });
+    }
+    return results;
+  }
+
+  it('at strength 0 the prepared decoder and the hook change no token', async () => {
+    const prompts = drumPrompts(false).slice(0, 3);
+    const plain = await loadModel(SHIPPED_MODEL, { threads: 1 });
+    try {
+      for (const [i, p] of prompts.entries()) {
+        const cond = await encodeText(plain, [p.style], 1.5);
+        const a = await new MusicgenGenerator(plain.decoder, plain.spec, cond, { ...plain.spec.generation, seed: i, prompt: p.tokens }).generate(48);
+        const hook = new Steerer(probes, { drums: 0 });
+        const b = await new MusicgenGenerator(model.decoder, model.spec, cond, { ...model.spec.generation, seed: i, prompt: p.tokens, hook }).generate(48);
+        expect(b).toEqual(a);
+      }
+    } finally {
+      await plain.release();
+    }
+  });
+
+  it('pushing drums into drumless prompts makes them play (success over the unsteered rate)', async () => {
+    const prompts = drumPrompts(false);
+    const none = await continueAll(prompts);
+    const steered = await continueAll(prompts, { strength: 1 });
+    const rate = (r: { tokens: Uint16Array[] }[]) => r.filter((x) => featurePresent('drums', x.tokens)).length / r.length;
+    expect(rate(steered)).toBeGreaterThanOrEqual(rate(none) + 0.3);
+    expect(rate(steered)).toBeGreaterThanOrEqual(0.75);
+    // the monitor took the push back once drums were there: less than the full push on average
+    const applied = steered.flatMap((r) => r.steerer!.trace.map((t) => t.applied[r.steerer!.features.indexOf('drums')]));
+    const mean = applied.reduce((a, b) => a + b, 0) / applied.length;
+    expect(mean).toBeGreaterThan(0);
+    expect(mean).toBeLessThan(0.8 * 40);
+  });
+
+  it('a negative strength takes drums out of prompts that have them', async () => {
+    const prompts = drumPrompts(true);
+    const share = (r: { tokens: Uint16Array[] }[]) => r.reduce((a, x) => a + featureAmount('drums', x.tokens), 0) / r.length;
+    const none = share(await continueAll(prompts));
+    const removed = share(await continueAll(prompts, { strength: -1 }));
+    expect(none).toBeGreaterThan(0.3);
+    expect(removed).toBeLessThan(0.5 * none);
+  });
+
+  it('telemetry: monitor values are probabilities; without the monitor the full push is applied every s-th run only', async () => {
+    const [r] = await continueAll(drumPrompts(false).slice(0, 1), { strength: 0.5, settings: { monitor: 'off', every: 5, alpha: 10 } });
+    const trace = r.steerer!.trace;
+    const i = r.steerer!.features.indexOf('drums');
+    expect(trace.length).toBe(1 + 64 + 2); // the prompt run, then one run per frame after the delay fills
+    for (const t of trace) {
+      expect(t.monitor[i]).toBeGreaterThanOrEqual(0);
+      expect(t.monitor[i]).toBeLessThanOrEqual(1);
+      // the prompt run is not shifted (shiftPrompt off); then every fifth run
+      const expected = t.run > 0 && t.run % 5 === 0 ? 5 : 0;
+      expect(t.applied[i]).toBe(expected);
+    }
+  });
+
+  it("the clean monitor pass leaves the cache as it was: peek, then forward, equals forward alone", async () => {
+    const cond = await encodeText(model, ['rock'], 1.5);
+    const K = model.spec.dims.codebooks;
+    const ids = (q: number) => BigInt64Array.from({ length: 2 * K }, (_, r) => BigInt(q === 0 ? model.spec.bosId : (r * 7 + q) % 100));
+    const a = new DecoderSession(model.decoder, model.spec.dims, cond);
+    const b = new DecoderSession(model.decoder, model.spec.dims, cond);
+    for (let q = 0; q < 6; q++) {
+      const la = (await a.forward(ids(q), 1)).data as Float32Array;
+      const peeked = Float32Array.from((await b.peek(ids(q), 1)).data as Float32Array);
+      const lb = (await b.forward(ids(q), 1)).data as Float32Array;
+      expect(Array.from(peeked)).toEqual(Array.from(la));
+      expect(Array.from(lb)).toEqual(Array.from(la));
+      expect(b.length).toBe(a.length);
+    }
+  });
+});
