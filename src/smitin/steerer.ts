@@ -17,7 +17,7 @@
  * - `off`: gain 1 (plain ITI); C_f is still read, as telemetry.
  */
 import type { DecoderRun, DecoderSession, StepHook } from '../model/musicgen/index.js';
-import { median, monitorStep, monitorThreshold } from './monitor.js';
+import { monitorStep, monitorThreshold } from './monitor.js';
 import type { FeatureProbes, ProbeSet } from './probe-set.js';
 import { headWeights, topHeads, type Weighting } from './weighting.js';
 
@@ -93,8 +93,10 @@ interface FeatureState {
   probes: FeatureProbes;
   /** Per layer: the shift of strength 1 and alpha 1, [H*Dh]. */
   unit: Float32Array[];
-  /** The monitor's heads (flat layer * H + h). */
+  /** The monitor's heads (flat layer * H + h), their layers and their offsets in a layer's head outputs. */
   readers: number[];
+  readerLayer: Int32Array;
+  readerOffset: Int32Array;
   threshold: number;
   strength: number;
   active: boolean;
@@ -146,10 +148,13 @@ export class Steerer implements StepHook {
         }
         return u;
       });
+      const readers = topHeads(f.accuracy, Math.min(this.settings.monitorHeads, f.accuracy.length));
       const state: FeatureState = {
         probes: f,
         unit,
-        readers: topHeads(f.accuracy, Math.min(this.settings.monitorHeads, f.accuracy.length)),
+        readers,
+        readerLayer: Int32Array.from(readers, (i) => Math.floor(i / heads)),
+        readerOffset: Int32Array.from(readers, (i) => (i % heads) * headDim),
         threshold: monitorThreshold(f.accuracy),
         strength: 0,
         active: true,
@@ -185,16 +190,24 @@ export class Steerer implements StepHook {
     return s.strength;
   }
 
-  async before(run: DecoderRun, decoder: DecoderSession): Promise<void> {
+  before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void {
     const { settings } = this;
     const intervene = run.index % settings.every === 0 && (run.length === 1 || settings.shiftPrompt) && this.states.some((s) => s.strength !== 0);
-    if (intervene && settings.monitor === 'clean') {
-      decoder.setShifting(false);
-      const t0 = performance.now();
-      await decoder.peek(run.ids, run.length);
-      this.monitorMs += performance.now() - t0;
-      this.read(decoder, decoder.length + run.length);
-    }
+    // the clean pass is the only asynchronous part: other steps stay free of promise ticks
+    if (intervene && settings.monitor === 'clean') return this.cleanPass(run, decoder).then(() => this.shift(run, decoder, intervene));
+    this.shift(run, decoder, intervene);
+  }
+
+  private async cleanPass(run: DecoderRun, decoder: DecoderSession): Promise<void> {
+    decoder.setShifting(false);
+    const t0 = performance.now();
+    await decoder.peek(run.ids, run.length);
+    this.monitorMs += performance.now() - t0;
+    this.read(decoder, decoder.length + run.length);
+  }
+
+  private shift(run: DecoderRun, decoder: DecoderSession, intervene: boolean): void {
+    const { settings } = this;
     const t = this.last;
     t.run = run.index;
     t.applied.fill(0);
@@ -204,19 +217,27 @@ export class Steerer implements StepHook {
     }
     const rows = decoder.shifts[0].length / this.width;
     const shiftRows = settings.halves === 'both' ? rows : rows / 2;
+    const n = this.states.length;
+    for (let i = 0; i < n; i++) {
+      const s = this.states[i];
+      t.applied[i] = s.strength * settings.alpha * (settings.monitor === 'off' ? 1 : s.gain);
+    }
+    if (t.applied.every((a) => a === 0)) {
+      decoder.setShifting(false);
+      return;
+    }
+    const width = this.width;
     for (let l = 0; l < decoder.shifts.length; l++) {
       const shift = decoder.shifts[l];
       shift.fill(0);
-      const row0 = shift.subarray(0, this.width);
-      this.states.forEach((s, i) => {
-        const a = s.strength * settings.alpha * (settings.monitor === 'off' ? 1 : s.gain);
-        t.applied[i] = a;
-        if (a === 0) return;
-        const u = s.unit[l];
-        for (let j = 0; j < this.width; j++) row0[j] += a * u[j];
-      });
+      for (let i = 0; i < n; i++) {
+        const a = t.applied[i];
+        if (a === 0) continue;
+        const u = this.states[i].unit[l];
+        for (let j = 0; j < width; j++) shift[j] += a * u[j];
+      }
       // conditional rows come first (conditioning.ts); B = 1 in the generator, so row 0 is the whole conditional half
-      for (let r = 1; r < shiftRows; r++) shift.copyWithin(r * this.width, 0, this.width);
+      for (let r = 1; r < shiftRows; r++) shift.copyWithin(r * width, 0, width);
     }
     decoder.setShifting(true);
   }
@@ -234,25 +255,38 @@ export class Steerer implements StepHook {
 
   /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
   private read(decoder: DecoderSession, positions: number): void {
-    const { heads, headDim } = this;
+    const { headDim } = this;
+    const probs = this.probs;
     for (const s of this.states) {
       const { weights, bias } = s.probes;
-      for (let r = 0; r < s.readers.length; r++) {
+      const count = s.readers.length;
+      for (let r = 0; r < count; r++) {
         const i = s.readers[r];
-        const l = Math.floor(i / heads);
-        const h = i - l * heads;
-        const z = decoder.heads(l);
+        const z = decoder.heads(s.readerLayer[r]);
+        const zo = s.readerOffset[r];
+        const wo = i * headDim;
         let dot = bias[i];
-        for (let d = 0; d < headDim; d++) dot += weights[i * headDim + d] * z[h * headDim + d];
-        this.probs[r] = 1 / (1 + Math.exp(-dot));
+        for (let d = 0; d < headDim; d++) dot += weights[wo + d] * z[zo + d];
+        probs[r] = 1 / (1 + Math.exp(-dot));
       }
-      s.monitor = median(this.probs.subarray(0, s.readers.length));
+      s.monitor = medianInPlace(probs, count);
       if (s.strength === 0 || positions < this.settings.warmup) continue;
       const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis });
       s.active = d.active;
       s.gain = d.gain;
     }
   }
+}
+
+/** The median of values[0..count), sorting them in place (the monitor runs every step: no allocation). */
+function medianInPlace(values: Float64Array, count: number): number {
+  for (let i = 1; i < count; i++) {
+    const v = values[i];
+    let j = i - 1;
+    for (; j >= 0 && values[j] > v; j--) values[j + 1] = values[j];
+    values[j + 1] = v;
+  }
+  return count % 2 ? values[(count - 1) / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
 }
 
 function checkSettings(s: SteeringSettings, layers: number): void {

@@ -246,7 +246,10 @@ export class MusicgenGenerator {
     }
     const t0 = performance.now();
     const run = this.hook ? { index: this.metrics.steps, length, ids } : null;
-    if (run) await this.hook!.before(run, this.decoder);
+    if (run) {
+      const pending = this.hook!.before(run, this.decoder);
+      if (pending) await pending;
+    }
     const out = await this.decoder.forward(ids, length);
     if (run) this.hook!.after(run, this.decoder);
     const t1 = performance.now();
