@@ -3,8 +3,9 @@
 
 Unlike tinyband, everything follows facebook/musicgen-small's conventions: 2048 codes per codebook with
 pad = BOS = 2048, 4 codebooks, a T5 Unigram tokenizer, an EnCodec-like `encodec_decode.onnx` at 32 kHz
-(640 samples a frame, 50 frames a second). The weights are random (seeded): the folder is for testing the
-runtime's loading, stepping and decoding, not for listening.
+(640 samples a frame, 50 frames a second), and an EnCodec-like `encodec_encode.onnx` (audio -> codes, for probe
+data from audio stems). The weights are random (seeded): the folder is for testing the runtime's loading,
+stepping, decoding and encoding, not for listening.
 
     /usr/bin/python3 training/make_musicgen_fixture.py                      # tiny, into test/fixtures/musicgen-tiny
     /usr/bin/python3 training/make_musicgen_fixture.py --shape small --out /tmp/musicgen-small-random
@@ -45,6 +46,7 @@ CODEBOOK_SIZE = 2048  # codes per codebook; id 2048 is pad = BOS = decoder_start
 NUM_CODEBOOKS = 4
 SAMPLING_RATE, HOP = 32000, 640  # EnCodec 32 kHz: 50 frames a second
 UPSAMPLING_RATIOS = (8, 5, 4, 4)  # product 640, as musicgen-small's audio_encoder
+ENCODER_CHANNELS = (4, 8, 8, 8)  # the tiny encodec_encode.onnx's conv widths, one per downsampling stage
 
 SHAPES = {
     "tiny": dict(
@@ -187,6 +189,101 @@ def export_encodec(codec, path: str):
                       output_names=["audio_values"],
                       dynamic_axes={"audio_codes": {1: "batch_size", 3: "sequence_length"},
                                     "audio_values": {0: "batch_size", 2: "audio_length"}})
+
+
+class TinyEncodecEncoder(nn.Module):
+    """input_values [B, 1, N] float32 -> audio_codes [1, B, K, ceil(N / 640)] int64, as EncodecModel.encode
+    returns them (transformers' modeling_encodec.py: codes stacked over chunks, one chunk when chunk_length_s is
+    None as in MusicGen's encodec_32khz; normalize false, so no scales and no padding_mask needed).
+
+    Strided convs (kernel = stride = 4, 4, 5, 8: product 640) after a right pad of 639 zeros, so that a partial
+    last frame still gives a frame: frames = ceil(N / 640), the count EnCodec's padded convs give
+    (`_get_extra_padding_for_conv1d`). Then a frame-level conv (kernel 3) to the codebook width and a residual
+    vector quantiser over the K codebooks the decoder embeds (nearest entry by squared distance, ArgMin), so
+    that encode -> decode is a (very lossy) round trip through the same codes.
+    """
+
+    def __init__(self, decoder: "TinyEncodecDecoder", channels):
+        super().__init__()
+        ratios = tuple(reversed(UPSAMPLING_RATIOS))
+        widths = (1,) + tuple(channels)
+        self.downs = nn.ModuleList([nn.Conv1d(widths[i], widths[i + 1], r, stride=r) for i, r in enumerate(ratios)])
+        dim = decoder.codebooks[0].embedding_dim
+        self.conv_out = nn.Conv1d(widths[len(ratios)], dim, 3, padding=1)
+        self.register_buffer("codebook", torch.stack([e.weight.detach().clone() for e in decoder.codebooks]))
+        self.register_buffer("gain", torch.ones(()))
+        with torch.no_grad():  # scale the latents to the codebooks' spread, so that every codebook is used
+            probe = 0.3 * torch.randn(4, 1, HOP * 50)
+            self.gain.fill_(float(self.codebook.std() / self.latents(probe).std()))
+
+    def latents(self, input_values):
+        x = F.pad(input_values, (0, HOP - 1))
+        for i, down in enumerate(self.downs):
+            x = down(x if i == 0 else F.elu(x))
+        return self.conv_out(F.elu(x)).transpose(1, 2) * self.gain  # [B, T, D]
+
+    def forward(self, input_values):
+        residual = self.latents(input_values)
+        codes = []
+        for k in range(NUM_CODEBOOKS):
+            book = self.codebook[k]  # [2048, D]
+            dist = (residual * residual).sum(-1, keepdim=True) - 2 * residual @ book.t() + (book * book).sum(-1)
+            index = dist.argmin(-1)  # [B, T]
+            codes.append(index)
+            residual = residual - F.embedding(index, book)
+        return torch.stack(codes, 1).unsqueeze(0)  # [1, B, K, T]
+
+
+def export_encodec_encoder(encoder, path: str):
+    audio = 0.1 * torch.randn(2, 1, HOP * 3 + 17)
+    torch.onnx.export(encoder, (audio,), path, opset_version=ex.OPSET, input_names=["input_values"],
+                      output_names=["audio_codes"],
+                      dynamic_axes={"input_values": {0: "batch_size", 2: "num_samples"},
+                                    "audio_codes": {1: "batch_size", 3: "num_frames"}})
+
+
+CODES_RUNNER = r"""
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+const [model, input, dims, out] = process.argv.slice(1);
+const bytes = readFileSync(input);
+const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+const result = await session.run({ input_values: new ort.Tensor('float32', values, JSON.parse(dims)) });
+const codes = result.audio_codes;
+if (codes.type !== 'int64') throw new Error(`audio_codes is ${codes.type}, expected int64`);
+writeFileSync(out, codes.data);
+writeFileSync(out + '.json', JSON.stringify(codes.dims));
+"""
+
+
+@torch.no_grad()
+def check_encoder(encoder, path: str):
+    """encodec_encode.onnx in onnxruntime-node against PyTorch: codes equal at several lengths and batches
+    (training/run_onnx.mjs reads float outputs only; the int64 codes go through a small runner of their own)."""
+    rng = np.random.default_rng(1)
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for b, n in ((1, HOP * 5), (2, HOP * 7 + 1), (1, 1), (3, HOP * 2 - 1)):
+            audio = (0.3 * rng.standard_normal((b, 1, n))).astype(np.float32)
+            audio.tofile(os.path.join(tmp, "in.bin"))
+            out = os.path.join(tmp, "codes.bin")
+            subprocess.run(["node", "--input-type=module", "-e", CODES_RUNNER, path, os.path.join(tmp, "in.bin"),
+                            json.dumps(list(audio.shape)), out], check=True, cwd=REPO)
+            dims = json.load(open(out + ".json"))
+            got = np.fromfile(out, dtype=np.int64).reshape(dims)
+            expected = encoder(torch.from_numpy(audio)).numpy()
+            frames = -(-n // HOP)
+            assert expected.shape == (1, b, NUM_CODEBOOKS, frames), expected.shape
+            assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}"
+            figures[f"encodec_encode [{b}, 1, {n}] -> {list(got.shape)}"] = int((got != expected).sum())
+    for name, value in figures.items():
+        print(f"  codes differing onnx vs torch {name:38s} {value}")
+    used = [len(np.unique(expected[0, :, k])) for k in range(NUM_CODEBOOKS)]
+    print(f"  encodec_encode: distinct codes per codebook in the last check: {used}")
+    if any(figures.values()):
+        sys.exit("check failed: encodec_encode.onnx codes differ from PyTorch's")
+    return figures
 
 
 # ----------------------------------------------------------------------------- configs
@@ -347,6 +444,7 @@ def main():
     shape = dict(SHAPES[args.shape], name=args.shape)
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
+    warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
     torch.set_num_threads(1 if args.shape == "tiny" else 2)
     started = time.time()
 
@@ -416,6 +514,14 @@ def main():
             to_fp16.check(out, variant=to_q8.SUFFIX)
     if codec is not None:
         check_receptive_field(codec)
+    if args.shape == "tiny":  # encodec_encode.onnx: its own seed, after the rest, so the other files stay as they were
+        torch.manual_seed(args.seed + 1)
+        encoder = TinyEncodecEncoder(codec, ENCODER_CHANNELS).eval()
+        encoder_path = os.path.join(onnx_dir, "encodec_encode.onnx")
+        export_encodec_encoder(encoder, encoder_path)
+        print(f"  onnx/encodec_encode.onnx: {os.path.getsize(encoder_path) / 1e6:.3f} MB")
+        if not args.skip_check:
+            check_encoder(encoder, encoder_path)
     print(f"wrote {out}: {size_of(out) / 1e6:.2f} MB in {time.time() - started:.0f} s")
 
 

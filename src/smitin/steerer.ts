@@ -99,6 +99,8 @@ interface FeatureState {
   readerOffset: Int32Array;
   threshold: number;
   strength: number;
+  /** This feature's alpha (the settings' unless a preset gives its own). */
+  alpha: number;
   active: boolean;
   gain: number;
   monitor: number;
@@ -157,6 +159,7 @@ export class Steerer implements StepHook {
         readerOffset: Int32Array.from(readers, (i) => (i % heads) * headDim),
         threshold: monitorThreshold(f.accuracy),
         strength: 0,
+        alpha: this.settings.alpha,
         active: true,
         gain: 1,
         monitor: NaN,
@@ -182,6 +185,20 @@ export class Steerer implements StepHook {
       s.gain = 1;
     }
     s.strength = v;
+  }
+
+  /** Sets one feature's alpha (a live preset's per-feature maximum push). */
+  setAlpha(name: string, alpha: number): void {
+    const s = this.states.find((x) => x.probes.name === name);
+    if (!s) throw new RangeError(`no probes for feature ${name} (the probe set has: ${this.features.join(', ')})`);
+    if (!(Number.isFinite(alpha) && alpha >= 0)) throw new RangeError(`alpha of ${name} must be a finite number >= 0, got: ${alpha}`);
+    s.alpha = alpha;
+  }
+
+  /** Telemetry of one feature now: strength, monitor value, gain. */
+  feature(i: number): { name: string; strength: number; monitor: number; gain: number } {
+    const s = this.states[i];
+    return { name: s.probes.name, strength: s.strength, monitor: s.monitor, gain: this.settings.monitor === 'off' ? 1 : s.gain };
   }
 
   strength(name: string): number {
@@ -220,7 +237,7 @@ export class Steerer implements StepHook {
     const n = this.states.length;
     for (let i = 0; i < n; i++) {
       const s = this.states[i];
-      t.applied[i] = s.strength * settings.alpha * (settings.monitor === 'off' ? 1 : s.gain);
+      t.applied[i] = s.strength * s.alpha * (settings.monitor === 'off' ? 1 : s.gain);
     }
     if (t.applied.every((a) => a === 0)) {
       decoder.setShifting(false);

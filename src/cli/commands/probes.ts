@@ -2,11 +2,13 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
+import { EncodecEncoder } from '../../model/codec/encodec/encoder.js';
 import { DTYPES } from '../../model/musicgen/index.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { probeMapSvg } from '../../smitin/probe-map.js';
 import { encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ProbeSet } from '../../smitin/probe-set.js';
-import { FEATURE_DESCRIPTIONS, isTinybandFeature, TINYBAND_FEATURES, tinybandPairs, type TinybandFeature } from '../../smitin/tinyband-features.js';
+import { readStemsFolder, stemPairs } from '../../smitin/stem-pairs.js';
+import { FEATURE_DESCRIPTIONS, isTinybandFeature, TINYBAND_FEATURES, tinybandPairs, type ProbeExample, type TinybandFeature } from '../../smitin/tinyband-features.js';
 import { collectActivations, fitFeatureProbes } from '../../smitin/train-probes.js';
 import { UsageError } from '../../util/errors.js';
 import { PendingFile } from '../../util/pending-file.js';
@@ -24,7 +26,8 @@ interface TrainOptions {
   model: string;
   out?: string;
   map?: string;
-  features: string;
+  features?: string;
+  stems?: string;
   pairs: number;
   seed: number;
   l2: number;
@@ -52,46 +55,71 @@ function parseFeatures(list: string): TinybandFeature[] {
   return [...new Set(names)] as TinybandFeature[];
 }
 
+/** --features with --stems: stem names (checked against the folder by stemPairs); default the stems every song has. */
+function parseStemFeatures(list: string | undefined, common: readonly string[]): string[] {
+  const names = list === undefined ? [...common] : list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (names.length === 0 && list !== undefined) throw new UsageError('--features needs at least one feature');
+  return [...new Set(names)];
+}
+
 function trainCommand(): Command {
   return new Command('train')
     .description('train one L2 logistic-regression probe per attention head and feature; writes a probe set (safetensors) and a picture of validation accuracy per layer x head')
     .option('--model <dir>', 'model folder', defaultModelDir())
     .option('--out <file>', `probe set to write (default: <model>/${PROBES_FILE})`)
     .option('--map <file.svg>', 'picture of validation accuracy per layer x head (default: the --out path with .svg)')
-    .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_FEATURES.join(', ')})`, TINYBAND_FEATURES.join(','))
+    .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_FEATURES.join(', ')}, the default; with --stems: stem names, default the stems every song has)`)
+    .option('--stems <dir>', 'probe data from audio stems, for an EnCodec MusicGen: a folder per song with mixture.wav and stem WAVs (MUSDB18 layout; see docs/probes.md)')
     .option('--pairs <n>', 'positive/negative pairs per feature (a fifth of the pieces are held out for validation)', numberIn('pairs', 10, 100_000, { integer: true }), 1000)
     .option('--seed <n>', 'seed of the composed pieces and segment cuts', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
     .option('--l2 <lambda>', "L2 penalty of the probes (sklearn's 1/C)", numberIn('l2', 1e-6, 1e6), 1)
     .option('--json', 'print the per-feature summary as JSON')
     .option('--quiet', 'no progress bar')
     .action(async (opts: TrainOptions) => {
-      const features = parseFeatures(opts.features);
+      const stems = opts.stems ? readStemsFolder(opts.stems) : null;
+      const features = stems ? parseStemFeatures(opts.features, stems.common) : parseFeatures(opts.features ?? TINYBAND_FEATURES.join(','));
       const t0 = performance.now();
       const model = await loadSteerableModel(opts.model, { dtype: DTYPES[0] });
       try {
         const { spec } = model;
-        if (spec.codec.kind !== 'tinyband-synth') {
-          throw new UsageError(`${opts.model}: probe data is built from the tinyband composer; for an EnCodec MusicGen, probe data from audio stems is not supported yet`);
+        if (spec.codec.kind !== 'tinyband-synth' && !stems) {
+          throw new UsageError(`${opts.model}: probe data is built from the tinyband composer; for an EnCodec MusicGen pass --stems DIR (a folder per song with mixture.wav and stem WAVs, see docs/probes.md)`);
         }
+        // --stems: every feature's pairs, encoded song by song before the decoder runs
+        let fromStems: Awaited<ReturnType<typeof stemPairs>> | null = null;
+        if (stems) {
+          if (spec.codec.kind !== 'encodec') throw new UsageError(`${opts.model}: --stems needs an EnCodec MusicGen (its codec is ${spec.codec.kind}, which cannot encode audio)`);
+          const encoder = await EncodecEncoder.open(spec);
+          try {
+            if (!opts.quiet) process.stderr.write(`encoding ${stems.songs.length} songs from ${opts.stems} ...\n`);
+            fromStems = await stemPairs(stems, features, encoder, { pairs: opts.pairs, seed: opts.seed, maxFrames: spec.maxFrames - spec.dims.codebooks, frameRate: spec.codec.frameRate });
+          } finally {
+            await encoder.release();
+          }
+        }
+        const pairsOf = (f: string): ProbeExample[] => fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandFeature, opts.pairs, opts.seed);
+        const describe = (f: string): string => (stems ? `the ${f} stem is audible in the segment's last second / the same segment of the mixture without the ${f} stem` : FEATURE_DESCRIPTIONS[f as TinybandFeature]);
         const out = opts.out ?? defaultProbesFile(opts.model);
         const map = opts.map ?? out.replace(/\.[^./]*$/, '') + '.svg';
-        const total = features.length * opts.pairs * 2;
+        const total = fromStems ? [...fromStems.examples.values()].reduce((n, e) => n + e.length, 0) : features.length * opts.pairs * 2;
         const bar = opts.quiet ? null : new cliProgress.SingleBar({ format: 'probes {bar} {value}/{total} segments | {feature} | {eta_formatted} left', etaBuffer: 200 }, cliProgress.Presets.shades_classic);
         bar?.start(total, 0, { feature: features[0] });
         const trained: FeatureProbes[] = [];
         const result = await PendingFile.produce(out, '--out', async (file) => {
           let before = 0;
           for (const f of features) {
-            const examples = tinybandPairs(f, opts.pairs, opts.seed);
+            const examples = pairsOf(f);
             const acts = await collectActivations(model, examples, { onProgress: (done) => bar?.update(before + done, { feature: f }) });
             before += examples.length;
-            trained.push(fitFeatureProbes(f, FEATURE_DESCRIPTIONS[f], acts, examples, spec.dims.heads, { l2: opts.l2 }));
+            trained.push(fitFeatureProbes(f, describe(f), acts, examples, spec.dims.heads, { l2: opts.l2 }));
           }
           bar?.stop();
           const set: ProbeSet = {
             model: modelIdentity(spec),
             features: trained,
-            training: { source: 'tinyband composer pairs', pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth piece', segmentFrames: [16, 128], seconds: (performance.now() - t0) / 1000 },
+            training: fromStems
+              ? { source: `stems ${opts.stems}`, songs: stems!.songs.map((s) => s.name), pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth song', segmentFrames: fromStems.segmentFrames, thresholdDb: fromStems.thresholdDb, seconds: (performance.now() - t0) / 1000 }
+              : { source: 'tinyband composer pairs', pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth piece', segmentFrames: [16, 128], seconds: (performance.now() - t0) / 1000 },
           };
           file.write(encodeProbeSet(set));
           return set;

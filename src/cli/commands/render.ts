@@ -17,10 +17,10 @@ import {
   MusicgenGenerator,
   readModelFolder,
   requireCodecFile,
+  slideFor,
   type Dtype,
   type ModelSpec,
   type MusicgenModel,
-  type SlideOptions,
 } from '../../model/musicgen/index.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/onnx/session.js';
 import { UsageError } from '../../util/errors.js';
@@ -75,16 +75,6 @@ function continuationPrompt(dir: string, item: number, bars: number): Uint16Arra
   const frames = bars * FRAMES_PER_BEAT * BEATS_PER_BAR;
   if (frames > piece.tokens[0].length) throw new UsageError(`--prompt-bars ${bars} is longer than piece ${item} (${piece.tokens[0].length / 16} bars)`);
   return piece.tokens.map((row) => row.slice(0, frames));
-}
-
-/**
- * How the window slides past the model's length: keep audiocraft's share of
- * it as context; tinyband learned windows that start on a bar, so drop whole
- * bars.
- */
-export function slideFor(spec: ModelSpec): SlideOptions {
-  const align = spec.codec.kind === 'tinyband-synth' ? spec.codec.framesPerBeat * BEATS_PER_BAR : 1;
-  return { keep: Math.floor((DEFAULT_KEEP_FRACTION * spec.maxFrames) / align) * align, align };
 }
 
 /** EnCodec frames that cover `seconds` at `frameRate` frames per second (MusicGen: 50). */

@@ -29,9 +29,10 @@
  * thread (see onnx/session.ts); one step at a time. The live engine calls
  * it from its generation worker.
  */
-import { applyAll, buildProcessors, combineGuidance, makeSampler, type LogitsProcessor, type Sampler, type SamplingSettings } from '../generation/index.js';
+import { applyAll, buildProcessors, checkGuidance, combineGuidance, makeSampler, Temperature, type LogitsProcessor, type Sampler, type SamplingSettings } from '../generation/index.js';
 import { halfToFloat32 } from '../onnx/float16.js';
 import type { OnnxSession } from '../onnx/session.js';
+import { BEATS_PER_BAR } from '../../constants.js';
 import type { Conditioning } from './conditioning.js';
 import { DecoderSession } from './decoder-session.js';
 import type { ModelSpec } from './folder.js';
@@ -92,6 +93,16 @@ export interface GeneratorMetrics {
 /** audiocraft keeps 12 s of a 30 s window when it extends (extend_stride 18 s). */
 export const DEFAULT_KEEP_FRACTION = 0.4;
 
+/**
+ * How the window slides past the model's length: keep audiocraft's share of
+ * it as context; tinyband learned windows that start on a bar, so drop whole
+ * bars.
+ */
+export function slideFor(spec: ModelSpec): SlideOptions {
+  const align = spec.codec.kind === 'tinyband-synth' ? spec.codec.framesPerBeat * BEATS_PER_BAR : 1;
+  return { keep: Math.floor((DEFAULT_KEEP_FRACTION * spec.maxFrames) / align) * align, align };
+}
+
 export class MusicgenGenerator {
   readonly codebooks: number;
   readonly vocab: number;
@@ -101,7 +112,7 @@ export class MusicgenGenerator {
   private readonly processors: LogitsProcessor[];
   private readonly sampler: Sampler;
   private readonly halves: number;
-  private readonly guidance: number;
+  private guidance: number;
   private readonly slide: SlideOptions | undefined;
   private readonly hook: StepHook | undefined;
   /** Per-codebook scores after guidance: K rows of vocab. */
@@ -158,6 +169,26 @@ export class MusicgenGenerator {
     }
     this.slide = options.slide;
     this.hook = options.hook;
+  }
+
+  /** Changes the sampling temperature from the next step on (a live control). */
+  setTemperature(value: number): void {
+    const i = this.processors.findIndex((p) => p instanceof Temperature);
+    this.processors[i] = new Temperature(value);
+  }
+
+  /** Changes the guidance scale from the next step on; a generator started without guidance (one row) can only keep 1. */
+  setGuidance(value: number): void {
+    checkGuidance(value);
+    if (this.halves === 1 && value !== 1) throw new RangeError(`this generator runs without guidance (no unconditional half): it cannot take guidance ${value}`);
+    this.guidance = value;
+  }
+
+  /** The last `count` completed frames of the window (fewer when it holds fewer), codebook-major: a new generator continues from them. */
+  completedFrames(count: number): Uint16Array[] {
+    const end = this.known[this.codebooks - 1];
+    const start = Math.max(0, end - count);
+    return this.window.map((row) => Uint16Array.from(row.subarray(start, end)));
   }
 
   /** The decoder and its cache (SMITIN reads whether it is steerable). */

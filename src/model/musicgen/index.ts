@@ -3,4 +3,4 @@ export { defaultThreads, DTYPES, loadModel, onnxPath, readModelFolder, requireCo
 export { PromptTokenizer, type EncodedPrompt } from './tokenizer.js';
 export { encodeText, type Conditioning } from './conditioning.js';
 export { DecoderSession } from './decoder-session.js';
-export { DEFAULT_KEEP_FRACTION, MusicgenGenerator, type DecoderRun, type GeneratorMetrics, type GeneratorOptions, type SlideOptions, type StepHook } from './generator.js';
+export { DEFAULT_KEEP_FRACTION, MusicgenGenerator, slideFor, type DecoderRun, type GeneratorMetrics, type GeneratorOptions, type SlideOptions, type StepHook } from './generator.js';
