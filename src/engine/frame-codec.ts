@@ -1,0 +1,91 @@
+/**
+ * Token frames -> stereo audio at the output's rate, as the live engine
+ * needs it: one frame in, the samples it makes out. tinyband's codec is the
+ * band synthesizer (rendered at the output rate directly, tempo live);
+ * EnCodec models stream through their decoder and a resampler (mono,
+ * duplicated to both channels; tempo is the model's own).
+ */
+import { StreamResampler } from '../audio/resample.js';
+import { EncodecStream } from '../model/codec/encodec/index.js';
+import { BandSynth } from '../model/codec/synth/index.js';
+import type { MusicgenModel } from '../model/musicgen/index.js';
+import type { FrameTokens } from '../model/tinyband/layout.js';
+
+export interface StereoBlock {
+  left: Float32Array;
+  right: Float32Array;
+}
+
+export interface FrameCodec {
+  /** Audio frames (samples per channel) one token frame lasts, now. */
+  samplesPerFrame(): number;
+  push(frame: readonly number[]): Promise<StereoBlock>;
+  /** tinyband only: frames pushed from now on play at this tempo. */
+  setTempo(bpm: number): void;
+  close(): void;
+}
+
+class SynthCodec implements FrameCodec {
+  private readonly synth: BandSynth;
+  constructor(
+    tempo: number,
+    private readonly sampleRate: number,
+  ) {
+    this.synth = new BandSynth({ tempo, sampleRate });
+  }
+
+  samplesPerFrame(): number {
+    return (this.sampleRate * 60) / (this.synth.tempo * 4);
+  }
+
+  async push(frame: readonly number[]): Promise<StereoBlock> {
+    this.synth.pushFrame(frame as unknown as FrameTokens);
+    const n = this.synth.queuedSamples();
+    const block = { left: new Float32Array(n), right: new Float32Array(n) };
+    this.synth.process(block.left, block.right);
+    return block;
+  }
+
+  setTempo(bpm: number): void {
+    this.synth.setTempo(bpm);
+  }
+
+  close(): void {}
+}
+
+class EncodecCodec implements FrameCodec {
+  private constructor(
+    private readonly stream: EncodecStream,
+    private readonly resampler: StreamResampler,
+    private readonly outRate: number,
+    private readonly frameRate: number,
+  ) {}
+
+  static async create(model: MusicgenModel, outRate: number): Promise<EncodecCodec> {
+    const { spec } = model;
+    if (spec.codec.kind !== 'encodec' || !model.codec) throw new Error(`${spec.dir}: live playback of an EnCodec model needs onnx/encodec_decode.onnx`);
+    const stream = new EncodecStream(model.codec, spec.dims.codebooks, spec.codec.hop);
+    return new EncodecCodec(stream, await StreamResampler.create(spec.sampleRate, outRate), outRate, spec.codec.frameRate);
+  }
+
+  samplesPerFrame(): number {
+    return this.outRate / this.frameRate;
+  }
+
+  async push(frame: readonly number[]): Promise<StereoBlock> {
+    const mono = this.resampler.process(await this.stream.push(frame));
+    return { left: mono, right: mono };
+  }
+
+  setTempo(): void {
+    // EnCodec audio has the model's own time: 50 frames a second whatever the DAW plays
+  }
+
+  close(): void {
+    this.resampler.close();
+  }
+}
+
+export async function openFrameCodec(model: MusicgenModel, tempo: number, sampleRate: number): Promise<FrameCodec> {
+  return model.spec.codec.kind === 'tinyband-synth' ? new SynthCodec(tempo, sampleRate) : EncodecCodec.create(model, sampleRate);
+}

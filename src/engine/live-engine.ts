@@ -1,0 +1,255 @@
+/**
+ * The live engine, main-thread side: starts the generation worker, hands
+ * knob values to it through shared memory and the other commands by
+ * message, and gives the audio output its pull function (OutputStage over
+ * the ring). Telemetry from the worker is merged with what only this side
+ * knows (ring fill, underruns, control latency) into one Observable.
+ *
+ * A bad command never reaches the worker: values are checked here, and an
+ * error is reported through `issues$`, not thrown at the caller.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
+import { readModelFolder } from '../model/musicgen/index.js';
+import { readProbeSet } from '../smitin/probe-set.js';
+import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
+import { ControlBlock } from './control-block.js';
+import type { LoopSettings } from './generation-loop.js';
+import { OutputStage } from './output-stage.js';
+import type { EngineCommand, FeatureTelemetry, Telemetry } from './protocol.js';
+import { StereoRing } from './ring.js';
+import type { ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
+
+export interface LiveEngineOptions {
+  modelDir: string;
+  /** The probe set to steer with; null plays without steering. */
+  probesFile: string | null;
+  prompt: string;
+  tempo: number;
+  sampleRate: number;
+  /** The ring target: audio generated ahead of the output, ms (the main part of the control latency). */
+  latencyMs: number;
+  seed?: number;
+  steering?: Partial<SteeringSettings>;
+  alphas?: Record<string, number>;
+  temperature?: number;
+  guidance?: number;
+  threads?: number;
+  /** Output device latency (ms) to report in telemetry. */
+  deviceLatencyMs?: number;
+  /** Emit every generated frame's tokens on tokens$ (tests, visualisers). */
+  reportTokens?: boolean;
+}
+
+export const DEFAULT_LATENCY_MS = 100;
+
+/** Starts the worker: the compiled .js beside this file, or (tests, which run the sources) the .ts under tsx's loader. */
+function spawnWorker(init: WorkerInit): Worker {
+  const js = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: init });
+  // tsx's ESM register() (its package exports map esm/api to this file for import)
+  const tsx = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs')).href;
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+export class LiveEngine {
+  readonly output: OutputStage;
+  readonly features: readonly string[];
+  private readonly telemetry = new BehaviorSubject<Telemetry | null>(null);
+  private readonly issues = new Subject<string>();
+  private readonly tokens = new Subject<{ frame: number[]; position: number }>();
+  private playing = true;
+  private tempo: number;
+  private prompt: string;
+  private recording = false;
+  private started = performance.now();
+  private closed: Promise<void> | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly ring: StereoRing,
+    private readonly controls: ControlBlock,
+    private readonly options: LiveEngineOptions,
+  ) {
+    this.features = controls.features;
+    this.output = new OutputStage(ring, options.sampleRate);
+    this.tempo = options.tempo;
+    this.prompt = options.prompt;
+  }
+
+  static async start(options: LiveEngineOptions): Promise<LiveEngine> {
+    const { spec } = readModelFolder(options.modelDir);
+    const features = options.probesFile ? readProbeSet(options.probesFile).features.map((f) => f.name) : [];
+    if (!(options.latencyMs > 0 && options.latencyMs <= 2000)) throw new RangeError(`latency (the ring target) must be in (0, 2000] ms, got: ${options.latencyMs}`);
+    const targetFrames = Math.round((options.latencyMs / 1000) * options.sampleRate);
+    // room for the target plus the longest frame (a 16th at the slowest tempo), with margin
+    const longestFrame = Math.ceil((options.sampleRate * 60) / (MIN_TEMPO * 4));
+    const ring = StereoRing.allocate(targetFrames + 2 * longestFrame);
+    const controls = ControlBlock.allocate(features, options.temperature ?? spec.generation.temperature, options.guidance ?? spec.generation.guidance);
+    const settings: LoopSettings = {
+      prompt: options.prompt,
+      tempo: options.tempo,
+      sampleRate: options.sampleRate,
+      targetFrames,
+      seed: options.seed ?? 1,
+      steering: { ...DEFAULT_STEERING, ...options.steering },
+      alphas: options.alphas,
+      reportTokens: options.reportTokens,
+    };
+    const init: WorkerInit = { modelDir: options.modelDir, probesFile: options.probesFile, features, threads: options.threads, ring: ring.buffer, controls: controls.buffer, settings };
+    const worker = spawnWorker(init);
+    const engine = new LiveEngine(worker, ring, controls, options);
+    await engine.waitReady();
+    return engine;
+  }
+
+  private waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`the generation worker exited (code ${code}) before it was ready`));
+      this.worker.once('exit', onExit);
+      this.worker.on('error', (err) => reject(err));
+      this.worker.on('message', (m: ToMain) => {
+        switch (m.type) {
+          case 'ready':
+            this.worker.off('exit', onExit);
+            this.started = performance.now();
+            resolve();
+            break;
+          case 'error':
+            reject(new Error(m.message));
+            this.issues.next(`generation: ${m.message}`);
+            break;
+          case 'mark':
+            this.output.mark(m.stamp, m.position);
+            break;
+          case 'issue':
+            this.issues.next(m.message);
+            break;
+          case 'tokens':
+            this.tokens.next({ frame: m.frame, position: m.position });
+            break;
+          case 'telemetry':
+            this.publish(m.features, m.stepMs, m.realtimeFactor);
+            break;
+          default:
+            break;
+        }
+      });
+    });
+  }
+
+  get telemetry$(): Observable<Telemetry | null> {
+    return this.telemetry.asObservable();
+  }
+
+  /** Every generated frame's tokens and the ring position its audio starts at (with reportTokens). */
+  get tokens$(): Observable<{ frame: number[]; position: number }> {
+    return this.tokens.asObservable();
+  }
+
+  get issues$(): Observable<string> {
+    return this.issues.asObservable();
+  }
+
+  /** The function the audio output pulls with. */
+  readonly pull = (frames: number): Float32Array => this.output.pull(frames);
+
+  /** Applies a command; a bad one is reported on issues$ and ignored (the engine never dies of a control message). */
+  command(cmd: EngineCommand): void {
+    try {
+      this.apply(cmd);
+    } catch (err) {
+      this.issues.next(`command ${cmd.type}: ${(err as Error).message}`);
+    }
+  }
+
+  private apply(cmd: EngineCommand): void {
+    switch (cmd.type) {
+      case 'strength':
+        this.controls.setStrength(cmd.feature, cmd.value);
+        return;
+      case 'temperature':
+        if (!(Number.isFinite(cmd.value) && cmd.value > 0 && cmd.value <= 100)) throw new RangeError(`temperature must be in (0, 100], got: ${cmd.value}`);
+        this.controls.setTemperature(cmd.value);
+        return;
+      case 'guidance':
+        if (!(Number.isFinite(cmd.value) && cmd.value >= 0 && cmd.value <= 100)) throw new RangeError(`guidance must be in [0, 100], got: ${cmd.value}`);
+        this.controls.setGuidance(cmd.value);
+        return;
+      case 'tempo':
+        if (!(Number.isFinite(cmd.bpm) && cmd.bpm >= MIN_TEMPO && cmd.bpm <= MAX_TEMPO)) throw new RangeError(`tempo must be in [${MIN_TEMPO}, ${MAX_TEMPO}] BPM, got: ${cmd.bpm}`);
+        this.tempo = cmd.bpm;
+        break;
+      case 'prompt':
+        if (typeof cmd.text !== 'string' || cmd.text.length > 500) throw new RangeError('prompt must be a string of at most 500 characters');
+        this.prompt = cmd.text;
+        break;
+      case 'play':
+        this.playing = true;
+        this.output.setPlaying(true);
+        break;
+      case 'stop':
+        this.playing = false;
+        this.output.setPlaying(false);
+        break;
+      case 'record':
+        this.recording = cmd.on;
+        return;
+      case 'preset':
+        return;
+    }
+    this.post({ type: 'command', command: cmd });
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private publish(features: FeatureTelemetry[], stepMs: number, realtimeFactor: number): void {
+    const lat = this.output.latencies;
+    this.telemetry.next({
+      time: (performance.now() - this.started) / 1000,
+      playing: this.playing,
+      tempo: this.tempo,
+      prompt: this.prompt,
+      features,
+      realtimeFactor,
+      stepMs,
+      ringMs: this.output.ringMs(),
+      underruns: this.output.underruns,
+      deviceLatencyMs: this.options.deviceLatencyMs ?? 0,
+      controlLatencyMs: lat.length ? lat[lat.length - 1] : NaN,
+      recording: this.recording,
+    });
+  }
+
+  /** Stops the worker (it finishes its step and releases the model). */
+  close(): Promise<void> {
+    if (this.closed) return this.closed;
+    this.closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 3000);
+      this.worker.on('message', (m: ToMain) => {
+        if (m.type === 'closed') {
+          clearTimeout(timer);
+          void this.worker.terminate().then(() => resolve());
+        }
+      });
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.post({ type: 'shutdown' });
+    });
+    this.telemetry.complete();
+    this.issues.complete();
+    this.tokens.complete();
+    return this.closed;
+  }
+}

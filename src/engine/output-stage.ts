@@ -1,0 +1,123 @@
+/**
+ * The audio side of the ring: what the output device pulls each buffer.
+ * It never waits for the worker. An empty ring while playing is an
+ * underrun: the last samples there are faded out (no click), silence
+ * follows, the event is counted, and the next audio fades in. Stop fades
+ * out and drops what was queued, so play never starts with stale audio.
+ *
+ * It also measures the control latency: the worker marks the ring position
+ * from which audio was generated with a new control value, stamped with
+ * the time the value was set; when the output has taken that sample, the
+ * latency is now minus the stamp (the device's own buffer comes on top, and
+ * is reported by the device).
+ */
+import { nowMs } from './control-block.js';
+import type { StereoRing } from './ring.js';
+
+const STAMP_MOD = 2 ** 31;
+
+export class OutputStage {
+  underruns = 0;
+  /** Control latencies measured so far (ms), the most recent last; capped. */
+  readonly latencies: number[] = [];
+  private buffer = new Float32Array(0);
+  private sounding = false;
+  private playing = true;
+  private fadeOutPending = false;
+  private readonly fadeFrames: number;
+  private readonly marks: { stamp: number; position: number }[] = [];
+  /** Listeners for every block handed out (the WAV tee, meters). */
+  private readonly taps: ((block: Float32Array) => void)[] = [];
+
+  constructor(
+    private readonly ring: StereoRing,
+    readonly sampleRate: number,
+    fadeMs = 5,
+  ) {
+    this.fadeFrames = Math.max(1, Math.round((fadeMs / 1000) * sampleRate));
+  }
+
+  /** Audio queued in the ring, ms. */
+  ringMs(): number {
+    return (1000 * this.ring.available()) / this.sampleRate;
+  }
+
+  setPlaying(on: boolean): void {
+    if (this.playing && !on && this.sounding) this.fadeOutPending = true;
+    this.playing = on;
+  }
+
+  mark(stamp: number, position: number): void {
+    this.marks.push({ stamp, position });
+    if (this.marks.length > 64) this.marks.shift();
+  }
+
+  tap(listener: (block: Float32Array) => void): () => void {
+    this.taps.push(listener);
+    return () => this.taps.splice(this.taps.indexOf(listener), 1);
+  }
+
+  /** `frames` interleaved stereo frames; the returned array is reused by the next call. */
+  pull(frames: number): Float32Array {
+    if (this.buffer.length !== frames * 2) this.buffer = new Float32Array(frames * 2);
+    const out = this.buffer;
+    out.fill(0);
+    if (!this.playing) {
+      if (this.fadeOutPending) {
+        const got = this.ring.readInto(out, Math.min(frames, this.fadeFrames));
+        this.fadeOut(out, got, got);
+        this.fadeOutPending = false;
+      }
+      this.ring.clear();
+      this.sounding = false;
+      this.emit(out);
+      return out;
+    }
+    const got = this.ring.readInto(out, frames);
+    if (got > 0 && !this.sounding) {
+      this.fadeIn(out, got);
+      this.sounding = true;
+    }
+    if (got < frames && this.sounding) {
+      this.fadeOut(out, got, Math.min(got, this.fadeFrames));
+      this.sounding = false;
+      this.underruns++;
+    }
+    this.checkMarks();
+    this.emit(out);
+    return out;
+  }
+
+  private emit(out: Float32Array): void {
+    for (const t of this.taps) t(out);
+  }
+
+  private checkMarks(): void {
+    const read = this.ring.read();
+    while (this.marks.length && ((read - this.marks[0].position) >>> 0) < 2 ** 31 && read !== this.marks[0].position) {
+      const { stamp } = this.marks.shift()!;
+      const now = Math.floor(nowMs()) % STAMP_MOD;
+      this.latencies.push((now - stamp + STAMP_MOD) % STAMP_MOD);
+      if (this.latencies.length > 1000) this.latencies.shift();
+    }
+  }
+
+  private fadeIn(out: Float32Array, got: number): void {
+    const n = Math.min(got, this.fadeFrames);
+    for (let i = 0; i < n; i++) {
+      const g = i / n;
+      out[2 * i] *= g;
+      out[2 * i + 1] *= g;
+    }
+  }
+
+  /** Fades the last `length` of the first `got` frames down to 0. */
+  private fadeOut(out: Float32Array, got: number, length: number): void {
+    for (let i = 0; i < length; i++) {
+      const g = 1 - (i + 1) / length;
+      const at = got - length + i;
+      out[2 * at] *= g;
+      out[2 * at + 1] *= g;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { nowMs } from '../../src/engine/control-block.js';
+import { OutputStage } from '../../src/engine/output-stage.js';
+import { StereoRing } from '../../src/engine/ring.js';
+
+const RATE = 48000;
+
+function fill(ring: StereoRing, frames: number, value = 0.5): void {
+  ring.write(new Float32Array(frames).fill(value), new Float32Array(frames).fill(-value));
+}
+
+/** Largest jump between neighbouring left samples. */
+function maxStep(x: Float32Array): number {
+  let m = 0;
+  for (let i = 2; i < x.length; i += 2) m = Math.max(m, Math.abs(x[i] - x[i - 2]));
+  return m;
+}
+
+describe('OutputStage', () => {
+  it('plays what the ring holds; before the first audio, silence is not an underrun', () => {
+    const ring = StereoRing.allocate(4096);
+    const out = new OutputStage(ring, RATE);
+    expect(Array.from(out.pull(64)).every((v) => v === 0)).toBe(true);
+    expect(out.underruns).toBe(0);
+    fill(ring, 1024);
+    const block = out.pull(512);
+    // faded in over 5 ms (240 frames), then the signal as it was
+    expect(block[0]).toBe(0);
+    expect(block[2 * 300]).toBe(0.5);
+    expect(block[2 * 300 + 1]).toBe(-0.5);
+    expect(maxStep(block)).toBeLessThan(0.01);
+  });
+
+  it('an empty ring while playing is one underrun, faded out, then faded back in', () => {
+    const ring = StereoRing.allocate(4096);
+    const out = new OutputStage(ring, RATE);
+    fill(ring, 600);
+    out.pull(256);
+    const starved = out.pull(512); // 344 frames there, then nothing
+    expect(out.underruns).toBe(1);
+    expect(starved[2 * 343]).toBeCloseTo(0, 6);
+    expect(maxStep(starved)).toBeLessThan(0.01);
+    out.pull(256);
+    out.pull(256);
+    expect(out.underruns).toBe(1); // counted once per dropout, not per empty buffer
+    fill(ring, 1000);
+    const back = out.pull(512);
+    expect(back[0]).toBe(0);
+    expect(maxStep(back)).toBeLessThan(0.01);
+  });
+
+  it('stop fades out and drops what was queued; play starts from fresh audio', () => {
+    const ring = StereoRing.allocate(4096);
+    const out = new OutputStage(ring, RATE);
+    fill(ring, 2000);
+    out.pull(256);
+    out.setPlaying(false);
+    const fading = out.pull(256);
+    expect(maxStep(fading)).toBeLessThan(0.01);
+    expect(ring.available()).toBe(0);
+    expect(Array.from(out.pull(256)).every((v) => v === 0)).toBe(true);
+    expect(out.underruns).toBe(0);
+    out.setPlaying(true);
+    fill(ring, 1000, 0.25);
+    expect(out.pull(512)[2 * 400]).toBe(0.25);
+  });
+
+  it('measures control latency when the marked sample is handed out', async () => {
+    const ring = StereoRing.allocate(48000);
+    const out = new OutputStage(ring, RATE);
+    fill(ring, 4800);
+    const stamp = Math.floor(nowMs()) % 2 ** 31;
+    out.mark(stamp, ring.written()); // audio from here on carries the change
+    fill(ring, 4800);
+    await new Promise((r) => setTimeout(r, 30));
+    out.pull(4800);
+    expect(out.latencies).toHaveLength(0); // the marked sample is not out yet
+    out.pull(10);
+    expect(out.latencies).toHaveLength(1);
+    expect(out.latencies[0]).toBeGreaterThanOrEqual(25);
+    expect(out.latencies[0]).toBeLessThan(1000);
+  });
+
+  it('taps see every block handed out (the WAV tee)', () => {
+    const ring = StereoRing.allocate(4096);
+    const out = new OutputStage(ring, RATE);
+    const seen: number[] = [];
+    const untap = out.tap((b) => seen.push(b.length));
+    fill(ring, 100);
+    out.pull(64);
+    out.pull(64);
+    untap();
+    out.pull(64);
+    expect(seen).toEqual([128, 128]);
+  });
+});
