@@ -8,6 +8,7 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError } from '../util/errors.js';
 import { composeCommand } from './commands/compose.js';
 import { datasetCommand } from './commands/dataset.js';
 import { devicesCommand } from './commands/devices.js';
+import { evalCommand } from './commands/eval.js';
 import { prepareCommand } from './commands/prepare.js';
 import { probesCommand } from './commands/probes.js';
 import { renderCommand } from './commands/render.js';
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  for (const make of [composeCommand, datasetCommand, devicesCommand, prepareCommand, probesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
+  for (const make of [composeCommand, datasetCommand, devicesCommand, evalCommand, prepareCommand, probesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
   // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
   const override = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });

@@ -1,0 +1,103 @@
+/** smitin eval: the paper's table on tinyband (success vs quality of steering methods), with exact ground truth from the tokens. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { bestRows, markdownReport, textReport, tradeoffSvg, type ProbeStats } from '../../smitin/eval/report.js';
+import { FULL_SWEEP, QUICK_SWEEP, runEval, totalContinuations, type Sweep } from '../../smitin/eval/runner.js';
+import { loadSteerableModel } from '../../smitin/prepare.js';
+import { checkProbesFit, modelIdentity, readProbeSet } from '../../smitin/probe-set.js';
+import { isTinybandFeature, TINYBAND_FEATURES, type TinybandFeature } from '../../smitin/tinyband-features.js';
+import { UsageError } from '../../util/errors.js';
+import { numberIn } from '../options.js';
+import { defaultProbesFile, probeSummary } from './probes.js';
+import { defaultModelDir } from './render.js';
+
+interface EvalCliOptions {
+  quick?: boolean;
+  json?: boolean;
+  out?: string;
+  model: string;
+  probes?: string;
+  features: string;
+  n?: number;
+  seed: number;
+  quiet?: boolean;
+}
+
+export const QUICK_N = 8;
+export const FULL_N = 100;
+
+function parseFeatures(list: string): TinybandFeature[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--features needs at least one feature');
+  for (const n of names) if (!isTinybandFeature(n)) throw new UsageError(`--features: unknown feature ${n} (tinyband has: ${TINYBAND_FEATURES.join(', ')})`);
+  return [...new Set(names)] as TinybandFeature[];
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description("SMITIN's evaluation on tinyband: for each feature, continuations of prompts that lack it under no intervention, text, random directions, ITI top-K and SMITIN over an alpha sweep (plus ablations and removal); success, quality, NLL, Frechet distance, collateral and cost per row (see docs/eval.md)")
+    .option('--quick', `a reduced run (${QUICK_N} prompts per feature, one alpha per method, no ablations): under a minute`)
+    .option('--json', 'print one JSON object {probes, rows} instead of the table')
+    .option('--out <dir>', 'also write eval.json, table.md and tradeoff.svg into this folder')
+    .option('--model <dir>', 'model folder (tinyband)', defaultModelDir())
+    .option('--probes <file>', 'probe set (default: <model>/probes.safetensors)')
+    .option('--features <list>', `comma-separated features (${TINYBAND_FEATURES.join(', ')})`, TINYBAND_FEATURES.join(','))
+    .option('--n <n>', `prompts per feature and method (default ${FULL_N}; --quick ${QUICK_N})`, numberIn('n', 1, 100_000, { integer: true }))
+    .option('--seed <n>', 'seed of the prompts, sampling and random directions', numberIn('seed', 0, 2000, { integer: true }), 1)
+    .option('--quiet', 'no progress bar')
+    .action(async (opts: EvalCliOptions) => {
+      const features = parseFeatures(opts.features);
+      const sweep: Sweep = opts.quick ? QUICK_SWEEP : FULL_SWEEP;
+      const n = opts.n ?? (opts.quick ? QUICK_N : FULL_N);
+      const probesFile = opts.probes ?? defaultProbesFile(opts.model);
+      if (opts.out) mkdirSync(opts.out, { recursive: true });
+      const t0 = performance.now();
+      const model = await loadSteerableModel(opts.model);
+      try {
+        if (model.spec.codec.kind !== 'tinyband-synth') throw new UsageError(`${opts.model}: smitin eval measures features from tinyband tokens; this model is not tinyband`);
+        const probes = readProbeSet(probesFile);
+        checkProbesFit(probes, modelIdentity(model.spec), probesFile);
+        for (const f of features) if (!probes.features.some((p) => p.name === f)) throw new UsageError(`${probesFile}: has no probes for ${f}`);
+        const probeStats: Record<string, ProbeStats> = {};
+        for (const f of probes.features) {
+          const s = probeSummary(f, probes.model.heads);
+          probeStats[f.name] = { best_acc: s.best_acc, best_acc_after_first_layer: s.best_acc_after_first_layer, mean_acc: s.mean_acc };
+        }
+        const total = totalContinuations(features, n, sweep);
+        const bar = opts.quiet ? null : new cliProgress.SingleBar({ format: 'eval {bar} {value}/{total} continuations | {label} | {eta_formatted} left', etaBuffer: 500, stream: process.stderr }, cliProgress.Presets.shades_classic);
+        bar?.start(total, 0, { label: '' });
+        const rows = await runEval({
+          model,
+          probes,
+          features,
+          n,
+          seed: opts.seed,
+          sweep,
+          referenceCount: opts.quick ? 100 : 400,
+          onProgress: (done, _total, label) => bar?.update(done, { label }),
+        });
+        bar?.stop();
+        const command = ['smitin eval', ...process.argv.slice(3)].join(' ');
+        const seconds = (performance.now() - t0) / 1000;
+        const result = {
+          command,
+          config: { n, seed: opts.seed, quick: !!opts.quick, features, sweep, sampling: 'guidance 1.5, top-k 16, temperature 1 (generation_config)', seconds },
+          probes: Object.fromEntries(features.map((f) => [f, probeStats[f]])),
+          rows,
+          best: bestRows(rows).map((r) => ({ feature: r.feature, method: r.method, alpha: r.alpha, success: r.success, in_key: r.in_key, within_tolerance: r.within_tolerance })),
+        };
+        const json = JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+        if (opts.out) {
+          writeFileSync(join(opts.out, 'eval.json'), JSON.stringify(JSON.parse(json), null, 1) + '\n');
+          writeFileSync(join(opts.out, 'table.md'), markdownReport(rows, result.probes, command));
+          writeFileSync(join(opts.out, 'tradeoff.svg'), tradeoffSvg(rows, `smitin eval: success vs quality (n=${n} per cell)`));
+        }
+        if (opts.json) process.stdout.write(json + '\n');
+        else process.stdout.write(textReport(rows, result.probes) + `\n${total} continuations in ${seconds.toFixed(1)} s${opts.out ? `; wrote ${opts.out}/eval.json, table.md, tradeoff.svg` : ''}\n`);
+      } finally {
+        await model.release();
+      }
+    });
+}

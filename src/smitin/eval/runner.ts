@@ -1,0 +1,283 @@
+/**
+ * smitin eval's runner: for each feature, every method continues the same
+ * prompts with the same sampling seeds, so methods differ only by the
+ * intervention; then every row's metrics (see docs/eval.md).
+ */
+import { encodeText, MusicgenGenerator, type Conditioning, type MusicgenModel } from '../../model/musicgen/index.js';
+import { INSTRUMENTS, isInstrument, soundingInstruments } from '../../model/tinyband/layout.js';
+import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
+import { Rng } from '../../util/rng.js';
+import type { FeatureProbes, ProbeSet } from '../probe-set.js';
+import { Steerer, type SteeringSettings } from '../steerer.js';
+import { featureAmount, featurePresent, type TinybandFeature } from '../tinyband-features.js';
+import { bassOnOwnChords, tokenEmbedding } from './embedding.js';
+import { fitGaussian, frechetDistance, type Gaussian } from './frechet.js';
+import { continuationNll } from './nll.js';
+import { additionItems, CONTINUATION_FRAMES, referenceWindows, removalItems, type EvalItem } from './prompts.js';
+
+/** generation_config.json of tinyband: guidance 1.5, top-k 16, temperature 1. */
+export const EVAL_SAMPLING = { guidance: 1.5, topK: 16, topP: 1, temperature: 1 } as const;
+
+/** The conditioning word that names each feature (the `text` method appends it to the style word). */
+export const FEATURE_WORDS: Record<TinybandFeature, string> = { drums: 'drums', bass: 'bass', piano: 'piano', guitar: 'guitar', minor: 'sad', dense: 'energetic' };
+
+export type MethodKind = 'none' | 'text' | 'steer' | 'reference';
+
+export interface MethodSpec {
+  method: string;
+  kind: MethodKind;
+  alpha: number;
+  strength: number;
+  settings?: Partial<SteeringSettings>;
+  /** Random unit directions per head in place of the probes' (the control). */
+  random?: boolean;
+}
+
+export interface Sweep {
+  /** Alphas of topk16 (and of topk8 unless given). */
+  topk: number[];
+  topk8?: number[];
+  smitin: number[];
+  random: number[];
+  /** The alpha of the ablation rows (null: no ablations). */
+  ablation: number | null;
+  removeSmitin: number[];
+  removeTopk: number[];
+}
+
+export const FULL_SWEEP: Sweep = { topk: [5, 10, 20], topk8: [10, 20], smitin: [20, 40, 80], random: [40, 80], ablation: 40, removeSmitin: [40, 80], removeTopk: [20] };
+export const QUICK_SWEEP: Sweep = { topk: [10], topk8: [10], smitin: [40], random: [40], ablation: null, removeSmitin: [40], removeTopk: [10] };
+
+/** K of ITI's top-K: the paper's 16 and 48 of MusicGen-large's 1536 heads, mapped to our 32 heads (the nearest sensible K: 8 and 16). */
+export const TOPK = [8, 16];
+
+const SOFT = { kind: 'soft' } as const;
+
+export function additionMethods(sweep: Sweep): MethodSpec[] {
+  const m: MethodSpec[] = [
+    { method: 'none', kind: 'none', alpha: 0, strength: 0 },
+    { method: 'text', kind: 'text', alpha: 0, strength: 0 },
+  ];
+  for (const a of sweep.random) m.push({ method: 'random', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: SOFT, monitor: 'off' } });
+  for (const k of TOPK) for (const a of k === 8 ? (sweep.topk8 ?? sweep.topk) : sweep.topk) m.push({ method: `topk${k}`, kind: 'steer', alpha: a, strength: 1, settings: { weighting: { kind: 'topk', k }, monitor: 'off' } });
+  for (const a of sweep.smitin) m.push({ method: 'smitin', kind: 'steer', alpha: a, strength: 1, settings: { weighting: SOFT, monitor: 'same' } });
+  if (sweep.ablation !== null) {
+    const a = sweep.ablation;
+    const base = { weighting: SOFT, monitor: 'same' } as const;
+    const ablations: [string, Partial<SteeringSettings>][] = [
+      ['smitin+layer0', { fromLayer: 0 }],
+      ['smitin+prompt', { shiftPrompt: true }],
+      ['smitin-clean', { monitor: 'clean' }],
+      ['smitin-cond', { halves: 'cond' }],
+      ['smitin-massmean', { direction: 'massmean' }],
+      ['smitin-every5', { every: 5 }],
+    ];
+    for (const [method, s] of ablations) m.push({ method, kind: 'steer', alpha: a, strength: 1, settings: { ...base, ...s } });
+  }
+  return m;
+}
+
+export function removalMethods(sweep: Sweep): MethodSpec[] {
+  const m: MethodSpec[] = [{ method: 'none', kind: 'none', alpha: 0, strength: 0 }];
+  for (const a of sweep.removeSmitin) m.push({ method: 'smitin-remove', kind: 'steer', alpha: a, strength: -1, settings: { weighting: SOFT, monitor: 'same' } });
+  for (const a of sweep.removeTopk) m.push({ method: 'topk16-remove', kind: 'steer', alpha: a, strength: -1, settings: { weighting: { kind: 'topk', k: 16 }, monitor: 'off' } });
+  return m;
+}
+
+export interface EvalRow {
+  feature: string;
+  method: string;
+  alpha: number;
+  strength: number;
+  n: number;
+  success: number;
+  lift: number;
+  /** Mean amount of the feature (instrument frame share, minor-chord share, onsets per frame). */
+  amount: number;
+  in_key: number;
+  bass_on_chords: number;
+  drums_on_grid: number;
+  nll: number;
+  frechet: number | null;
+  collateral: number;
+  applied: number;
+  ms_per_step: number;
+  /** Removal rows: the instrument's frame share in the continuation, and its drop against `none`. */
+  share?: number;
+  share_drop?: number;
+}
+
+export interface EvalOptions {
+  model: MusicgenModel;
+  probes: ProbeSet;
+  features: TinybandFeature[];
+  n: number;
+  seed: number;
+  sweep: Sweep;
+  /** Methods to run instead of the sweep's (experiments): additions, and removals for instruments. */
+  methods?: { add: MethodSpec[]; remove: MethodSpec[] };
+  /** Real windows with the feature per Frechet reference. */
+  referenceCount: number;
+  /** Called after each continuation (done, total, what is running). */
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+interface Outcome {
+  tokens: Uint16Array[][];
+  msPerStep: number;
+  applied: number;
+}
+
+/** A copy of a feature's probes whose directions are random unit vectors per head (seeded); sigma, accuracies and so the head weights stay. */
+export function randomDirections(f: FeatureProbes, headDim: number, seed: number): FeatureProbes {
+  const rng = new Rng(seed);
+  const dir = new Float32Array(f.direction.length);
+  for (let i = 0; i < dir.length; i += headDim) {
+    let norm = 0;
+    for (let d = 0; d < headDim; d++) {
+      // Box-Muller: isotropic directions
+      const g = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+      dir[i + d] = g;
+      norm += g * g;
+    }
+    norm = Math.sqrt(norm);
+    for (let d = 0; d < headDim; d++) dir[i + d] /= norm;
+  }
+  return { ...f, direction: dir, massMeanDirection: dir, massMeanSigma: f.sigma };
+}
+
+export function totalContinuations(features: readonly TinybandFeature[], n: number, sweep: Sweep, methods?: EvalOptions['methods']): number {
+  const add = (methods?.add ?? additionMethods(sweep)).length;
+  const rem = (methods?.remove ?? removalMethods(sweep)).length;
+  return features.reduce((s, f) => s + n * add + (isInstrument(f) ? n * rem : 0), 0);
+}
+
+function mean(xs: readonly number[]): number {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
+}
+
+function shares(tokens: readonly ArrayLike<number>[]): number[] {
+  return soundingInstruments(tokens).map((r) => r.reduce((a, b) => a + b, 0) / Math.max(1, r.length));
+}
+
+export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
+  const { model, probes, features, n, seed, sweep } = options;
+  const total = totalContinuations(features, n, sweep, options.methods);
+  let done = 0;
+  const texts = new Map<string, Conditioning>();
+  const conditioning = async (text: string): Promise<Conditioning> => {
+    let c = texts.get(text);
+    if (!c) texts.set(text, (c = await encodeText(model, [text], EVAL_SAMPLING.guidance)));
+    return c;
+  };
+
+  const generate = async (feature: TinybandFeature, items: EvalItem[], spec: MethodSpec, label: string): Promise<Outcome> => {
+    let set = probes;
+    if (spec.random) {
+      const fi = probes.features.findIndex((f) => f.name === feature);
+      set = { ...probes, features: probes.features.map((f, i) => (i === fi ? randomDirections(f, probes.model.headDim, seed * 7919 + fi + 1) : f)) };
+    }
+    const tokens: Uint16Array[][] = [];
+    let ms = 0;
+    let steps = 0;
+    let applied = 0;
+    let runs = 0;
+    for (const item of items) {
+      const text = spec.kind === 'text' ? `${item.style} ${FEATURE_WORDS[feature]}` : item.style;
+      const cond = await conditioning(text);
+      const steer = spec.kind === 'steer' ? new Steerer(set, { [feature]: spec.strength }, { ...spec.settings, alpha: spec.alpha }, { record: true }) : undefined;
+      const gen = new MusicgenGenerator(model.decoder, model.spec, cond, { ...EVAL_SAMPLING, seed: item.samplingSeed, doSample: true, prompt: item.prompt, hook: steer });
+      const t0 = performance.now();
+      tokens.push(await gen.generate(CONTINUATION_FRAMES));
+      ms += performance.now() - t0;
+      steps += gen.metrics.steps;
+      if (steer) {
+        const fi = steer.features.indexOf(feature);
+        for (const t of steer.trace) {
+          applied += Math.abs(t.applied[fi]) / spec.alpha;
+          runs++;
+        }
+      }
+      options.onProgress?.(++done, total, label);
+    }
+    return { tokens, msPerStep: steps ? ms / steps : 0, applied: runs ? applied / runs : 0 };
+  };
+
+  const rowOf = async (feature: TinybandFeature, items: EvalItem[], spec: MethodSpec, out: Outcome, reference: Gaussian | null): Promise<EvalRow> => {
+    const nll = await continuationNll(
+      model,
+      items.map((it, i) => ({ text: it.style, prompt: it.prompt, continuation: out.tokens[i] })),
+    );
+    return {
+      feature,
+      method: spec.method,
+      alpha: spec.alpha,
+      strength: spec.strength,
+      n: items.length,
+      success: mean(out.tokens.map((t) => (featurePresent(feature, t) ? 1 : 0))),
+      lift: NaN,
+      amount: mean(out.tokens.map((t) => featureAmount(feature, t))),
+      in_key: mean(out.tokens.map((t) => bestKey(t).inKey)),
+      bass_on_chords: mean(out.tokens.map((t) => bassOnOwnChords(t))),
+      drums_on_grid: mean(out.tokens.map((t, i) => drumsOnGrid(t, items[i].style).onGrid)),
+      nll: mean(Array.from(nll)),
+      frechet: reference ? frechetDistance(fitGaussian(out.tokens.map((t) => tokenEmbedding(t))), reference) : null,
+      collateral: NaN,
+      applied: out.applied,
+      ms_per_step: out.msPerStep,
+    };
+  };
+
+  /** Mean absolute change, against `none`, of the mean frame share of the instruments other than the feature. */
+  const collateral = (feature: TinybandFeature, a: Uint16Array[][], none: Uint16Array[][]): number => {
+    const ma = INSTRUMENTS.map((_, i) => mean(a.map((t) => shares(t)[i])));
+    const mn = INSTRUMENTS.map((_, i) => mean(none.map((t) => shares(t)[i])));
+    const others = INSTRUMENTS.map((inst, i) => ({ inst, i })).filter((x) => x.inst !== feature);
+    return mean(others.map(({ i }) => Math.abs(ma[i] - mn[i])));
+  };
+
+  const rows: EvalRow[] = [];
+  for (const feature of features) {
+    const items = additionItems(feature, n, seed);
+    const reference = fitGaussian(referenceWindows(feature, options.referenceCount, seed).map((w) => tokenEmbedding(w)));
+    const outcomes: Outcome[] = [];
+    const specs = options.methods?.add ?? additionMethods(sweep);
+    const featureRows: EvalRow[] = [];
+    for (const spec of specs) {
+      const out = await generate(feature, items, spec, `${feature} ${spec.method}${spec.alpha ? ` a${spec.alpha}` : ''}`);
+      outcomes.push(out);
+      featureRows.push(await rowOf(feature, items, spec, out, reference));
+    }
+    const realSpec: MethodSpec = { method: 'reference', kind: 'reference', alpha: 0, strength: 0 };
+    const real: Outcome = { tokens: items.map((it) => it.real), msPerStep: 0, applied: 0 };
+    outcomes.push(real);
+    featureRows.push(await rowOf(feature, items, realSpec, real, reference));
+    const none = featureRows[0];
+    featureRows.forEach((r, i) => {
+      r.lift = r.success - none.success;
+      r.collateral = collateral(feature, outcomes[i].tokens, outcomes[0].tokens);
+    });
+    rows.push(...featureRows);
+
+    if (!isInstrument(feature)) continue;
+    const removal = removalItems(feature, n, seed);
+    const rOut: Outcome[] = [];
+    const rRows: EvalRow[] = [];
+    for (const spec of options.methods?.remove ?? removalMethods(sweep)) {
+      const out = await generate(feature, removal, spec, `${feature} ${spec.method}${spec.alpha ? ` a${spec.alpha}` : ''} (removal)`);
+      rOut.push(out);
+      const row = await rowOf(feature, removal, spec, out, null);
+      row.method = spec.method === 'none' ? 'none-remove' : spec.method;
+      row.share = row.amount;
+      rRows.push(row);
+    }
+    rRows.forEach((r, i) => {
+      r.lift = r.success - rRows[0].success;
+      r.collateral = collateral(feature, rOut[i].tokens, rOut[0].tokens);
+      r.share_drop = rRows[0].share! > 0 ? 1 - r.share! / rRows[0].share! : NaN;
+    });
+    rows.push(...rRows);
+  }
+  return rows;
+}
