@@ -1,0 +1,104 @@
+/**
+ * Wiring for the live CLI: OSC in, MIDI in/out and a preset, turned into one
+ * stream of engine commands, a stream of issues and the value echo.
+ *
+ *   OSC (UDP) -> osc-source -> osc-namespace ─┐
+ *   MIDI in (easymidi) ───────────────────────┼-> mapping (preset) -> commands$ -> engine
+ *                                             └-> echo$ -> MIDI out (LED rings)
+ *
+ * A source that cannot start (OSC port taken, no MIDI subsystem, a port
+ * that does not exist) is reported on issues$ and left out: the rest works.
+ */
+import { type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { EngineCommand } from '../engine/protocol.js';
+import { IssueLog, type ControlIssue } from './issues.js';
+import { ControlMapping, type MidiEcho } from './mapping.js';
+import { openMidiInput, openMidiOutput, type MidiFactory, type MidiInput, type MidiOutput } from './midi-source.js';
+import { OscNamespace, oscToControl } from './osc-namespace.js';
+import { openOscSource, type OscSource } from './osc-source.js';
+import type { Preset } from './presets.js';
+
+export interface ControlOptions {
+  preset: Preset;
+  /** The model's feature names. */
+  features: readonly string[];
+  osc?: { host?: string; port: number; maxMessagesPerSecond?: number };
+  midi?: { input?: string; output?: string; factory?: MidiFactory; watchMs?: number };
+  issues?: IssueLog;
+  scheduler?: SchedulerLike;
+  /** Loads a preset named by /smitin/preset (default: presets/ by name, or a path). */
+  loadPreset?: (name: string) => Preset;
+}
+
+export interface Control {
+  /** Engine commands; subscribing applies the preset's initial values. Subscribe once. */
+  commands$: Observable<EngineCommand>;
+  /** The first issue of each kind (replayed to late subscribers). */
+  issues$: Observable<ControlIssue>;
+  /** CCs sent back to the controller (already wired to the MIDI output when one is open). */
+  echo$: Observable<MidiEcho>;
+  mapping: ControlMapping;
+  issues: IssueLog;
+  /** Where OSC listens, once bound (undefined without OSC; rejects when the port cannot be bound). */
+  oscReady?: Promise<{ host: string; port: number }>;
+  midiInput: MidiInput | null;
+  midiOutput: MidiOutput | null;
+  dispose(): Promise<void>;
+}
+
+export function controlCommands(options: ControlOptions): Control {
+  const issues = options.issues ?? new IssueLog();
+  const mapping = new ControlMapping({ preset: options.preset, features: options.features, issues, scheduler: options.scheduler, loadPreset: options.loadPreset });
+
+  let osc: OscSource | null = null;
+  if (options.osc) osc = openOscSource({ ...options.osc, issues });
+  const namespace = new OscNamespace({ features: options.features, issues });
+
+  let midiInput: MidiInput | null = null;
+  if (options.midi?.input) {
+    try {
+      midiInput = openMidiInput(options.midi.input, { factory: options.midi.factory, issues, watchMs: options.midi.watchMs, scheduler: options.scheduler });
+    } catch (err) {
+      issues.report('midi', 'open-failed', (err as Error).message);
+    }
+  }
+  let midiOutput: MidiOutput | null = null;
+  let echoSub: Subscription | null = null;
+  if (options.midi?.output) {
+    try {
+      const out = openMidiOutput(options.midi.output, { factory: options.midi.factory, issues });
+      midiOutput = out;
+      echoSub = mapping.echo$.subscribe((e) => out.sendCc(e.channel, e.cc, e.value));
+    } catch (err) {
+      issues.report('midi', 'open-failed', (err as Error).message);
+    }
+  }
+
+  const commands$ = mapping.commands({
+    midi: midiInput ?? undefined,
+    events$: osc ? osc.messages$.pipe(oscToControl(namespace)) : undefined,
+  });
+
+  return {
+    commands$,
+    issues$: issues.issues$,
+    echo$: mapping.echo$,
+    mapping,
+    issues,
+    oscReady: osc?.ready,
+    midiInput,
+    midiOutput,
+    dispose: async () => {
+      echoSub?.unsubscribe();
+      midiInput?.close();
+      midiOutput?.close();
+      await osc?.close();
+    },
+  };
+}
+
+export { IssueLog, type ControlIssue } from './issues.js';
+export { ControlMapping, type MidiEcho } from './mapping.js';
+export { loadPreset, listPresets, readPreset, parsePreset, type Preset } from './presets.js';
+export { TelemetryOut } from './telemetry-out.js';
+export { renderOscTable, OSC_INPUTS, OSC_OUTPUTS } from './osc-namespace.js';

@@ -1,0 +1,282 @@
+/**
+ * The OSC namespace of DESIGN §4, as one table of data: each input address
+ * with its arguments, range and meaning, and the handler that turns a
+ * message into a control event. docs/control.md is rendered from the same
+ * table (renderOscTable), and a test checks the two agree.
+ *
+ * Every bad message is counted in the IssueLog (first of each kind reported)
+ * and dropped; out-of-range numbers are clamped and reported, since a fader
+ * that overshoots should still do the nearest right thing.
+ */
+import { filter, map, type OperatorFunction } from 'rxjs';
+import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
+import type { EngineCommand } from '../engine/protocol.js';
+import { IssueLog } from './issues.js';
+import type { OscArg, OscMessage } from './osc-source.js';
+
+/** What the OSC namespace produces: engine commands, plus MIDI-learn requests that stay in the control layer. */
+export type ControlEvent = EngineCommand | { type: 'learn'; target: string | null };
+
+export const TEMPERATURE_RANGE = { min: 0.05, max: 4 } as const;
+export const GUIDANCE_RANGE = { min: 1, max: 20 } as const;
+export const STRENGTH_RANGE = { min: -1, max: 1 } as const;
+export const MAX_PROMPT_LENGTH = 500;
+/** Control targets that are not features but can be learned onto a knob. */
+export const SETTING_TARGETS = ['temperature', 'guidance', 'tempo'] as const;
+
+export interface OscAddressSpec {
+  address: string;
+  /** OSC type tags of the arguments ('' for none). */
+  args: string;
+  range: string;
+  meaning: string;
+}
+
+interface InputSpec extends OscAddressSpec {
+  /** Turns the message into an event, or reports why not and returns null. */
+  handle(ctx: HandlerContext, m: OscMessage, name: string): ControlEvent | null;
+}
+
+interface HandlerContext {
+  features: ReadonlySet<string>;
+  issues: IssueLog;
+}
+
+const FEATURE_PREFIX = '/smitin/feature/';
+
+const INPUTS: readonly InputSpec[] = [
+  {
+    address: `${FEATURE_PREFIX}<name>`,
+    args: 'f',
+    range: '-1..1 (clamped)',
+    meaning: 'Strength of feature <name> (drums, bass, piano, guitar, minor, dense on tinyband): 1 pushes it in, -1 pushes it out, 0 leaves the music alone.',
+    handle: (ctx, m, name) => {
+      if (!ctx.features.has(name)) {
+        ctx.issues.report('osc', 'unknown-feature', `OSC ${m.address}: the model has no feature "${name}"; expected one of ${[...ctx.features].join(', ')}`);
+        return null;
+      }
+      const value = numberArg(ctx, m, STRENGTH_RANGE);
+      return value === null ? null : { type: 'strength', feature: name, value };
+    },
+  },
+  {
+    address: '/smitin/prompt',
+    args: 's',
+    range: `1..${MAX_PROMPT_LENGTH} characters`,
+    meaning: 'Text prompt; the music follows it from the next bar.',
+    handle: (ctx, m) => {
+      const text = stringArg(ctx, m);
+      if (text === null) return null;
+      if (text.trim() === '' || text.length > MAX_PROMPT_LENGTH) {
+        ctx.issues.report('osc', 'bad-value', `OSC ${m.address}: expected a prompt of 1..${MAX_PROMPT_LENGTH} characters, got ${text.length}`);
+        return null;
+      }
+      return { type: 'prompt', text: text.trim() };
+    },
+  },
+  {
+    address: '/smitin/play',
+    args: '[f|i|T]',
+    range: 'none, or 1 (a button press; 0 = release, ignored)',
+    meaning: 'Start playing.',
+    handle: (ctx, m) => (pressed(ctx, m) ? { type: 'play' } : null),
+  },
+  {
+    address: '/smitin/stop',
+    args: '[f|i|T]',
+    range: 'none, or 1 (a button press; 0 = release, ignored)',
+    meaning: 'Stop playing.',
+    handle: (ctx, m) => (pressed(ctx, m) ? { type: 'stop' } : null),
+  },
+  {
+    address: '/smitin/tempo',
+    args: 'f',
+    range: `${MIN_TEMPO}..${MAX_TEMPO} BPM (clamped)`,
+    meaning: 'Tempo in BPM; a running MIDI clock (when the preset follows it) sets it too, the latest wins.',
+    handle: (ctx, m) => {
+      const bpm = numberArg(ctx, m, { min: MIN_TEMPO, max: MAX_TEMPO });
+      return bpm === null ? null : { type: 'tempo', bpm };
+    },
+  },
+  {
+    address: '/smitin/temperature',
+    args: 'f',
+    range: `${TEMPERATURE_RANGE.min}..${TEMPERATURE_RANGE.max} (clamped)`,
+    meaning: 'Sampling temperature: lower is safer, higher is wilder.',
+    handle: (ctx, m) => {
+      const value = numberArg(ctx, m, TEMPERATURE_RANGE);
+      return value === null ? null : { type: 'temperature', value };
+    },
+  },
+  {
+    address: '/smitin/guidance',
+    args: 'f',
+    range: `${GUIDANCE_RANGE.min}..${GUIDANCE_RANGE.max} (clamped)`,
+    meaning: 'Classifier-free guidance scale: how closely the music follows the prompt.',
+    handle: (ctx, m) => {
+      const value = numberArg(ctx, m, GUIDANCE_RANGE);
+      return value === null ? null : { type: 'guidance', value };
+    },
+  },
+  {
+    address: '/smitin/learn',
+    args: 's',
+    range: 'a feature, temperature, guidance or tempo; "" or "off" cancels',
+    meaning: 'MIDI learn: the next CC that moves is bound to this target in the live preset.',
+    handle: (ctx, m) => {
+      const target = stringArg(ctx, m);
+      if (target === null) return null;
+      const t = target.trim();
+      if (t === '' || t === 'off') return { type: 'learn', target: null };
+      if (!ctx.features.has(t) && !(SETTING_TARGETS as readonly string[]).includes(t)) {
+        ctx.issues.report('osc', 'unknown-feature', `OSC ${m.address}: cannot learn "${t}"; expected one of ${[...ctx.features, ...SETTING_TARGETS].join(', ')}`);
+        return null;
+      }
+      return { type: 'learn', target: t };
+    },
+  },
+  {
+    address: '/smitin/preset',
+    args: 's',
+    range: 'a preset name in presets/ or a path',
+    meaning: 'Load a preset (controller map and steering settings); knobs pick up from the new values.',
+    handle: (ctx, m) => {
+      const name = stringArg(ctx, m);
+      if (name === null) return null;
+      if (name.trim() === '') {
+        ctx.issues.report('osc', 'bad-value', `OSC ${m.address}: expected a preset name, got an empty string`);
+        return null;
+      }
+      return { type: 'preset', name: name.trim() };
+    },
+  },
+  {
+    address: '/smitin/record',
+    args: 'i',
+    range: '1 starts, 0 stops (f and T/F accepted)',
+    meaning: 'Start or stop the WAV recording.',
+    handle: (ctx, m) => {
+      const on = flagArg(ctx, m);
+      return on === null ? null : { type: 'record', on };
+    },
+  },
+];
+
+/** What the engine sends out (see telemetry-out.ts), listed here so the documentation has one table. */
+export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
+  { address: '/smitin/monitor/<name>', args: 'f', range: '0..1', meaning: "SMITIN's monitor: how present the model itself finds feature <name>." },
+  { address: '/smitin/gain/<name>', args: 'f', range: '0..1', meaning: 'The gain the monitor applies to the push (0 = the feature is there, push stopped).' },
+  { address: '/smitin/strength/<name>', args: 'f', range: '-1..1', meaning: 'The strength the engine used at its last step.' },
+  {
+    address: '/smitin/status',
+    args: 'fffiff',
+    range: 'see meaning',
+    meaning: 'realtime factor, ring ms, step ms, underruns, control latency ms (-1 until measured), device latency ms.',
+  },
+  { address: '/smitin/transport', args: 'iff', range: 'playing 0/1, BPM, seconds', meaning: 'Playing, tempo and engine time.' },
+];
+
+export const OSC_INPUTS: readonly OscAddressSpec[] = INPUTS.map(({ address, args, range, meaning }) => ({ address, args, range, meaning }));
+
+export interface OscNamespaceOptions {
+  /** The model's feature names: strengths for any other name are reported, not forwarded. */
+  features: readonly string[];
+  issues?: IssueLog;
+}
+
+export class OscNamespace {
+  private readonly ctx: HandlerContext;
+  private readonly exact = new Map<string, InputSpec>();
+  private readonly featureSpec: InputSpec;
+
+  constructor(options: OscNamespaceOptions) {
+    this.ctx = { features: new Set(options.features), issues: options.issues ?? new IssueLog() };
+    for (const spec of INPUTS) if (!spec.address.includes('<')) this.exact.set(spec.address, spec);
+    this.featureSpec = INPUTS[0];
+  }
+
+  get issues(): IssueLog {
+    return this.ctx.issues;
+  }
+
+  /** The event a message means, or null when it means nothing (reported). Never throws. */
+  toEvent(m: OscMessage): ControlEvent | null {
+    try {
+      if (m.address.startsWith(FEATURE_PREFIX)) return this.featureSpec.handle(this.ctx, m, m.address.slice(FEATURE_PREFIX.length));
+      const spec = this.exact.get(m.address);
+      if (spec) return spec.handle(this.ctx, m, '');
+      this.ctx.issues.report('osc', 'unknown-address', `OSC: unknown address ${JSON.stringify(m.address)} from ${m.from}; expected one of ${OSC_INPUTS.map((s) => s.address).join(', ')}`);
+      return null;
+    } catch (err) {
+      this.ctx.issues.report('osc', 'internal', `OSC ${m.address}: could not be handled: ${(err as Error).message}`);
+      return null;
+    }
+  }
+}
+
+/** Operator: OSC messages in, control events out; bad messages are reported and dropped. */
+export function oscToControl(namespace: OscNamespace): OperatorFunction<OscMessage, ControlEvent> {
+  return (source) =>
+    source.pipe(
+      map((m) => namespace.toEvent(m)),
+      filter((e): e is ControlEvent => e !== null),
+    );
+}
+
+/** The documentation table (markdown), inputs then outputs. */
+export function renderOscTable(): string {
+  const row = (dir: string, s: OscAddressSpec) => `| ${dir} | \`${s.address}\` | \`${s.args || '-'}\` | ${s.range} | ${s.meaning} |`;
+  return [
+    '| Direction | Address | Args | Range | Meaning |',
+    '|---|---|---|---|---|',
+    ...OSC_INPUTS.map((s) => row('in', s)),
+    ...OSC_OUTPUTS.map((s) => row('out', s)),
+  ].join('\n');
+}
+
+function describe(args: readonly OscArg[], types: string): string {
+  if (args.length === 0) return 'no arguments';
+  return `(${types}) ${args.map((a) => (a instanceof Uint8Array ? `<blob ${a.length} bytes>` : JSON.stringify(a) ?? String(a))).join(' ')}`;
+}
+
+function numberArg(ctx: HandlerContext, m: OscMessage, range: { min: number; max: number }): number | null {
+  const v = m.args[0];
+  if (typeof v !== 'number' || m.args.length !== 1) {
+    ctx.issues.report('osc', 'wrong-type', `OSC ${m.address}: expected one number (f or i), got ${describe(m.args, m.types)}`);
+    return null;
+  }
+  if (!Number.isFinite(v)) {
+    ctx.issues.report('osc', 'non-finite', `OSC ${m.address}: expected a finite number in ${range.min}..${range.max}, got ${v}`);
+    return null;
+  }
+  if (v < range.min || v > range.max) {
+    ctx.issues.report('osc', 'out-of-range', `OSC ${m.address}: ${v} is outside ${range.min}..${range.max}; clamped`);
+    return Math.min(range.max, Math.max(range.min, v));
+  }
+  return v;
+}
+
+function stringArg(ctx: HandlerContext, m: OscMessage): string | null {
+  const v = m.args[0];
+  if (typeof v !== 'string' || m.args.length !== 1) {
+    ctx.issues.report('osc', 'wrong-type', `OSC ${m.address}: expected one string (s), got ${describe(m.args, m.types)}`);
+    return null;
+  }
+  return v;
+}
+
+/** On/off from i, f (>= 0.5 is on) or T/F. */
+function flagArg(ctx: HandlerContext, m: OscMessage): boolean | null {
+  const v = m.args[0];
+  if (m.args.length === 1 && typeof v === 'boolean') return v;
+  if (m.args.length === 1 && typeof v === 'number' && Number.isFinite(v)) return v >= 0.5;
+  ctx.issues.report('osc', 'wrong-type', `OSC ${m.address}: expected one of 1/0 (i or f) or T/F, got ${describe(m.args, m.types)}`);
+  return null;
+}
+
+/** A trigger address: no argument is a press; a button's 1/0 (press/release) fires on the press only. */
+function pressed(ctx: HandlerContext, m: OscMessage): boolean {
+  if (m.args.length === 0) return true;
+  const on = flagArg(ctx, m);
+  return on === true;
+}

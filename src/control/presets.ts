@@ -1,0 +1,227 @@
+/**
+ * Presets (presets/*.json): a controller map plus the steering settings that
+ * go with it — per feature: knob, range, curve, maximum alpha for the
+ * engine; smoothing, pick-up, value echo, transport buttons, MIDI clock
+ * following, and where telemetry goes over OSC. docs/control.md describes
+ * the format; this schema is the authority.
+ *
+ * Channels in a preset are 1..16 as printed on controllers and in manuals;
+ * the MIDI layer below speaks 0..15.
+ *
+ * A broken preset is a user's mistake: it is reported as one UsageError
+ * listing every problem, each as `file: json.path: what was expected, got: value`.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
+import { packageRoot } from '../util/package-root.js';
+import { UsageError } from '../util/errors.js';
+
+const NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const HOST_PORT = /^[A-Za-z0-9.\-_:[\]]+:\d{1,5}$/;
+
+const ccNumber = z.int({ error: 'expected a MIDI CC number (an integer 0..127)' }).min(0, 'expected a MIDI CC number 0..127').max(127, 'expected a MIDI CC number 0..127');
+const noteNumber = z.int({ error: 'expected a MIDI note number (an integer 0..127)' }).min(0, 'expected a MIDI note number 0..127').max(127, 'expected a MIDI note number 0..127');
+const channel = z.int({ error: 'expected a MIDI channel (an integer 1..16)' }).min(1, 'expected a MIDI channel 1..16').max(16, 'expected a MIDI channel 1..16');
+const featureName = z.string().regex(NAME, 'expected a feature name (lower case letters, digits, - or _, starting with a letter)');
+
+export const CURVE_NAMES = ['linear', 'exponential', 'logarithmic'] as const;
+const curve = z.union([z.enum(CURVE_NAMES), z.strictObject({ gamma: z.number().positive('expected a gamma > 0').max(10, 'expected a gamma <= 10') })], {
+  error: 'expected "linear", "exponential", "logarithmic" or {"gamma": number}',
+});
+export type Curve = z.infer<typeof curve>;
+
+/** A knob or fader: where it sends and how its travel maps onto the target's range. */
+const controlFields = {
+  /** CC number (the MSB for 14-bit controls). Without one the target is only reachable by OSC or learn. */
+  cc: ccNumber.optional(),
+  /** Channel 1..16; the preset's channel when left out. */
+  channel: channel.optional(),
+  /** A 14-bit control: MSB on `cc` (0..31), LSB on `cc` + 32. */
+  cc14: z.boolean().default(false),
+  curve: curve.default('linear'),
+};
+
+const feature = z.strictObject({
+  ...controlFields,
+  /** Strength at the knob's ends. min < 0 < max makes a bipolar knob with 0 at its centre. */
+  min: z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1').default(-1),
+  max: z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1').default(1),
+  /** SMITIN alpha at strength 1 (the engine scales the push by strength * maxAlpha). */
+  maxAlpha: z.number().positive('expected a maximum alpha > 0').max(50, 'expected a maximum alpha <= 50').default(5),
+  /** Strength when the preset loads. */
+  initial: z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1').default(0),
+  /** Overrides the preset's smoothing for this feature. */
+  smoothingMs: z.number().min(0, 'expected milliseconds >= 0').max(5000, 'expected milliseconds <= 5000').optional(),
+});
+export type FeaturePreset = z.infer<typeof feature>;
+
+function setting(min: number, max: number, defaults: { min: number; max: number }) {
+  const inRange = z.number().min(min, `expected a value >= ${min}`).max(max, `expected a value <= ${max}`);
+  return z.strictObject({ ...controlFields, min: inRange.default(defaults.min), max: inRange.default(defaults.max), initial: inRange.optional() });
+}
+export const SETTING_LIMITS = {
+  temperature: { min: 0.05, max: 4 },
+  guidance: { min: 1, max: 20 },
+  tempo: { min: MIN_TEMPO, max: MAX_TEMPO },
+} as const;
+const settings = z
+  .strictObject({
+    temperature: setting(SETTING_LIMITS.temperature.min, SETTING_LIMITS.temperature.max, { min: 0.5, max: 1.5 }).optional(),
+    guidance: setting(SETTING_LIMITS.guidance.min, SETTING_LIMITS.guidance.max, { min: 1, max: 6 }).optional(),
+    tempo: setting(SETTING_LIMITS.tempo.min, SETTING_LIMITS.tempo.max, { min: MIN_TEMPO, max: MAX_TEMPO }).optional(),
+  })
+  .default({});
+export type SettingName = 'temperature' | 'guidance' | 'tempo';
+export type SettingPreset = z.infer<ReturnType<typeof setting>>;
+
+export const TRANSPORT_ACTIONS = ['play', 'stop', 'toggle-play', 'record-toggle'] as const;
+const action = z.union(
+  [
+    z.enum(TRANSPORT_ACTIONS),
+    /** Toggles a feature between 0 and `value` (its max when left out). */
+    z.strictObject({ toggle: featureName, value: z.number().min(-1).max(1).optional() }),
+    /** Arms MIDI learn for a feature or setting: the next CC that moves is bound to it. */
+    z.strictObject({ learn: z.string().regex(NAME, 'expected a feature or setting name') }),
+  ],
+  { error: `expected one of ${TRANSPORT_ACTIONS.map((a) => `"${a}"`).join(', ')}, {"toggle": feature} or {"learn": target}` },
+);
+export type TriggerAction = z.infer<typeof action>;
+
+/** A button: a note, or a CC that fires when it goes to 64 or above (momentary buttons send 127 then 0). */
+const trigger = z
+  .strictObject({ note: noteNumber.optional(), cc: ccNumber.optional(), channel: channel.optional(), action })
+  .refine((t) => (t.note === undefined) !== (t.cc === undefined), { error: 'expected exactly one of "note" or "cc"' });
+export type TriggerPreset = z.infer<typeof trigger>;
+
+export const PresetSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().min(1, 'expected a non-empty name'),
+    description: z.string().optional(),
+    /** Where the CC numbers come from (the controller's manual, a factory template, ...). */
+    source: z.string().min(1, 'expected where the CC numbers come from'),
+    /** Default MIDI channel of every control, 1..16. */
+    channel: channel.default(1),
+    /** One-pole time constant of strength changes, ms (0 = no smoothing). */
+    smoothingMs: z.number().min(0, 'expected milliseconds >= 0').max(5000, 'expected milliseconds <= 5000').default(40),
+    /** Soft takeover: after a preset load or a change from elsewhere, a knob does nothing until it crosses the current value. */
+    pickup: z.boolean().default(true),
+    /** Send values back to the controller (LED rings, motor faders) when they change from elsewhere. */
+    echo: z.boolean().default(false),
+    features: z.record(featureName, feature),
+    settings,
+    triggers: z.array(trigger).default([]),
+    clock: z.strictObject({ followTempo: z.boolean().default(true), followTransport: z.boolean().default(true) }).default({ followTempo: true, followTransport: true }),
+    osc: z
+      .strictObject({
+        telemetryTargets: z.array(z.string().regex(HOST_PORT, 'expected "host:port"')).default([]),
+        telemetryHz: z.number().min(1, 'expected a rate >= 1 Hz').max(60, 'expected a rate <= 60 Hz').default(10),
+      })
+      .default({ telemetryTargets: [], telemetryHz: 10 }),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Map<string, string>();
+    const claim = (ch: number | undefined, cc: number, path: (string | number)[]) => {
+      const key = `${ch ?? p.channel}/${cc}`;
+      const where = path.join('.');
+      const other = seen.get(key);
+      if (other) ctx.addIssue({ code: 'custom', path, message: `CC ${cc} on channel ${ch ?? p.channel} is already used by ${other}`, input: cc });
+      else seen.set(key, where);
+    };
+    const controls: [string[], { cc?: number; channel?: number; cc14: boolean; min: number; max: number }][] = [
+      ...Object.entries(p.features).map(([n, f]): [string[], typeof f] => [['features', n], f]),
+      ...Object.entries(p.settings).flatMap(([n, s]): [string[], NonNullable<typeof s>][] => (s ? [[['settings', n], s]] : [])),
+    ];
+    for (const [path, c] of controls) {
+      if (c.min === c.max) ctx.addIssue({ code: 'custom', path: [...path, 'max'], message: 'expected max to differ from min', input: c.max });
+      if (c.cc === undefined) continue;
+      if (c.cc14 && c.cc > 31) ctx.addIssue({ code: 'custom', path: [...path, 'cc'], message: 'expected a 14-bit MSB CC number 0..31 (its LSB is cc + 32)', input: c.cc });
+      claim(c.channel, c.cc, [...path, 'cc']);
+      if (c.cc14) claim(c.channel, c.cc + 32, [...path, 'cc14']);
+    }
+    p.triggers.forEach((t, i) => {
+      if (t.cc !== undefined) claim(t.channel, t.cc, ['triggers', i, 'cc']);
+      if (typeof t.action === 'object' && 'toggle' in t.action && !(t.action.toggle in p.features))
+        ctx.addIssue({ code: 'custom', path: ['triggers', i, 'action', 'toggle'], message: `expected a feature of this preset (${Object.keys(p.features).join(', ')})`, input: t.action.toggle });
+    });
+  });
+
+export type Preset = z.infer<typeof PresetSchema>;
+
+export class PresetError extends UsageError {
+  override name = 'PresetError';
+}
+
+/** Validates parsed JSON; `file` names the source in every message. */
+export function parsePreset(data: unknown, file: string): Preset {
+  const r = PresetSchema.safeParse(data, { reportInput: true });
+  if (r.success) return r.data;
+  throw new PresetError(`${file}: invalid preset\n${r.error.issues.map((i) => `  ${file}: ${describeIssue(i)}`).join('\n')}`);
+}
+
+/** Reads and validates a preset file. */
+export function readPreset(file: string): Preset {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PresetError(`${file}: cannot read the preset (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new PresetError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return parsePreset(data, file);
+}
+
+export function presetsDir(): string {
+  return join(packageRoot(), 'presets');
+}
+
+/** Names of the shipped presets (file names without .json). */
+export function listPresets(dir = presetsDir()): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort();
+}
+
+/** A preset by shipped name ("generic-8-knob") or by path ("./my.json"). */
+export function resolvePreset(nameOrPath: string, dir = presetsDir()): string {
+  const looksLikePath = nameOrPath.includes('/') || nameOrPath.includes('\\') || nameOrPath.endsWith('.json');
+  const file = looksLikePath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.json`);
+  if (!existsSync(file)) {
+    throw new PresetError(`preset ${JSON.stringify(nameOrPath)} not found (looked for ${file}); shipped presets: ${listPresets(dir).join(', ') || 'none'}`);
+  }
+  return file;
+}
+
+export function loadPreset(nameOrPath: string, dir = presetsDir()): Preset {
+  return readPreset(resolvePreset(nameOrPath, dir));
+}
+
+/** The live preset as JSON (for saving learned bindings). */
+export function presetToJson(preset: Preset): string {
+  return `${JSON.stringify(preset, null, 2)}\n`;
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
+  return out || '(top level)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = jsonPath(issue.path);
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (issue.code === 'invalid_type' && input === undefined) return `${where}: missing, expected ${issue.expected}`;
+  // zod says "Invalid input: expected number, received string"; the value itself says more
+  const message = issue.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
+  return `${where}: ${message}${input === undefined ? '' : `, got: ${JSON.stringify(input)}`}`;
+}

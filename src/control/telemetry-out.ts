@@ -1,0 +1,166 @@
+/**
+ * Telemetry out over OSC/UDP to the configured targets (a DAW, TouchOSC, a
+ * Max patch): per feature /smitin/monitor/<name>, /smitin/gain/<name>,
+ * /smitin/strength/<name>, then /smitin/status and /smitin/transport.
+ * Rate-limited to `hz` (latest telemetry wins), one datagram per message so
+ * receivers that do not take bundles still work.
+ *
+ * Host names are resolved once (and again after a failure): a lookup per
+ * datagram would let later messages overtake earlier ones. A target that
+ * cannot be reached (unknown host, no route) is counted and reported once;
+ * sending to the other targets goes on.
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
+import { asyncScheduler, Observable, throttleTime, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Telemetry } from '../engine/protocol.js';
+import { IssueLog } from './issues.js';
+import { OSC } from './osc-source.js';
+
+export interface TelemetryTarget {
+  host: string;
+  port: number;
+}
+
+export interface TelemetryOutOptions {
+  /** "host:port" strings (as in presets and --osc-target). */
+  targets: readonly string[];
+  /** Sends per second at most. */
+  hz?: number;
+  issues?: IssueLog;
+  scheduler?: SchedulerLike;
+}
+
+export const DEFAULT_TELEMETRY_HZ = 10;
+/** After a failed host lookup, try again this much later, ms. */
+const LOOKUP_RETRY_MS = 5000;
+
+/** "host:port" -> target, or an error naming the string and what was expected. */
+export function parseTarget(s: string): TelemetryTarget {
+  const m = /^(.+):(\d{1,5})$/.exec(s.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new Error(`OSC target ${JSON.stringify(s)}: expected "host:port" with a port 1..65535`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** The OSC messages for one telemetry report, encoded. NaN readings (no monitor value yet) are left out. */
+export function telemetryPackets(t: Telemetry): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const float = (address: string, v: number) => {
+    if (Number.isFinite(v)) out.push(new OSC.TypedMessage(address, [{ type: 'f', value: v }] as never).pack());
+  };
+  for (const f of t.features) {
+    float(`/smitin/monitor/${f.name}`, f.monitor);
+    float(`/smitin/gain/${f.name}`, f.gain);
+    float(`/smitin/strength/${f.name}`, f.strength);
+  }
+  const finiteOr = (v: number, fallback: number) => (Number.isFinite(v) ? v : fallback);
+  out.push(
+    new OSC.TypedMessage('/smitin/status', [
+      { type: 'f', value: finiteOr(t.realtimeFactor, 0) },
+      { type: 'f', value: finiteOr(t.ringMs, 0) },
+      { type: 'f', value: finiteOr(t.stepMs, 0) },
+      { type: 'i', value: Math.max(0, Math.min(2 ** 31 - 1, Math.round(t.underruns))) },
+      // -1: not measured yet (OSC receivers handle NaN badly)
+      { type: 'f', value: finiteOr(t.controlLatencyMs, -1) },
+      { type: 'f', value: finiteOr(t.deviceLatencyMs, -1) },
+    ] as never).pack(),
+  );
+  out.push(
+    new OSC.TypedMessage('/smitin/transport', [
+      { type: 'i', value: t.playing ? 1 : 0 },
+      { type: 'f', value: finiteOr(t.tempo, 0) },
+      { type: 'f', value: finiteOr(t.time, 0) },
+    ] as never).pack(),
+  );
+  return out;
+}
+
+export class TelemetryOut {
+  readonly issues: IssueLog;
+  readonly targets: TelemetryTarget[] = [];
+  /** Resolved IP per target ('' while a lookup is under way or after one failed). */
+  private readonly addresses = new Map<TelemetryTarget, string>();
+  private readonly retryAfter = new Map<TelemetryTarget, number>();
+  private readonly socket = dgram.createSocket('udp4');
+  private readonly hz: number;
+  private readonly scheduler: SchedulerLike;
+  private closed = false;
+  /** Datagrams handed to the socket. */
+  sent = 0;
+
+  constructor(options: TelemetryOutOptions) {
+    this.issues = options.issues ?? new IssueLog();
+    this.hz = options.hz ?? DEFAULT_TELEMETRY_HZ;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    for (const s of options.targets) {
+      try {
+        this.targets.push(parseTarget(s));
+      } catch (err) {
+        this.issues.report('telemetry', 'bad-target', (err as Error).message);
+      }
+    }
+    // without a listener a socket error would be thrown as an uncaught exception
+    this.socket.on('error', (err) => this.issues.report('telemetry', 'socket-error', `OSC telemetry socket: ${err.message}`));
+    this.socket.unref();
+  }
+
+  /** Sends the telemetry stream, at most `hz` reports a second (the latest wins). */
+  connect(telemetry$: Observable<Telemetry>): Subscription {
+    return telemetry$
+      .pipe(throttleTime(1000 / this.hz, this.scheduler, { leading: true, trailing: true }))
+      .subscribe({ next: (t) => this.send(t), error: (err) => this.issues.report('telemetry', 'stream-error', `telemetry stream failed: ${(err as Error).message}`) });
+  }
+
+  /** Sends one report now to every target. */
+  send(t: Telemetry): void {
+    if (this.closed || this.targets.length === 0) return;
+    let packets: Uint8Array[];
+    try {
+      packets = telemetryPackets(t);
+    } catch (err) {
+      this.issues.report('telemetry', 'encode-failed', `telemetry could not be encoded as OSC: ${(err as Error).message}`);
+      return;
+    }
+    for (const target of this.targets) {
+      const address = this.address(target);
+      if (!address) continue;
+      for (const p of packets) {
+        try {
+          this.socket.send(p, target.port, address, (err) => {
+            if (err) this.issues.report('telemetry', 'send-failed', `OSC telemetry to ${target.host}:${target.port} failed (${(err as NodeJS.ErrnoException).code ?? err.message}); still trying`);
+          });
+          this.sent += 1;
+        } catch (err) {
+          this.issues.report('telemetry', 'send-failed', `OSC telemetry to ${target.host}:${target.port} failed (${(err as Error).message}); still trying`);
+        }
+      }
+    }
+  }
+
+  /** The target's IP, or '' while it is being resolved (that report is skipped for it). */
+  private address(target: TelemetryTarget): string {
+    if (isIP(target.host)) return target.host;
+    const known = this.addresses.get(target);
+    if (known !== undefined) return known;
+    if (Date.now() < (this.retryAfter.get(target) ?? 0)) return '';
+    this.addresses.set(target, '');
+    lookup(target.host, { family: 4 }, (err, ip) => {
+      if (err || !ip) {
+        this.addresses.delete(target);
+        this.retryAfter.set(target, Date.now() + LOOKUP_RETRY_MS);
+        this.issues.report('telemetry', 'send-failed', `OSC telemetry to ${target.host}:${target.port} failed (${err?.code ?? 'no address'}); still trying`);
+      } else {
+        this.addresses.set(target, ip);
+      }
+    });
+    return '';
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { renderOscTable } from '../../src/control/osc-namespace.js';
+import { listPresets, loadPreset, PresetError, readPreset, resolvePreset } from '../../src/control/presets.js';
+import { TINYBAND_FEATURES } from '../../src/smitin/tinyband-features.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'smitin-presets-'));
+function write(name: string, content: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+function errorOf(file: string): string {
+  try {
+    readPreset(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(PresetError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the preset to be rejected');
+}
+const minimal = { name: 'm', source: 'test', features: { drums: { cc: 70 } } };
+
+describe('presets', () => {
+  it('every shipped preset validates and maps every tinyband feature to a knob', () => {
+    const names = listPresets();
+    expect(names).toEqual(expect.arrayContaining(['generic-8-knob', 'korg-nanokontrol2', 'novation-launch-control-xl', 'akai-mpk-mini-mk3']));
+    for (const name of names) {
+      const p = loadPreset(name);
+      expect(p.source.length, name).toBeGreaterThan(20);
+      for (const f of TINYBAND_FEATURES) expect(p.features[f]?.cc, `${name}: ${f}`).toBeTypeOf('number');
+    }
+    const generic = loadPreset('generic-8-knob');
+    expect([...Object.values(generic.features).map((f) => f.cc), generic.settings.temperature?.cc, generic.settings.guidance?.cc]).toEqual([70, 71, 72, 73, 74, 75, 76, 77]);
+  });
+
+  it('bad JSON names the file', () => {
+    const file = write('bad.json', '{ "name": "x", ');
+    expect(errorOf(file)).toMatch(new RegExp(`^${file}: not valid JSON \\(`));
+  });
+
+  it('a missing field, a wrong type and an out-of-range CC: one message each, naming file, path and expectation', () => {
+    const file = write('broken.json', {
+      name: 'b',
+      features: { drums: { cc: 130 }, bass: { cc: 'seventy' }, piano: { cc: 20, cc14: true }, guitar: { cc: 70, curve: 'wobbly' } },
+      triggers: [{ note: 36, cc: 1, action: 'play' }, { cc: 41, action: 'dance' }],
+      smoothingMs: -5,
+      colour: 'red',
+    });
+    const lines = errorOf(file).split('\n');
+    expect(lines[0]).toBe(`${file}: invalid preset`);
+    const body = lines.slice(1).map((l) => l.trim());
+    expect(body).toEqual(
+      expect.arrayContaining([
+        `${file}: (top level): unknown key "colour"`,
+        `${file}: source: missing, expected string`,
+        `${file}: smoothingMs: expected milliseconds >= 0, got: -5`,
+        `${file}: features.drums.cc: expected a MIDI CC number 0..127, got: 130`,
+        `${file}: features.bass.cc: expected a MIDI CC number (an integer 0..127), got: "seventy"`,
+        `${file}: features.guitar.curve: expected "linear", "exponential", "logarithmic" or {"gamma": number}, got: "wobbly"`,
+        `${file}: triggers[0]: expected exactly one of "note" or "cc", got: {"note":36,"cc":1,"action":"play"}`,
+      ]),
+    );
+    expect(body.some((l) => l.startsWith(`${file}: triggers[1].action: expected one of "play", "stop"`))).toBe(true);
+  });
+
+  it('checks what the schema alone cannot: 14-bit MSB range, CC used twice, toggles of unknown features', () => {
+    const file = write('conflict.json', {
+      ...minimal,
+      features: { drums: { cc: 40, cc14: true }, bass: { cc: 71 } },
+      settings: { guidance: { cc: 71 } },
+      triggers: [{ note: 1, action: { toggle: 'vocals' } }],
+    });
+    const message = errorOf(file);
+    expect(message).toContain(`${file}: features.drums.cc: expected a 14-bit MSB CC number 0..31 (its LSB is cc + 32), got: 40`);
+    expect(message).toContain(`${file}: settings.guidance.cc: CC 71 on channel 1 is already used by features.bass.cc, got: 71`);
+    expect(message).toContain(`${file}: triggers[0].action.toggle: expected a feature of this preset (drums, bass), got: "vocals"`);
+  });
+
+  it('a preset that does not exist lists the shipped ones', () => {
+    expect(() => resolvePreset('nope')).toThrow(/preset "nope" not found \(looked for .*nope\.json\); shipped presets: akai-mpk-mini-mk3, generic-8-knob/);
+    expect(() => readPreset(join(dir, 'missing.json'))).toThrow(`${join(dir, 'missing.json')}: cannot read the preset (ENOENT)`);
+  });
+
+  it('docs/control.md carries the OSC namespace table as the code has it', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/control.md', import.meta.url)), 'utf8');
+    expect(doc).toContain(renderOscTable());
+  });
+});
