@@ -49,10 +49,10 @@ export function addSteeringOptions(cmd: Command): Command {
     .option('--probes <file>', 'probe set (smitin probes train; default: the model folder\'s probes.safetensors)')
     .option('--steer <list>', 'features and strengths in [-1, 1], e.g. drums=1,guitar=-0.5 (negative pushes a feature out)', parseSteer)
     .option('--weighting <w>', 'heads pushed: soft (SMITIN: every head, weight ((acc-min)/(max-min))^3) or topk:K (ITI: the K most accurate)', weighting, DEFAULT_STEERING.weighting)
-    .option('--alpha <a>', 'push of strength 1, in sigmas (default: 40 for soft, 15 for topk)', numberIn('alpha', 0, 1000))
+    .option('--alpha <a>', 'push of strength 1, in sigmas (default: 30 for soft, 20 for topk)', numberIn('alpha', 0, 1000))
     .option('--every <s>', 'intervene on every s-th step (the paper: 5)', numberIn('every', 1, 1000, { integer: true }), DEFAULT_STEERING.every)
     .addOption(new Option('--monitor <mode>', 'self-monitoring: on (= same: read the step\'s own pre-shift head outputs), clean (an extra unshifted pass), off (plain ITI)').choices(['on', 'off', 'same', 'clean']).default('on'))
-    .addOption(new Option('--halves <h>', 'CFG rows shifted: both, or cond (the conditional half only)').choices(HALVES).default(DEFAULT_STEERING.halves))
+    .addOption(new Option('--halves <h>', 'CFG rows shifted: cond (the conditional half only; the default, more steering per push) or both').choices(HALVES).default(DEFAULT_STEERING.halves))
     .option('--from-layer <l>', 'leave out the heads of layers below l (layer 0 reads the token embeddings)', numberIn('from-layer', 0, 1000, { integer: true }), DEFAULT_STEERING.fromLayer)
     .option('--shift-prompt', 'also shift the prompt positions of a window\'s first run')
     .addOption(new Option('--direction <d>', 'push along the probe weight or the mass-mean shift').choices(DIRECTIONS).default(DEFAULT_STEERING.direction));

@@ -413,7 +413,7 @@ export class ControlMapping {
     const binding = { cc, channel: ch, cc14: false };
     if (this.features.has(target)) {
       const existing = features[target] as FeaturePreset | undefined;
-      features[target] = existing ? { ...existing, ...binding } : { curve: 'linear', min: -1, max: 1, maxAlpha: 5, initial: 0, ...binding };
+      features[target] = existing ? { ...existing, ...binding } : { curve: 'linear', min: -1, max: 1, initial: 0, ...binding };
     } else {
       const name = target as SettingName;
       const existing = settings[name];

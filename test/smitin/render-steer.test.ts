@@ -58,7 +58,7 @@ describe.skipIf(!ready)('smitin render --steer', () => {
   it('--json carries the settings, per-feature amounts and the monitor / gain trace of every step', () => {
     const { summary } = render('t.wav', drumless[0], '--steer', 'drums=0.8,guitar=-0.5', '--every', '2');
     const s = summary.steering;
-    expect(s).toMatchObject({ strengths: { drums: 0.8, guitar: -0.5 }, weighting: 'soft', alpha: 40, every: 2, monitor: 'same', halves: 'both', fromLayer: 1 });
+    expect(s).toMatchObject({ strengths: { drums: 0.8, guitar: -0.5 }, weighting: 'soft', alpha: 30, every: 2, monitor: 'same', halves: 'cond', fromLayer: 1 });
     expect(Object.keys(summary.features)).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense']);
     const drums = s.features.drums;
     expect(drums.strength).toBe(0.8);
@@ -68,7 +68,7 @@ describe.skipIf(!ready)('smitin render --steer', () => {
     // every second run at most, never more than strength x alpha
     drums.applied.forEach((a: number, run: number) => {
       if (run % 2) expect(a).toBe(0);
-      expect(Math.abs(a)).toBeLessThanOrEqual(0.8 * 40 + 1e-9);
+      expect(Math.abs(a)).toBeLessThanOrEqual(0.8 * 30 + 1e-9);
     });
     expect(s.features.guitar.applied.some((a: number) => a < 0)).toBe(true);
     expect(s.features.piano.applied.every((a: number) => a === 0)).toBe(true);

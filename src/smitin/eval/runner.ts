@@ -45,8 +45,8 @@ export interface Sweep {
   removeTopk: number[];
 }
 
-export const FULL_SWEEP: Sweep = { topk: [5, 10, 20], topk8: [10, 20], smitin: [20, 40, 80], random: [40, 80], ablation: 40, removeSmitin: [40, 80], removeTopk: [20] };
-export const QUICK_SWEEP: Sweep = { topk: [10], topk8: [10], smitin: [40], random: [40], ablation: null, removeSmitin: [40], removeTopk: [10] };
+export const FULL_SWEEP: Sweep = { topk: [5, 10, 20], topk8: [10, 20], smitin: [15, 30, 60], random: [30, 60], ablation: 30, removeSmitin: [30, 60], removeTopk: [20] };
+export const QUICK_SWEEP: Sweep = { topk: [10], topk8: [10], smitin: [30], random: [30], ablation: null, removeSmitin: [30], removeTopk: [10] };
 
 /** K of ITI's top-K: the paper's 16 and 48 of MusicGen-large's 1536 heads, mapped to our 32 heads (the nearest sensible K: 8 and 16). */
 export const TOPK = [8, 16];
@@ -68,7 +68,7 @@ export function additionMethods(sweep: Sweep): MethodSpec[] {
       ['smitin+layer0', { fromLayer: 0 }],
       ['smitin+prompt', { shiftPrompt: true }],
       ['smitin-clean', { monitor: 'clean' }],
-      ['smitin-cond', { halves: 'cond' }],
+      ['smitin-both', { halves: 'both' }],
       ['smitin-massmean', { direction: 'massmean' }],
       ['smitin-every5', { every: 5 }],
     ];
