@@ -15,6 +15,10 @@ export interface DecodedWav {
 }
 
 export function decodeWav(bytes: Uint8Array): DecodedWav {
-  const decoded = wav.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  // node-wav reads from the start of the underlying ArrayBuffer: a Buffer that starts inside a larger one
+  // (Node pools files under 4 KiB) is copied out first
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.from(bytes);
+  const decoded = wav.decode(Buffer.from(own.buffer, own.byteOffset, own.byteLength));
+  if (!decoded) throw new Error('not a WAV file node-wav can read');
   return { sampleRate: decoded.sampleRate, channels: [...decoded.channelData] };
 }

@@ -9,6 +9,7 @@ import { composeCommand } from './commands/compose.js';
 import { datasetCommand } from './commands/dataset.js';
 import { devicesCommand } from './commands/devices.js';
 import { evalCommand } from './commands/eval.js';
+import { liveCommand } from './commands/live.js';
 import { prepareCommand } from './commands/prepare.js';
 import { probesCommand } from './commands/probes.js';
 import { renderCommand } from './commands/render.js';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  for (const make of [composeCommand, datasetCommand, devicesCommand, evalCommand, prepareCommand, probesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
+  for (const make of [composeCommand, datasetCommand, devicesCommand, evalCommand, liveCommand, prepareCommand, probesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
   // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
   const override = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });

@@ -147,6 +147,8 @@ export class GenerationLoop {
   /** Runs until shutdown(): one frame whenever the ring is below target. */
   async run(): Promise<void> {
     while (!this.stopped) {
+      // a new prompt re-primes the model (tens of ms): done at once, while the ring still holds its target, not when it runs low
+      if (this.pendingPrompt !== null) await this.applyPrompt();
       if (!this.playing || this.ring.available() >= this.settings.targetFrames) {
         this.maybeTelemetry();
         await sleep(1);
@@ -162,18 +164,20 @@ export class GenerationLoop {
   }
 
   /** Steps until one frame of audio is in the ring. */
+  /** Turns to the pending prompt: a fresh generator continues from the bars just played (the window starting on a bar). */
+  private async applyPrompt(): Promise<void> {
+    this.prompt = this.pendingPrompt!;
+    this.pendingPrompt = null;
+    const barFrames = this.barFrames();
+    const keep = slideFor(this.model.spec).keep;
+    const played = this.framesOut;
+    const start = Math.max(0, played - keep);
+    const aligned = barFrames > 1 ? Math.ceil(start / barFrames) * barFrames : start;
+    await this.restart(this.generator.completedFrames(Math.max(0, Math.min(played - aligned, keep))));
+  }
+
   async produceFrame(): Promise<void> {
-    if (this.pendingPrompt !== null) {
-      this.prompt = this.pendingPrompt;
-      this.pendingPrompt = null;
-      // continue from the bars just played: the window starts on a bar
-      const barFrames = this.barFrames();
-      const keep = slideFor(this.model.spec).keep;
-      const played = this.framesOut;
-      const start = Math.max(0, played - keep);
-      const aligned = barFrames > 1 ? Math.ceil(start / barFrames) * barFrames : start;
-      await this.restart(this.generator.completedFrames(Math.max(0, Math.min(played - aligned, keep))));
-    }
+    if (this.pendingPrompt !== null) await this.applyPrompt();
     const t0 = performance.now();
     let frame: number[] | null = null;
     while (!frame) {

@@ -20,6 +20,8 @@ export class OutputStage {
   underruns = 0;
   /** Control latencies measured so far (ms), the most recent last; capped. */
   readonly latencies: number[] = [];
+  /** When each marked sample was handed out (nowMs clock mod 2^31), with its stamp: benchmarks measure from their own send time. */
+  readonly handed: { stamp: number; at: number }[] = [];
   private buffer = new Float32Array(0);
   private sounding = false;
   private playing = true;
@@ -98,7 +100,9 @@ export class OutputStage {
       const { stamp } = this.marks.shift()!;
       const now = Math.floor(nowMs()) % STAMP_MOD;
       this.latencies.push((now - stamp + STAMP_MOD) % STAMP_MOD);
+      this.handed.push({ stamp, at: nowMs() % STAMP_MOD });
       if (this.latencies.length > 1000) this.latencies.shift();
+      if (this.handed.length > 1000) this.handed.shift();
     }
   }
 

@@ -1,13 +1,17 @@
 /**
  * The live engine with its real generation worker on the shipped tinyband:
- * a knob value reaches the worker through shared memory and the music
- * follows it (tokens and audio), tempo and prompt change while it plays,
- * and it shuts down cleanly. The output is pulled as fast as the worker
+ * an OSC message over real UDP moves a strength through the control layer
+ * and shared memory to the worker, and the music follows it (tokens and
+ * audio); tempo and prompt change while it plays; it shuts down cleanly. The output is pulled as fast as the worker
  * fills the ring (pacing is the audio outputs' business, tested there).
  */
+import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlCommands, type Control } from '../../src/control/index.js';
+import { OSC } from '../../src/control/osc-source.js';
+import { loadPreset } from '../../src/control/presets.js';
 import { LiveEngine } from '../../src/engine/live-engine.js';
 import { featureAmount } from '../../src/smitin/tinyband-features.js';
 import { energyShare } from '../synth/helpers.js';
@@ -26,6 +30,10 @@ const ready = MODEL_DIR === SHIPPED_MODEL && existsSync(PROBES);
 
 describe.skipIf(!ready)('LiveEngine on tinyband', () => {
   let engine: LiveEngine;
+  let control: Control;
+  let oscPort = 0;
+  const client = dgram.createSocket('udp4');
+  const sendOsc = (address: string, value: number) => client.send(Buffer.from(new OSC.Message(address, value).pack()), oscPort, '127.0.0.1');
   const frames: { frame: number[]; position: number }[] = [];
   const issues: string[] = [];
   beforeAll(async () => {
@@ -33,8 +41,15 @@ describe.skipIf(!ready)('LiveEngine on tinyband', () => {
     engine = await LiveEngine.start({ modelDir: SHIPPED_MODEL, probesFile: PROBES, prompt: 'rock', tempo: 120, sampleRate: 48000, latencyMs: 100, reportTokens: true, threads: 1, steering: { monitor: 'off' } });
     engine.tokens$.subscribe((t) => frames.push(t));
     engine.issues$.subscribe((m) => issues.push(m));
+    control = controlCommands({ preset: loadPreset('generic-8-knob'), features: engine.features, osc: { host: '127.0.0.1', port: 0 } });
+    control.commands$.subscribe((c) => engine.command(c));
+    oscPort = (await control.oscReady!).port;
   }, 30_000);
-  afterAll(async () => engine?.close());
+  afterAll(async () => {
+    client.close();
+    await control?.dispose();
+    await engine?.close();
+  });
 
   /** Pulls until `count` more frames were generated; returns the audio (left channel) pulled meanwhile. */
   async function playFrames(count: number): Promise<Float32Array> {
@@ -52,15 +67,26 @@ describe.skipIf(!ready)('LiveEngine on tinyband', () => {
     return out;
   }
 
+  /** Plays until the worker reports steering drums with `value` (the OSC message, the smoothing and shared memory are behind us). */
+  async function playUntilDrums(value: number): Promise<void> {
+    let strength = NaN;
+    const sub = engine.telemetry$.subscribe((t) => t && (strength = t.features.find((f) => f.name === 'drums')!.strength));
+    for (let i = 0; i < 400 && strength !== value; i++) await playFrames(1);
+    sub.unsubscribe();
+    expect(strength).toBe(value);
+  }
+
   const tokensOf = (list: { frame: number[] }[]) => [0, 1, 2, 3].map((k) => Uint16Array.from(list.map((f) => f.frame[k])));
 
-  it('follows the drums knob: out at -1, in at +1, in the tokens and in the audio', async () => {
-    engine.command({ type: 'strength', feature: 'drums', value: -1 });
-    await playFrames(8); // the change reaches the next step; let the delay pattern and the monitor settle
+  it('follows the drums knob sent over OSC: out at -1, in at +1, in the tokens and in the audio', async () => {
+    sendOsc('/smitin/feature/drums', -1);
+    await playUntilDrums(-1);
+    await playFrames(8); // let the delay pattern and tokens already in flight pass
     const quietFrom = frames.length;
     const quietAudio = await playFrames(64);
     const quiet = frames.slice(quietFrom);
-    engine.command({ type: 'strength', feature: 'drums', value: 1 });
+    sendOsc('/smitin/feature/drums', 1);
+    await playUntilDrums(1);
     await playFrames(8);
     const loudFrom = frames.length;
     const loudAudio = await playFrames(64);

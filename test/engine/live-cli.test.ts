@@ -1,0 +1,109 @@
+/**
+ * smitin live as a user runs it, on the real-time null sink (no sound card
+ * here): an OSC message over real UDP moves the strength the worker uses
+ * (read back from the engine's telemetry, sent over OSC to a UDP listener),
+ * the recording is a playable WAV of what played, and Ctrl-C (SIGINT) stops
+ * it cleanly with the recording finalised.
+ */
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeWav } from '../../src/audio/wav.js';
+import { OSC, parsePacket } from '../../src/control/osc-source.js';
+import { BIN, tempDir } from '../helpers/cli.js';
+import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
+
+const ready = MODEL_DIR === SHIPPED_MODEL;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function listen(): Promise<{ port: number; got: { address: string; args: unknown[] }[]; close: () => void }> {
+  const socket = dgram.createSocket('udp4');
+  const got: { address: string; args: unknown[] }[] = [];
+  socket.on('message', (data) => got.push(...parsePacket(data)));
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  return { port: socket.address().port, got, close: () => socket.close() };
+}
+
+function runLive(args: string[]) {
+  const child = spawn(process.execPath, [BIN, 'live', '--osc-port', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+describe.skipIf(!ready)('smitin live', () => {
+  it('an OSC knob reaches the engine, telemetry arrives over OSC, and the recording holds what played', async () => {
+    const dir = tempDir();
+    const oscPort = await freePort();
+    const telemetry = await listen();
+    const wav = join(dir, 'take.wav');
+    const live = runLive([String(oscPort), '--osc-target', `127.0.0.1:${telemetry.port}`, '--record', wav, '--duration', '6', '--json', '--prompt', 'rock']);
+    try {
+      expect(await until(() => live.err().includes('OSC: listening'), 20_000)).toBe(true);
+      const strength = () => telemetry.got.filter((m) => m.address === '/smitin/strength/drums').map((m) => m.args[0] as number);
+      expect(await until(() => strength().length > 0, 5_000)).toBe(true);
+      expect(strength().at(-1)).toBe(0);
+      const client = dgram.createSocket('udp4');
+      client.send(Buffer.from(new OSC.Message('/smitin/feature/drums', 0.75).pack()), oscPort, '127.0.0.1');
+      // the value the worker steers with comes back in its telemetry (after the preset's 40 ms smoothing)
+      expect(await until(() => strength().at(-1) === 0.75, 3_000)).toBe(true);
+      client.close();
+      expect(telemetry.got.some((m) => m.address === '/smitin/monitor/drums')).toBe(true);
+      expect(telemetry.got.some((m) => m.address === '/smitin/status')).toBe(true);
+      expect(await live.exited).toBe(0);
+    } finally {
+      live.child.kill('SIGKILL');
+      telemetry.close();
+    }
+    const figures = JSON.parse(live.out());
+    expect(figures).toMatchObject({ device: 'null sink', sampleRate: 48000, underruns: 0, audioErrors: 0 });
+    expect(figures.controlLatencyMs.count).toBeGreaterThan(0);
+    const rec = decodeWav(readFileSync(wav));
+    expect(rec.sampleRate).toBe(48000);
+    // the null sink pulls in real time: about the 6 s it ran
+    expect(rec.channels[0].length / 48000).toBeGreaterThan(5);
+    expect(rec.channels[0].length / 48000).toBeLessThan(7);
+    const rms = Math.sqrt(rec.channels[0].reduce((a, v) => a + v * v, 0) / rec.channels[0].length);
+    expect(rms).toBeGreaterThan(0.01);
+  }, 60_000);
+
+  it('Ctrl-C stops cleanly and finalises the recording', async () => {
+    const dir = tempDir();
+    const wav = join(dir, 'take.wav');
+    const live = runLive(['0', '--record', wav, '--json']);
+    try {
+      expect(await until(() => live.err().includes('recording to'), 20_000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 2500));
+      live.child.kill('SIGINT');
+      expect(await live.exited).toBe(0);
+    } finally {
+      live.child.kill('SIGKILL');
+    }
+    const rec = decodeWav(readFileSync(wav));
+    expect(rec.channels[0].length / 48000).toBeGreaterThan(2);
+    expect(JSON.parse(live.out()).underruns).toBe(0);
+  }, 60_000);
+});

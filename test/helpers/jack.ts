@@ -1,0 +1,182 @@
+/**
+ * A JACK dummy server as a real-time sound card for tests: jackd's dummy
+ * driver runs the JACK graph on the wall clock, jack_rec records its input
+ * ports to a WAV, and an ALSA PCM `jackout` (ALSA's jack plugin, defined in
+ * a temporary $HOME/.asoundrc) plays into jack_rec's inputs, so PortAudio
+ * sees an ordinary output device that plays at the real-time pace.
+ *
+ * Each session gets its own server name (jackd -n, JACK_DEFAULT_SERVER for
+ * the clients), so test files running in parallel never share a server.
+ * Everything started here is stopped by the pid it was started with: in
+ * stop(), and with SIGKILL if the test process exits first.
+ *
+ * PortAudio and libjack read HOME and JACK_DEFAULT_SERVER from the process
+ * environment when a stream is opened: run the player with `session.env`
+ * (a child process), or assign it to process.env in a test file of its own
+ * (vitest's default pool runs each file in its own process).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const JACK_RATE = 48_000;
+/** JACK period, frames (5.3 ms at 48 kHz). */
+export const JACK_PERIOD = 256;
+/** The PCM name the sessions define; PortAudio lists it as an output device. */
+export const JACK_PCM = 'jackout';
+
+function onPath(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+function alsaJackPlugin(): boolean {
+  const dirs = ['/usr/lib/x86_64-linux-gnu/alsa-lib', '/usr/lib/aarch64-linux-gnu/alsa-lib', '/usr/lib/alsa-lib', '/usr/lib64/alsa-lib'];
+  return dirs.some((d) => existsSync(join(d, 'libasound_module_pcm_jack.so')));
+}
+
+/** Why JACK tests cannot run here (null when they can). */
+export function jackUnavailableReason(): string | null {
+  const missing = ['jackd', 'jack_rec', 'jack_wait', 'jack_lsp'].filter((c) => !onPath(c));
+  if (missing.length > 0) return `${missing.join(', ')} not on PATH (apt-get install jackd2; .ci/run installs it)`;
+  if (!alsaJackPlugin()) return 'the ALSA jack plugin is missing (apt-get install libasound2-plugins; .ci/run installs it)';
+  return null;
+}
+
+/** Whether this process may use SCHED_FIFO (root, or an rtprio limit): then jackd runs realtime, and so do its clients' process threads. */
+export function realtimeAllowed(): boolean {
+  return spawnSync('chrt', ['-f', '1', 'true']).status === 0;
+}
+
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null && child.pid) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), graceMs);
+  await exited(child);
+  clearTimeout(timer);
+  started.delete(child);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface JackRecording {
+  /** The WAV jack_rec writes (32-bit integer PCM, 2 channels). */
+  file: string;
+  /** Resolves when jack_rec has finished its duration and closed the file. */
+  done: Promise<void>;
+}
+
+export class JackSession {
+  /** Environment for processes that use this server and PCM: HOME (the .asoundrc) and JACK_DEFAULT_SERVER. */
+  readonly env: Record<string, string>;
+  private readonly children: ChildProcess[] = [];
+  private recordings = 0;
+
+  private constructor(
+    readonly server: string,
+    readonly dir: string,
+    private readonly jackd: ChildProcess,
+  ) {
+    this.env = { HOME: join(dir, 'home'), JACK_DEFAULT_SERVER: server };
+    this.children.push(jackd);
+  }
+
+  /** Starts `jackd --no-realtime -d dummy` under a unique name and waits until it answers. */
+  static async start(opts: { rate?: number; period?: number; realtime?: boolean } = {}): Promise<JackSession> {
+    const reason = jackUnavailableReason();
+    if (reason) throw new Error(`JACK unavailable: ${reason}`);
+    const dir = mkdtempSync(join(tmpdir(), 'smitin-jack-'));
+    const realtime = opts.realtime ?? realtimeAllowed();
+    const server = `smitin-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const log = openSync(join(dir, 'jackd.log'), 'w');
+    const jackd = spawn(
+      'jackd',
+      ['-n', server, realtime ? '--realtime' : '--no-realtime', '-d', 'dummy', '-r', String(opts.rate ?? JACK_RATE), '-p', String(opts.period ?? JACK_PERIOD)],
+      { stdio: ['ignore', log, log] },
+    );
+    closeSync(log);
+    started.add(jackd);
+    const session = new JackSession(server, dir, jackd);
+    const home = session.env.HOME;
+    mkdirSync(home, { recursive: true });
+    writeFileSync(
+      join(home, '.asoundrc'),
+      `pcm.${JACK_PCM} { type plug  slave { pcm { type jack  playback_ports { 0 jackrec:input1  1 jackrec:input2 } } } }\n`,
+    );
+    const wait = spawnSync('jack_wait', ['-s', server, '-w', '-t', '10'], { encoding: 'utf8', env: { ...process.env, ...session.env } });
+    if (wait.status !== 0 || jackd.exitCode !== null) {
+      await session.stop();
+      throw new Error(`jackd did not start: ${wait.stdout}${wait.stderr}\n${readFileSync(join(dir, 'jackd.log'), 'utf8')}`);
+    }
+    return session;
+  }
+
+  /** Ports the server has now. */
+  ports(): string[] {
+    const r = spawnSync('jack_lsp', ['-s', this.server], { encoding: 'utf8', env: { ...process.env, ...this.env } });
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
+  /**
+   * Starts jack_rec for `seconds` (of the server's clock) on two inputs
+   * (jackrec:input1/2, connected to the dummy capture ports, which are
+   * silent) and waits until its ports exist, so `jackout` can connect.
+   */
+  async record(seconds: number, file = join(this.dir, `jack_rec-${this.recordings + 1}.wav`)): Promise<JackRecording> {
+    const logPath = join(this.dir, `jack_rec-${++this.recordings}.log`);
+    const log = openSync(logPath, 'w');
+    const rec = spawn('jack_rec', ['-f', file, '-d', String(seconds), '-b', '32', 'system:capture_1', 'system:capture_2'], {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...this.env },
+    });
+    closeSync(log);
+    started.add(rec);
+    this.children.push(rec);
+    const done = exited(rec).then((code) => {
+      started.delete(rec);
+      if (code !== 0) throw new Error(`jack_rec exited with ${code}: ${readFileSync(logPath, 'utf8')}`);
+    });
+    done.catch(() => undefined);
+    for (let i = 0; i < 100; i++) {
+      const ports = this.ports();
+      if (ports.includes('jackrec:input1') && ports.includes('jackrec:input2')) return { file, done };
+      if (rec.exitCode !== null) break;
+      await sleep(50);
+    }
+    await stopChild(rec);
+    throw new Error(`jack_rec did not register its ports: ${readFileSync(logPath, 'utf8')}`);
+  }
+
+  /** Stops what this session started (recorders first, then jackd), by pid; removes the temp dir unless `keep`. */
+  async stop(keep = false): Promise<void> {
+    for (const child of this.children.slice().reverse()) await stopChild(child);
+    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The jackd log, for failure messages. */
+  log(): string {
+    try {
+      return readFileSync(join(this.dir, 'jackd.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+}
