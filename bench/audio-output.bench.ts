@@ -8,6 +8,7 @@
  *
  *   npm run build && node dist/bench/audio-output.bench.js [--seconds 20]
  */
+import { percentile } from '../src/util/percentile.js';
 import { openNullOutput, openPortAudioOutput, type AudioOutput } from '../src/audio/output.js';
 import { JACK_PCM, JackSession, jackUnavailableReason } from '../test/helpers/jack.js';
 
@@ -16,10 +17,6 @@ const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 20;
 /** Pulls in the first half second fill the device queue at once: left out. */
 const WARMUP_S = 0.5;
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function measure(name: string, output: AudioOutput): Promise<void> {
   const times: number[] = [];

@@ -18,6 +18,7 @@ import { OSC } from '../src/control/osc-source.js';
 import { loadPreset } from '../src/control/presets.js';
 import { nowMs } from '../src/engine/control-block.js';
 import { DEFAULT_LATENCY_MS, LiveEngine } from '../src/engine/live-engine.js';
+import { percentile } from '../src/util/percentile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const MODEL = join(REPO, 'models', 'tinyband');
@@ -52,7 +53,7 @@ for (const t of sent) {
   if (h) latencies.push(h.at - t);
 }
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+const pct = (p: number) => percentile(latencies, p);
 const frameMs = 60_000 / (TEMPO * 4);
 const deviceMs = (1000 * DEFAULT_BUFFER_FRAMES) / 48000;
 const bound = frameMs + DEFAULT_LATENCY_MS + deviceMs;

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { percentile } from '../src/util/percentile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
 const dir = process.argv[2] ?? join(REPO, 'models', 'tinyband', 'onnx');
@@ -81,8 +82,7 @@ async function timeRuns(session: ort.InferenceSession, input: Record<string, ort
   return ms.sort((a, b) => a - b);
 }
 
-const pct = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const pct = percentile;
 const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ' '}`;
 
 console.log(`${decoderFile}: ${codebooks} codebooks, CFG batch 2`);

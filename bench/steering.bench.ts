@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { encodeText, loadModel, MusicgenGenerator, type MusicgenModel, type StepHook } from '../src/model/musicgen/index.js';
 import { loadSteerableModel } from '../src/smitin/prepare.js';
 import { readProbeSet } from '../src/smitin/probe-set.js';
-import { Steerer, type MonitorMode } from '../src/smitin/steerer.js';
+import { DEFAULT_STEERING, Steerer, type MonitorMode } from '../src/smitin/steerer.js';
+import { percentile } from '../src/util/percentile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
 const MODEL = join(REPO, 'models', 'tinyband');
@@ -61,13 +62,10 @@ for (let round = 0; round < ROUNDS + 1; round++) {
   }
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+const pct = percentile;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const base = steps.get(configs[0].name)!;
-console.log(`tinyband, one thread, ${ROUNDS} rounds x ${FRAMES} frames (window slides at 256), CFG 2 rows; steered: ${Object.entries(FEATURES).map(([k, v]) => `${k}=${v}`).join(' ')}, soft weighting, alpha 40`);
+console.log(`tinyband, one thread, ${ROUNDS} rounds x ${FRAMES} frames (window slides at 256), CFG 2 rows; steered: ${Object.entries(FEATURES).map(([k, v]) => `${k}=${v}`).join(' ')}, soft weighting, alpha ${DEFAULT_STEERING.alpha}, ${DEFAULT_STEERING.halves === 'cond' ? 'conditional half' : 'both CFG halves'}`);
 console.log('configuration'.padEnd(34) + 'mean ms  p50 ms  p99 ms  mean vs plain  p50 vs plain');
 for (const c of configs) {
   const t = steps.get(c.name)!;

@@ -122,6 +122,12 @@ export class GenerationLoop {
     this.generator.setGuidance(this.guidance);
   }
 
+  /** Per-feature alphas (a preset's maxima); the others return to the steering settings' alpha. */
+  setAlphas(alphas: Record<string, number>): void {
+    if (!this.steerer) return;
+    for (const name of this.features) this.steerer.setAlpha(name, alphas[name] ?? this.settings.steering.alpha);
+  }
+
   /** Applies a command from the main thread (already validated there). */
   handle(cmd: EngineCommand): void {
     switch (cmd.type) {

@@ -208,6 +208,16 @@ export class LiveEngine {
     this.post({ type: 'command', command: cmd });
   }
 
+  /** Per-feature alphas from a preset (features left out use the steering default); bad values are reported, not applied. */
+  setAlphas(alphas: Record<string, number>): void {
+    const bad = Object.entries(alphas).find(([name, a]) => !this.features.includes(name) || !(Number.isFinite(a) && a >= 0 && a <= 1000));
+    if (bad) {
+      this.issues.next(`alphas: ${bad[0]}=${bad[1]} is not a feature of the probes with an alpha in [0, 1000]`);
+      return;
+    }
+    this.post({ type: 'alphas', alphas });
+  }
+
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
   }

@@ -13,7 +13,11 @@ export interface WorkerInit {
   settings: LoopSettings;
 }
 
-export type ToWorker = { type: 'command'; command: EngineCommand } | { type: 'shutdown' };
+export type ToWorker =
+  | { type: 'command'; command: EngineCommand }
+  /** Per-feature alphas (a preset's maxima); features left out go back to the steering default. */
+  | { type: 'alphas'; alphas: Record<string, number> }
+  | { type: 'shutdown' };
 
 export type ToMain =
   | LoopMessage

@@ -27,6 +27,7 @@ async function start(init: WorkerInit): Promise<void> {
   const loop = await GenerationLoop.create(model, ring, controls, probes, init.settings, send);
   port.on('message', (m: ToWorker) => {
     if (m.type === 'command') loop.handle(m.command);
+    else if (m.type === 'alphas') loop.setAlphas(m.alphas);
     else if (m.type === 'shutdown') loop.shutdown();
   });
   send({ type: 'ready', model: model.spec.dir, codec: model.spec.codec.kind, maxFrames: model.spec.maxFrames });

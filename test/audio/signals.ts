@@ -99,8 +99,4 @@ export function deinterleave(interleaved: Float32Array): [Float32Array, Float32A
   return [l, r];
 }
 
-/** Percentile (0..100) of a list of numbers. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+export { percentile } from '../../src/util/percentile.js';

@@ -36,7 +36,7 @@ describe('eval report', () => {
 
   it('has the methods the issue names, the same sampling for all, and random directions of unit length', () => {
     const names = new Set(additionMethods(FULL_SWEEP).map((m) => m.method));
-    for (const m of ['none', 'text', 'random', 'topk8', 'topk16', 'smitin', 'smitin+layer0', 'smitin+prompt', 'smitin-clean', 'smitin-both', 'smitin-massmean', 'smitin-every5']) expect(names).toContain(m);
+    for (const m of ['none', 'text', 'random', 'topk8', 'topk16', 'smitin', 'smitin+layer0', 'smitin+prompt', 'smitin-clean', 'smitin-both', 'smitin-paper-tau', 'smitin-massmean', 'smitin-every5']) expect(names).toContain(m);
     expect(additionMethods(QUICK_SWEEP).some((m) => m.method.startsWith('smitin+'))).toBe(false);
     const f = { name: 'x', direction: new Float32Array(12).fill(0.5), sigma: new Float32Array(3).fill(2) } as unknown as FeatureProbes;
     const r = randomDirections(f, 4, 1);

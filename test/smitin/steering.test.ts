@@ -103,6 +103,16 @@ describe.skipIf(!ready)('SMITIN steering on tinyband', () => {
     }
   });
 
+  it('refuses settings that cannot work, naming them', () => {
+    expect(() => new Steerer(probes, {}, { monitorFromLayer: 4 })).toThrow(/monitorFromLayer must be an integer in \[0, 3\], got: 4/);
+    expect(() => new Steerer(probes, {}, { thresholdOffset: 1 })).toThrow(/thresholdOffset must be in \(-1, 1\), got: 1/);
+    expect(() => new Steerer(probes, {}, { every: 0 })).toThrow(/every must be an integer >= 1, got: 0/);
+    expect(() => new Steerer(probes, { cowbell: 1 })).toThrow(/no probes for feature cowbell/);
+    const s = new Steerer(probes, { drums: 3 });
+    expect(s.strength('drums')).toBe(1); // clamped
+    expect(() => s.setStrength('drums', Number.NaN)).toThrow(/strength of drums must be a finite number, got: NaN/);
+  });
+
   it("the clean monitor pass leaves the cache as it was: peek, then forward, equals forward alone", async () => {
     const cond = await encodeText(model, ['rock'], 1.5);
     const K = model.spec.dims.codebooks;

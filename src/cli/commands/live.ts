@@ -11,7 +11,7 @@ import { MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
 import { openDefaultOutput, openNullOutput, type AudioOutput } from '../../audio/output.js';
 import { WavTee } from '../../audio/wav-tee.js';
 import { controlCommands, type Control } from '../../control/index.js';
-import { loadPreset, listPresets } from '../../control/presets.js';
+import { loadPreset, listPresets, type Preset } from '../../control/presets.js';
 import { TelemetryOut } from '../../control/telemetry-out.js';
 import { DEFAULT_LATENCY_MS, LiveEngine } from '../../engine/live-engine.js';
 import type { EngineCommand, Telemetry } from '../../engine/protocol.js';
@@ -19,6 +19,7 @@ import { readModelFolder } from '../../model/musicgen/index.js';
 import { checkProbesFit, modelIdentity, readProbeSet } from '../../smitin/probe-set.js';
 import { defaultAlpha, DEFAULT_STEERING } from '../../smitin/steerer.js';
 import { UsageError } from '../../util/errors.js';
+import { percentile } from '../../util/percentile.js';
 import { numberIn } from '../options.js';
 import { StatusView, statusLines } from '../status-view.js';
 import { parseSteer } from '../steering-options.js';
@@ -96,7 +97,8 @@ export function liveCommand(): Command {
           ? { output: openNullOutput(outputOptions), reason: `no audio output device (${probe.reason ?? 'PortAudio lists none'}); playing on a real-time null sink (control, telemetry and recording still work)` }
           : openDefaultOutput(outputOptions);
       say(`audio: ${reason}`);
-      const alphas = Object.fromEntries(Object.entries(preset.features).flatMap(([n, f]) => (f.maxAlpha !== undefined ? [[n, f.maxAlpha]] : [])));
+      const alphasOf = (p: Preset) => Object.fromEntries(Object.entries(p.features).flatMap(([n, f]) => (f.maxAlpha !== undefined ? [[n, f.maxAlpha]] : [])));
+      const alphas = alphasOf(preset);
       let engine: LiveEngine;
       try {
         engine = await LiveEngine.start({
@@ -157,6 +159,8 @@ export function liveCommand(): Command {
         engine.command(cmd);
       };
       const commandSub = control.commands$.subscribe(apply);
+      // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
+      const presetSub = control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p)));
       for (const [feature, value] of Object.entries(opts.steer ?? {})) apply({ type: 'strength', feature, value });
       if (control.oscReady) {
         control.oscReady.then((a) => say(`OSC: listening on ${a.host}:${a.port} (/smitin/feature/<name> f, /smitin/prompt s, ... see docs/control.md)`)).catch((e: Error) => say(`OSC: ${e.message}`));
@@ -188,6 +192,7 @@ export function liveCommand(): Command {
       await output.stop();
       stopRecording();
       commandSub.unsubscribe();
+      presetSub.unsubscribe();
       telemetrySub.unsubscribe();
       sendSub.unsubscribe();
       await telemetryOut.close();
@@ -205,11 +210,6 @@ function fmt(v: number | null): string {
   return v === null ? '-' : v.toFixed(0);
 }
 
-function percentile(xs: readonly number[], p: number): number | null {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 
 function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput, seconds: number) {
   const lat = engine.output.latencies;
@@ -222,7 +222,7 @@ function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput
     blocks: output.stats.blocks,
     audioErrors: output.stats.errors,
     underruns: engine.output.underruns,
-    controlLatencyMs: { count: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) },
+    controlLatencyMs: { count: lat.length, p50: lat.length ? percentile(lat, 50) : null, p99: lat.length ? percentile(lat, 99) : null },
     realtimeFactor: last?.realtimeFactor ?? null,
     stepMs: last?.stepMs ?? null,
     features: last?.features ?? [],

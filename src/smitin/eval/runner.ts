@@ -69,6 +69,7 @@ export function additionMethods(sweep: Sweep): MethodSpec[] {
       ['smitin+prompt', { shiftPrompt: true }],
       ['smitin-clean', { monitor: 'clean' }],
       ['smitin-both', { halves: 'both' }],
+      ['smitin-paper-tau', { thresholdOffset: 0 }],
       ['smitin-massmean', { direction: 'massmean' }],
       ['smitin-every5', { every: 5 }],
     ];
