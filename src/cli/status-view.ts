@@ -15,7 +15,8 @@ export function statusLines(t: Telemetry, extra: { device: string; issues: numbe
     `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${t.prompt}"${t.recording ? '  [REC]' : ''}  ${extra.device}`,
     `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  device ${num(t.deviceLatencyMs, 0)} ms  underruns ${t.underruns}  control latency ${num(t.controlLatencyMs, 0)} ms  issues ${extra.issues}`,
   ];
-  for (const f of t.features) lines.push(`  ${f.name.padEnd(7)} strength ${num(f.strength).padStart(5)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  gain ${num(f.gain)}`);
+  // a gain means something only while the feature is pushed
+  for (const f of t.features) lines.push(`  ${f.name.padEnd(7)} strength ${num(f.strength).padStart(5)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  gain ${f.strength === 0 ? '  - ' : num(f.gain)}`);
   return lines;
 }
 
