@@ -106,4 +106,16 @@ describe.skipIf(!ready)('smitin live', () => {
     expect(rec.channels[0].length / 48000).toBeGreaterThan(2);
     expect(JSON.parse(live.out()).underruns).toBe(0);
   }, 60_000);
+
+  it('plays without steering when asked (--probes none), and refuses a bad argument in one line', async () => {
+    const live = runLive(['0', '--probes', 'none', '--duration', '1.5', '--json']);
+    expect(await live.exited).toBe(0);
+    const figures = JSON.parse(live.out().split('\n').filter((l) => l.startsWith('{')).at(-1)!);
+    expect(figures.features).toEqual([]);
+    expect(figures.underruns).toBe(0);
+    const bad = runLive(['0', '--latency', '5000']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.err().trim().split('\n')).toHaveLength(1);
+    expect(bad.err()).toMatch(/latency must be within \[10, 2000\], got: 5000/);
+  }, 60_000);
 });

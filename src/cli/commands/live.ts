@@ -82,12 +82,12 @@ export function liveCommand(): Command {
     .action(async (opts: LiveCliOptions) => {
       if (opts.record && !opts.record.toLowerCase().endsWith('.wav')) throw new UsageError(`--record must name a .wav file, got: ${opts.record}`);
       const { spec } = readModelFolder(opts.model);
-      const probesFile = opts.probes ?? (existsSync(defaultProbesFile(opts.model)) ? defaultProbesFile(opts.model) : null);
+      const probesFile = opts.probes === 'none' ? null : (opts.probes ?? (existsSync(defaultProbesFile(opts.model)) ? defaultProbesFile(opts.model) : null));
       if (probesFile) checkProbesFit(readProbeSet(probesFile), modelIdentity(spec), probesFile);
       const preset = loadPreset(opts.preset);
       const view = opts.json ? null : new StatusView(process.stdout);
       const say = (m: string) => (view ? view.note(m) : process.stderr.write(m + '\n'));
-      if (!probesFile) say(`note: ${defaultProbesFile(opts.model)} does not exist: playing without steering (train probes: smitin probes train --model ${opts.model})`);
+      if (!probesFile && opts.probes !== 'none') say(`note: ${defaultProbesFile(opts.model)} does not exist: playing without steering (train probes: smitin probes train --model ${opts.model})`);
 
       const outputOptions = { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, onError: (e: Error) => say(`audio: ${e.message}`) };
       // PortAudio is asked in a child process first: with no device at all, ALSA's C-level complaints stay out of the terminal
