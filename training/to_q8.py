@@ -14,7 +14,7 @@ read them by name) becomes
     MatMulInteger(x_q, W_q (int8), x_zero_point) -> int32
     Cast(to=FLOAT) * (x_scale * W_scale)
 
-with W_q symmetric int8 per column (W_scale[n] = max |W[:, n]| / 127, zero point 0: MatMulInteger's b_zero_point
+with W_q symmetric int8 per column, 7 bits used (W_scale[n] = max |W[:, n]| / 63, zero point 0: MatMulInteger's b_zero_point
 left out) and the product's scale a [N] vector. Each weight is quantized once and stored where the float one was,
 so both If branches share it; the float weight is dropped unless something else (a Gather) still reads it.
 Everything else stays float32: Gather (embeddings), Conv / ConvTranspose (so encodec_decode, which has no MatMul,
@@ -35,11 +35,18 @@ GRAPHS = ['text_encoder', 'decoder_model_merged', 'encodec_decode']
 SUFFIX = '_quantized'
 
 
+# Weights use 7 of int8's bits (onnxruntime quantize_dynamic's reduce_range). On x86 CPUs without VNNI
+# (AVX2 only, most laptops and our CI machines) onnxruntime's uint8 x int8 kernel adds pairs of products in
+# int16 (vpmaddubsw), which saturates once 2 * 255 * |w_q| > 32767: with |w_q| <= 127 logits came out 0.77
+# away from fp32 on such a CPU, with |w_q| <= 63 (2 * 255 * 63 = 32130) they match on every CPU.
+WEIGHT_MAX = 63
+
+
 def quantize_weight(w):
-    """Symmetric int8 per column: w ~ q * scale[None, :]."""
+    """Symmetric per column in [-WEIGHT_MAX, WEIGHT_MAX]: w ~ q * scale[None, :]."""
     amax = np.abs(w).max(axis=0)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale[None, :]), -127, 127).astype(np.int8)
+    scale = np.where(amax > 0, amax / WEIGHT_MAX, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[None, :]), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int8)
     return q, scale
 
 
