@@ -55,6 +55,15 @@ print(json.dumps({'labels_mean': a['labels'].mean(axis=(0, 1)).tolist(), 'first'
     expect(out.first).toEqual([0, 1, 2, 3].map((t) => piece.tokens.map((row) => row[t])));
   });
 
+  it('shows progress on stderr when it is not a terminal (a CI log), and keeps stdout the result', () => {
+    const r = smitin(['dataset', '--pieces', '3', '--seed', '5', '--bars', '8', '--out', tempDir()]);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^composing .* 0\/3 pieces/);
+    expect(lines.at(-1)).toMatch(/^composing .* 3\/3 pieces/);
+    expect(r.stdout).toMatch(/^wrote 3 pieces/);
+  });
+
   it('rejects bad arguments with exit code 2 and leaves nothing behind', () => {
     const empty = tempDir();
     for (const args of [

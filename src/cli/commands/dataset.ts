@@ -2,11 +2,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { buildDataset } from '../../model/tinyband/dataset.js';
 import { UsageError } from '../../util/errors.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { numberIn } from '../options.js';
+import { progressBar } from '../progress.js';
 
 interface DatasetCliOptions {
   pieces: number;
@@ -34,7 +34,7 @@ export function datasetCommand(): Command {
       // Open every output before composing anything, so a bad path fails at once and nothing partial stays.
       const names = ['tokens.u16', 'labels.u8', 'chords.u8', 'dataset.json'];
       const pending = names.map((n) => PendingFile.open(join(opts.out, n), '--out'));
-      const bar = opts.quiet ? null : new cliProgress.SingleBar({ format: 'composing {bar} {value}/{total} pieces {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+      const bar = opts.quiet ? null : progressBar('composing {bar} {value}/{total} pieces {eta_formatted} left', 50);
       try {
         bar?.start(opts.pieces, 0);
         const data = buildDataset({ pieces: opts.pieces, seed: opts.seed, bars: opts.bars, onPiece: (n) => bar?.update(n) });

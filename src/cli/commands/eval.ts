@@ -1,7 +1,6 @@
 /** smitin eval: the paper's table on tinyband (success vs quality of steering methods), with exact ground truth from the tokens. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { bestRows, markdownReport, textReport, tradeoffSvg, type ProbeStats } from '../../smitin/eval/report.js';
 import { FULL_SWEEP, QUICK_SWEEP, runEval, totalContinuations, type Sweep } from '../../smitin/eval/runner.js';
@@ -12,6 +11,7 @@ import { UsageError } from '../../util/errors.js';
 import { numberIn } from '../options.js';
 import { defaultProbesFile, probeSummary } from './probes.js';
 import { defaultModelDir } from './render.js';
+import { progressBar } from '../progress.js';
 
 interface EvalCliOptions {
   quick?: boolean;
@@ -66,7 +66,7 @@ export function evalCommand(): Command {
           probeStats[f.name] = { best_acc: s.best_acc, best_acc_after_first_layer: s.best_acc_after_first_layer, mean_acc: s.mean_acc };
         }
         const total = totalContinuations(features, n, sweep);
-        const bar = opts.quiet ? null : new cliProgress.SingleBar({ format: 'eval {bar} {value}/{total} continuations | {label} | {eta_formatted} left', etaBuffer: 500, stream: process.stderr }, cliProgress.Presets.shades_classic);
+        const bar = opts.quiet ? null : progressBar('eval {bar} {value}/{total} continuations | {label} | {eta_formatted} left', 500);
         bar?.start(total, 0, { label: '' });
         const rows = await runEval({
           model,

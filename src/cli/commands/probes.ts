@@ -1,6 +1,5 @@
 /** smitin probes: train SMITIN's per-head probes for a model, and show what a probe set holds. */
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { EncodecEncoder } from '../../model/codec/encodec/encoder.js';
 import { DTYPES } from '../../model/musicgen/index.js';
@@ -14,6 +13,7 @@ import { UsageError } from '../../util/errors.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { numberIn } from '../options.js';
 import { defaultModelDir } from './render.js';
+import { progressBar } from '../progress.js';
 
 /** The probe set a model folder ships with (render and live use it by default). */
 export const PROBES_FILE = 'probes.safetensors';
@@ -102,7 +102,7 @@ function trainCommand(): Command {
         const out = opts.out ?? defaultProbesFile(opts.model);
         const map = opts.map ?? out.replace(/\.[^./]*$/, '') + '.svg';
         const total = fromStems ? [...fromStems.examples.values()].reduce((n, e) => n + e.length, 0) : features.length * opts.pairs * 2;
-        const bar = opts.quiet ? null : new cliProgress.SingleBar({ format: 'probes {bar} {value}/{total} segments | {feature} | {eta_formatted} left', etaBuffer: 200 }, cliProgress.Presets.shades_classic);
+        const bar = opts.quiet ? null : progressBar('probes {bar} {value}/{total} segments | {feature} | {eta_formatted} left', 200);
         bar?.start(total, 0, { feature: features[0] });
         const trained: FeatureProbes[] = [];
         const result = await PendingFile.produce(out, '--out', async (file) => {
