@@ -7,6 +7,7 @@ import { encodeText, loadModel, type Conditioning, type MusicgenModel } from '..
 import { DecoderSession } from '../../src/model/musicgen/decoder-session.js';
 import { Rng } from '../../src/util/rng.js';
 import { MODEL_DIR, NO_MODEL_REASON } from '../helpers/model.js';
+import { maxDiff } from '../helpers/arrays.js';
 
 const TOLERANCE = 1e-4;
 const POSITIONS = 12;
@@ -27,12 +28,6 @@ function idsFor(inputs: number[][], halves: number, from: number, length: number
     for (let k = 0; k < K; k++) for (let t = 0; t < length; t++) ids[(h * K + k) * length + t] = BigInt(inputs[k][from + t]);
   }
   return ids;
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Logits of position t from a [rows, length, V] tensor, as one [rows, V] array. */

@@ -5,17 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { smitin, tempDir } from '../helpers/cli.js';
+import { rms } from '../helpers/arrays.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 const HAVE = existsSync(join(FIXTURE, 'onnx', 'encodec_decode.onnx'));
 const WHY = HAVE ? 'test/fixtures/musicgen-tiny' : `skipped: no EnCodec fixture at ${FIXTURE} (made by training/make_musicgen_fixture.py)`;
 if (!HAVE) console.warn(`encodec render tests ${WHY}`);
-
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  return Math.sqrt(s / x.length);
-}
 
 describe.skipIf(!HAVE)(`smitin render with EnCodec (${WHY})`, () => {
   const dir = tempDir();

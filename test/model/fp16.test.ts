@@ -13,6 +13,7 @@ import { DecoderSession, encodeText, loadModel, MusicgenGenerator, type Musicgen
 import { halfToFloat32 } from '../../src/model/onnx/float16.js';
 import type { ort } from '../../src/model/onnx/session.js';
 import { smitin, tempDir } from '../helpers/cli.js';
+import { maxDiff, rms } from '../helpers/arrays.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 const GRAPHS = ['text_encoder', 'decoder_model_merged', 'encodec_decode'];
@@ -29,19 +30,6 @@ const LOGIT_TOLERANCE = 1e-2;
 
 function floats(t: ort.Tensor): Float32Array {
   return t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : (t.data as Float32Array);
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  return Math.sqrt(s / x.length);
 }
 
 describe.skipIf(!HAVE)(`--dtype fp16 (${WHY})`, () => {

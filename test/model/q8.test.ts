@@ -12,6 +12,7 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { DecoderSession, encodeText, loadModel, MusicgenGenerator, type MusicgenModel } from '../../src/model/musicgen/index.js';
 import type { ort } from '../../src/model/onnx/session.js';
 import { smitin, tempDir } from '../helpers/cli.js';
+import { maxDiff, rms } from '../helpers/arrays.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 const GRAPHS = ['text_encoder', 'decoder_model_merged', 'encodec_decode'];
@@ -33,13 +34,6 @@ const MIN_CORRELATION = 0.999;
 function floats(t: ort.Tensor): Float32Array {
   expect(t.type).toBe('float32');
   return t.data as Float32Array;
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 function pearson(a: Float32Array, b: Float32Array): number {
@@ -72,12 +66,6 @@ function argmaxAgreement(a: Float32Array, b: Float32Array, V: number): number {
   let same = 0;
   for (let r = 0; r < rows; r++) if (argmax(a, r) === argmax(b, r)) same++;
   return same / rows;
-}
-
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  return Math.sqrt(s / x.length);
 }
 
 describe.skipIf(!HAVE)(`--dtype q8 (${WHY})`, () => {

@@ -5,12 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { smitin, tempDir } from '../helpers/cli.js';
 import { brokenCopy, editJson, MODEL_DIR, NO_MODEL_REASON, SHIPPED_MODEL } from '../helpers/model.js';
-
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  return Math.sqrt(s / x.length);
-}
+import { rms } from '../helpers/arrays.js';
 
 describe.skipIf(!MODEL_DIR)(`smitin render (${MODEL_DIR ?? NO_MODEL_REASON})`, () => {
   const dir = tempDir();

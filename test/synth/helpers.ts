@@ -12,6 +12,7 @@ import {
   HOLD,
   NUM_CODEBOOKS,
 } from '../../src/model/tinyband/layout.js';
+import { rms } from '../helpers/arrays.js';
 
 /** Codebook-major tokens, all silent (no hit, rest, silence, rest). */
 export function silentTokens(frames: number): Uint16Array[] {
@@ -48,11 +49,7 @@ export function mono(r: { left: Float32Array; right: Float32Array }): Float32Arr
   return out;
 }
 
-export function rms(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-  return Math.sqrt(s / Math.max(1, x.length));
-}
+export { rms };
 
 export function peak(r: { left: Float32Array; right: Float32Array }): number {
   let p = 0;
