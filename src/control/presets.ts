@@ -48,7 +48,7 @@ const feature = z.strictObject({
   /** Strength at the knob's ends. min < 0 < max makes a bipolar knob with 0 at its centre. */
   min: z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1').default(-1),
   max: z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1').default(1),
-  /** SMITIN alpha at strength 1 (the engine scales the push by strength * maxAlpha); left out: the engine's default for its weighting (soft: 40). */
+  /** SMITIN alpha at strength 1 (the engine scales the push by strength * maxAlpha); left out: the engine's default for its weighting (soft: 30, top-K: 20). */
   maxAlpha: z.number().positive('expected a maximum alpha > 0').max(200, 'expected a maximum alpha <= 200').optional(),
   /** Strength when the preset loads. */
   initial: z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1').default(0),

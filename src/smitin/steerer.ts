@@ -67,24 +67,25 @@ export interface SteeringSettings {
  * The push of strength 1, in sigmas, per weighting. Soft weights sum to far
  * less than K ones (on tinyband about a fifth of top-16's), so soft needs a
  * larger alpha for the same push. Measured by smitin eval on tinyband (100
- * drumless/bassless/... prompts per instrument, conditional half shifted):
- * soft + monitor at 30 took success to 0.93 / 0.98 / 0.84 / 0.85 (drums,
- * bass, piano, guitar) with in-key within 0.01 of unsteered; at 60 bass's
- * in-key fell by 0.07. Top-K without the monitor: 20 for 0.94-0.99.
+ * drumless/bassless/... prompts per instrument, conditional half shifted,
+ * eval/tinyband): soft + monitor at 30 took success to 0.97 / 0.98 / 0.93 /
+ * 0.90 (drums, bass, piano, guitar) with in-key within 0.02 of unsteered; at
+ * 60 bass's in-key fell by 0.05. Top-K without the monitor: 20 for 1.00 on
+ * every instrument (in-key down by up to 0.06; 10 keeps it within 0.02 for
+ * top-8).
  */
 export function defaultAlpha(weighting: Weighting): number {
   return weighting.kind === 'soft' ? 30 : 20;
 }
 
 /**
- * Defaults chosen from smitin eval on tinyband (eval/tinyband): shifting the
- * conditional CFG half only steered more per unit of push than shifting both
- * (at alpha 40: mean success 0.91 vs 0.81 over the instruments, at a fifth of
+ * Defaults chosen from smitin eval on tinyband (eval/tinyband, alpha 30, mean
+ * over the instruments): shifting the conditional CFG half only steered more
+ * per unit of push than shifting both (success 0.945 vs 0.82, at a quarter of
  * the full push applied), because with both halves shifted the guidance
  * difference cancels part of the push; the same-pass monitor matched the
- * clean pass's success at half its step cost; leaving layer 0 out and not
- * shifting prompt positions each more than doubled success (0.85 vs 0.38 and
- * 0.52).
+ * clean pass's success (0.93) at half its step cost; leaving layer 0 out and
+ * not shifting prompt positions raised success from 0.47 and 0.69.
  */
 export const DEFAULT_STEERING: SteeringSettings = {
   weighting: { kind: 'soft' },

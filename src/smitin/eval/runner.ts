@@ -41,13 +41,15 @@ export interface Sweep {
   random: number[];
   /** Alphas of random directions on ITI's top-16 heads (the control at ITI's push size). */
   randomTopk?: number[];
+  /** Alphas of random directions with everything else as `smitin`'s, the monitor included (the control at SMITIN's push). */
+  randomMonitor?: number[];
   /** The alpha of the ablation rows (null: no ablations). */
   ablation: number | null;
   removeSmitin: number[];
   removeTopk: number[];
 }
 
-export const FULL_SWEEP: Sweep = { topk: [5, 10, 20], topk8: [10, 20], smitin: [15, 30, 60], random: [30, 60], randomTopk: [10], ablation: 30, removeSmitin: [30, 60], removeTopk: [20] };
+export const FULL_SWEEP: Sweep = { topk: [5, 10, 20], topk8: [10, 20], smitin: [15, 30, 60], random: [30, 60], randomTopk: [10], randomMonitor: [30], ablation: 30, removeSmitin: [30, 60], removeTopk: [20] };
 export const QUICK_SWEEP: Sweep = { topk: [10], topk8: [10], smitin: [30], random: [30], ablation: null, removeSmitin: [30], removeTopk: [10] };
 
 /** K of ITI's top-K: the paper's 16 and 48 of MusicGen-large's 1536 heads, mapped to our 32 heads (the nearest sensible K: 8 and 16). */
@@ -62,6 +64,7 @@ export function additionMethods(sweep: Sweep): MethodSpec[] {
   ];
   for (const a of sweep.random) m.push({ method: 'random', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: SOFT, monitor: 'off' } });
   for (const a of sweep.randomTopk ?? []) m.push({ method: 'random-topk16', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: { kind: 'topk', k: 16 }, monitor: 'off' } });
+  for (const a of sweep.randomMonitor ?? []) m.push({ method: 'random-monitor', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: SOFT, monitor: 'same' } });
   for (const k of TOPK) for (const a of k === 8 ? (sweep.topk8 ?? sweep.topk) : sweep.topk) m.push({ method: `topk${k}`, kind: 'steer', alpha: a, strength: 1, settings: { weighting: { kind: 'topk', k }, monitor: 'off' } });
   for (const a of sweep.smitin) m.push({ method: 'smitin', kind: 'steer', alpha: a, strength: 1, settings: { weighting: SOFT, monitor: 'same' } });
   if (sweep.ablation !== null) {
