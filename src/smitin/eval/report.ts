@@ -144,7 +144,10 @@ const PALETTE: Record<string, string> = {
   none: '#000000',
   text: '#8c564b',
   reference: '#7f7f7f',
+  // the controls in olive shades, apart from the methods they control
   random: '#bcbd22',
+  'random-topk16': '#7f7f00',
+  'random-monitor': '#dbdb8d',
   topk8: '#1f77b4',
   topk16: '#17becf',
   smitin: '#d62728',
