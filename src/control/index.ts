@@ -15,19 +15,20 @@ import { IssueLog, type ControlIssue } from './issues.js';
 import { ControlMapping, type MidiEcho } from './mapping.js';
 import { openMidiInput, openMidiOutput, type MidiFactory, type MidiInput, type MidiOutput } from './midi-source.js';
 import { OscNamespace, oscToControl } from './osc-namespace.js';
-import { openOscSource, type OscSource } from './osc-source.js';
+import { openOscSource, type OscSource, type OscSourceOptions } from './osc-source.js';
 import type { Preset } from './presets.js';
 
 export interface ControlOptions {
   preset: Preset;
   /** The model's feature names. */
   features: readonly string[];
-  osc?: { host?: string; port: number; maxMessagesPerSecond?: number };
+  /** OSC input; the model's features and the IssueLog are filled in here. */
+  osc?: Omit<OscSourceOptions, 'issues' | 'features'>;
   midi?: { input?: string; output?: string; factory?: MidiFactory; watchMs?: number };
   issues?: IssueLog;
   scheduler?: SchedulerLike;
-  /** Loads a preset named by /smitin/preset (default: presets/ by name, or a path). */
-  loadPreset?: (name: string) => Preset;
+  /** Loads a preset named by /smitin/preset: a name, never a path (default: presets/ by name). */
+  loadPreset?: (name: string) => Promise<Preset>;
 }
 
 export interface Control {
@@ -40,7 +41,9 @@ export interface Control {
   mapping: ControlMapping;
   issues: IssueLog;
   /** Where OSC listens, once bound (undefined without OSC; rejects when the port cannot be bound). */
-  oscReady?: Promise<{ host: string; port: number }>;
+  oscReady?: Promise<{ host: string; port: number; recvBufferBytes: number }>;
+  /** The OSC source (null without OSC), for its stats(): packets, coalesced, dropped, receive buffer. */
+  osc: OscSource | null;
   midiInput: MidiInput | null;
   midiOutput: MidiOutput | null;
   dispose(): Promise<void>;
@@ -51,7 +54,7 @@ export function controlCommands(options: ControlOptions): Control {
   const mapping = new ControlMapping({ preset: options.preset, features: options.features, issues, scheduler: options.scheduler, loadPreset: options.loadPreset });
 
   let osc: OscSource | null = null;
-  if (options.osc) osc = openOscSource({ ...options.osc, issues });
+  if (options.osc) osc = openOscSource({ ...options.osc, features: options.features, issues });
   const namespace = new OscNamespace({ features: options.features, issues });
 
   let midiInput: MidiInput | null = null;
@@ -86,6 +89,7 @@ export function controlCommands(options: ControlOptions): Control {
     mapping,
     issues,
     oscReady: osc?.ready,
+    osc,
     midiInput,
     midiOutput,
     dispose: async () => {

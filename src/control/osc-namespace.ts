@@ -13,6 +13,8 @@ import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
 import type { EngineCommand } from '../engine/protocol.js';
 import { IssueLog } from './issues.js';
 import type { OscArg, OscMessage } from './osc-source.js';
+import { PRESET_NAME } from './presets.js';
+import { printable, quoted } from '../util/printable.js';
 
 /** What the OSC namespace produces: engine commands, plus MIDI-learn requests that stay in the control layer. */
 export type ControlEvent = EngineCommand | { type: 'learn'; target: string | null };
@@ -52,7 +54,7 @@ const INPUTS: readonly InputSpec[] = [
     meaning: 'Strength of feature <name> (drums, bass, piano, guitar, minor, dense on tinyband): 1 pushes it in, -1 pushes it out, 0 leaves the music alone.',
     handle: (ctx, m, name) => {
       if (!ctx.features.has(name)) {
-        ctx.issues.report('osc', 'unknown-feature', `OSC ${m.address}: the model has no feature "${name}"; expected one of ${[...ctx.features].join(', ')}`);
+        ctx.issues.report('osc', 'unknown-feature', `OSC ${printable(m.address)}: the model has no feature ${quoted(name)}; expected one of ${[...ctx.features].join(', ')}`);
         return null;
       }
       const value = numberArg(ctx, m, STRENGTH_RANGE);
@@ -68,7 +70,7 @@ const INPUTS: readonly InputSpec[] = [
       const text = stringArg(ctx, m);
       if (text === null) return null;
       if (text.trim() === '' || text.length > MAX_PROMPT_LENGTH) {
-        ctx.issues.report('osc', 'bad-value', `OSC ${m.address}: expected a prompt of 1..${MAX_PROMPT_LENGTH} characters, got ${text.length}`);
+        ctx.issues.report('osc', 'bad-value', `OSC ${printable(m.address)}: expected a prompt of 1..${MAX_PROMPT_LENGTH} characters, got ${text.length}`);
         return null;
       }
       return { type: 'prompt', text: text.trim() };
@@ -129,7 +131,7 @@ const INPUTS: readonly InputSpec[] = [
       const t = target.trim();
       if (t === '' || t === 'off') return { type: 'learn', target: null };
       if (!ctx.features.has(t) && !(SETTING_TARGETS as readonly string[]).includes(t)) {
-        ctx.issues.report('osc', 'unknown-feature', `OSC ${m.address}: cannot learn "${t}"; expected one of ${[...ctx.features, ...SETTING_TARGETS].join(', ')}`);
+        ctx.issues.report('osc', 'unknown-feature', `OSC ${printable(m.address)}: cannot learn ${quoted(t)}; expected one of ${[...ctx.features, ...SETTING_TARGETS].join(', ')}`);
         return null;
       }
       return { type: 'learn', target: t };
@@ -138,13 +140,13 @@ const INPUTS: readonly InputSpec[] = [
   {
     address: '/smitin/preset',
     args: 's',
-    range: 'a preset name in presets/ or a path',
-    meaning: 'Load a preset (controller map and steering settings); knobs pick up from the new values.',
+    range: 'a preset name (presets/ or --presets DIR); never a path',
+    meaning: 'Load a preset (controller map and steering settings); knobs pick up from the new values. Read in the background; a refused one is reported and the current preset stays.',
     handle: (ctx, m) => {
       const name = stringArg(ctx, m);
       if (name === null) return null;
-      if (name.trim() === '') {
-        ctx.issues.report('osc', 'bad-value', `OSC ${m.address}: expected a preset name, got an empty string`);
+      if (!PRESET_NAME.test(name.trim())) {
+        ctx.issues.report('osc', 'bad-value', `OSC ${printable(m.address)}: expected a preset name (letters, digits, - or _; never a path), got ${quoted(name)}`);
         return null;
       }
       return { type: 'preset', name: name.trim() };
@@ -173,6 +175,8 @@ export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
     range: 'see meaning',
     meaning: 'realtime factor, ring ms, step ms, underruns, control latency ms (-1 until measured), device latency ms.',
   },
+  { address: '/smitin/take', args: 'isf', range: 'recording 0/1, file name, seconds', meaning: "The take being recorded: its file's name in the takes folder and its length (0, '' and 0 when none)." },
+  { address: '/smitin/issues/<source>/<kind>', args: 'i', range: 'a count', meaning: 'Problems so far by kind (e.g. osc/malformed, osc/flood, osc/out-of-range, record/take-failed): what was dropped or clamped, and why.' },
   { address: '/smitin/transport', args: 'iff', range: 'playing 0/1, BPM, seconds', meaning: 'Playing, tempo and engine time.' },
 ];
 
@@ -205,10 +209,10 @@ export class OscNamespace {
       if (m.address.startsWith(FEATURE_PREFIX)) return this.featureSpec.handle(this.ctx, m, m.address.slice(FEATURE_PREFIX.length));
       const spec = this.exact.get(m.address);
       if (spec) return spec.handle(this.ctx, m, '');
-      this.ctx.issues.report('osc', 'unknown-address', `OSC: unknown address ${JSON.stringify(m.address)} from ${m.from}; expected one of ${OSC_INPUTS.map((s) => s.address).join(', ')}`);
+      this.ctx.issues.report('osc', 'unknown-address', `OSC: unknown address ${quoted(m.address)} from ${printable(m.from)}; expected one of ${OSC_INPUTS.map((s) => s.address).join(', ')}`);
       return null;
     } catch (err) {
-      this.ctx.issues.report('osc', 'internal', `OSC ${m.address}: could not be handled: ${(err as Error).message}`);
+      this.ctx.issues.report('osc', 'internal', `OSC ${printable(m.address)}: could not be handled: ${(err as Error).message}`);
       return null;
     }
   }
@@ -236,21 +240,21 @@ export function renderOscTable(): string {
 
 function describe(args: readonly OscArg[], types: string): string {
   if (args.length === 0) return 'no arguments';
-  return `(${types}) ${args.map((a) => (a instanceof Uint8Array ? `<blob ${a.length} bytes>` : JSON.stringify(a) ?? String(a))).join(' ')}`;
+  return `(${types}) ${args.map((a) => (a instanceof Uint8Array ? `<blob ${a.length} bytes>` : typeof a === 'string' ? quoted(a, 40) : String(a))).join(' ')}`;
 }
 
 function numberArg(ctx: HandlerContext, m: OscMessage, range: { min: number; max: number }): number | null {
   const v = m.args[0];
   if (typeof v !== 'number' || m.args.length !== 1) {
-    ctx.issues.report('osc', 'wrong-type', `OSC ${m.address}: expected one number (f or i), got ${describe(m.args, m.types)}`);
+    ctx.issues.report('osc', 'wrong-type', `OSC ${printable(m.address)}: expected one number (f or i), got ${describe(m.args, m.types)}`);
     return null;
   }
   if (!Number.isFinite(v)) {
-    ctx.issues.report('osc', 'non-finite', `OSC ${m.address}: expected a finite number in ${range.min}..${range.max}, got ${v}`);
+    ctx.issues.report('osc', 'non-finite', `OSC ${printable(m.address)}: expected a finite number in ${range.min}..${range.max}, got ${v}`);
     return null;
   }
   if (v < range.min || v > range.max) {
-    ctx.issues.report('osc', 'out-of-range', `OSC ${m.address}: ${v} is outside ${range.min}..${range.max}; clamped`);
+    ctx.issues.report('osc', 'out-of-range', `OSC ${printable(m.address)}: ${v} is outside ${range.min}..${range.max}; clamped`);
     return Math.min(range.max, Math.max(range.min, v));
   }
   return v;
@@ -259,7 +263,7 @@ function numberArg(ctx: HandlerContext, m: OscMessage, range: { min: number; max
 function stringArg(ctx: HandlerContext, m: OscMessage): string | null {
   const v = m.args[0];
   if (typeof v !== 'string' || m.args.length !== 1) {
-    ctx.issues.report('osc', 'wrong-type', `OSC ${m.address}: expected one string (s), got ${describe(m.args, m.types)}`);
+    ctx.issues.report('osc', 'wrong-type', `OSC ${printable(m.address)}: expected one string (s), got ${describe(m.args, m.types)}`);
     return null;
   }
   return v;
@@ -270,7 +274,7 @@ function flagArg(ctx: HandlerContext, m: OscMessage): boolean | null {
   const v = m.args[0];
   if (m.args.length === 1 && typeof v === 'boolean') return v;
   if (m.args.length === 1 && typeof v === 'number' && Number.isFinite(v)) return v >= 0.5;
-  ctx.issues.report('osc', 'wrong-type', `OSC ${m.address}: expected one of 1/0 (i or f) or T/F, got ${describe(m.args, m.types)}`);
+  ctx.issues.report('osc', 'wrong-type', `OSC ${printable(m.address)}: expected one of 1/0 (i or f) or T/F, got ${describe(m.args, m.types)}`);
   return null;
 }
 

@@ -1,20 +1,37 @@
 /**
- * OSC in over UDP: osc-js's DatagramPlugin owns the socket, osc-js's Packet
- * parses, and every message (bundles flattened) comes out of one Observable.
+ * OSC in over UDP: a dgram socket of our own, a strict decoder of our own
+ * (osc-decode.ts: osc-js's is 50x slower and lenient with garbage), and
+ * one Observable of messages that carries, per flush, the latest value of
+ * each continuous control and the discrete commands in order (coalesce.ts).
  *
- * osc-js's own dispatcher is bypassed on purpose: it builds a RegExp from
+ * The socket is ours too, not osc-js's DatagramPlugin: the receive buffer has
+ * to be set on the bound socket before a burst arrives, which the plugin
+ * only allows through fields its types mark private, and the plugin adds
+ * nothing else a receiver needs (its close() even throws on a socket that
+ * never bound). osc-js's dispatcher is bypassed too: it builds a RegExp from
  * each incoming address (an address with '[' throws), schedules future
  * bundle timetags with setTimeout, and drops the sender of nested bundles.
  * A live control input wants none of that: messages apply when they arrive
  * (timetags are ignored), and nothing a sender does can throw out of the
- * socket handler. Malformed packets and floods are counted in the IssueLog,
- * the first of each kind reported, and the stream goes on.
+ * socket handler.
+ *
+ * Each packet is parsed as it arrives and pushed into the coalescer; a
+ * setImmediate flush hands on what it holds, so a burst read in one I/O
+ * turn becomes one emission per address. Malformed packets and floods are
+ * counted in the IssueLog (the first of each kind reported) and the stream
+ * goes on.
  */
-import type { Socket } from 'node:dgram';
+import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 type OscJs = (typeof import('osc-js'))['default'];
 import { Observable, Subject } from 'rxjs';
+import { OscCoalescer, type CoalescerOptions, type CoalescerStats } from './coalesce.js';
 import { IssueLog } from './issues.js';
+import { decodeOscPacket } from './osc-decode.js';
+import { quoted } from '../util/printable.js';
+
+export { shortestFloat32 } from './osc-decode.js';
+export { DISCRETE_OSC_ADDRESSES, CONTINUOUS_OSC_ADDRESSES } from './coalesce.js';
 
 /** An argument as the control layer sees it ('T'/'F' -> boolean, 'N' -> null, 'I' -> Infinity, int64 -> number). */
 export type OscArg = number | string | boolean | null | Uint8Array;
@@ -28,177 +45,200 @@ export interface OscMessage {
   from: string;
 }
 
-export interface OscSourceOptions {
-  /** Interface to listen on; 0.0.0.0 so a tablet on the LAN reaches it, 127.0.0.1 for this machine only. */
+export interface OscSourceOptions extends Omit<CoalescerOptions, 'issues' | 'now'> {
+  /** Interface to listen on; 127.0.0.1 (this machine only) unless asked, 0.0.0.0 so a tablet on the LAN reaches it. */
   host?: string;
   /** UDP port; 0 picks a free one (see `ready`). */
   port: number;
-  /** Messages accepted per second before the excess is dropped as a flood. */
-  maxMessagesPerSecond?: number;
+  /** Receive buffer asked of the kernel, bytes; what it granted is in `ready` and `stats()`. */
+  recvBufferBytes?: number;
   issues?: IssueLog;
-  /** Clock in ms, injectable so flood limits are testable. */
+  /** Clock in ms, injectable so rate limits are testable. */
   now?: () => number;
 }
 
-export const DEFAULT_OSC_HOST = '0.0.0.0';
-/** A TouchOSC page of 10 faders at 60 Hz is 600/s; 2000/s leaves room and stops a runaway loop. */
-export const DEFAULT_MAX_OSC_MESSAGES_PER_SECOND = 2000;
+export const DEFAULT_OSC_HOST = '127.0.0.1';
 /**
- * osc-js ships a UMD bundle whose declarations say `export default` while
- * Node's ESM loader hands over module.exports itself; require() gives the
- * class on both sides of that disagreement.
+ * 4 MiB holds thousands of small packets: a flood that arrives while the
+ * main thread is busy waits in it instead of being dropped by the kernel
+ * (Node reads at most 32 datagrams per socket per event-loop turn, so a
+ * slow turn is when a burst piles up). With the 208 KiB default, a 10,000
+ * msg/s flood lost 5 % of its packets, prompts among them; with 4 MiB,
+ * none. Linux caps it at net.core.rmem_max and reports twice what it
+ * grants (its bookkeeping included).
+ */
+export const DEFAULT_OSC_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * osc-js, kept for encoding (telemetry out, tests). It ships a UMD bundle
+ * whose declarations say `export default` while Node's ESM loader hands
+ * over module.exports itself; require() gives the class on both sides of
+ * that disagreement.
  */
 export const OSC = createRequire(import.meta.url)('osc-js') as OscJs;
 
 /** Bundles inside bundles deeper than this are malformed for our purposes (no controller nests that deep). */
-const MAX_BUNDLE_DEPTH = 8;
+export const MAX_OSC_BUNDLE_DEPTH = 8;
 
-/** The parts of osc-js's DatagramPlugin its type declarations mark private but which are its documented plugin contract. */
-interface DatagramPluginInternals {
-  socket: Socket;
-  registerNotify(fn: (...args: unknown[]) => void): void;
-  open(options?: { host?: string; port?: number; exclusive?: boolean }): void;
-  close(): void;
+export interface OscListening {
+  host: string;
+  port: number;
+  /** Receive buffer the kernel granted, bytes, as it reports it (0 when it could not be read). */
+  recvBufferBytes: number;
+}
+
+export interface OscSourceStats extends CoalescerStats {
+  /** UDP packets read from the socket, their bytes, and those that were not OSC. */
+  packets: number;
+  bytes: number;
+  malformed: number;
+  flushes: number;
+  recvBufferBytes: number;
 }
 
 export interface OscSource {
   readonly messages$: Observable<OscMessage>;
   /** Resolves with the bound address once listening; rejects (with the host, port and reason) when the port cannot be bound. */
-  readonly ready: Promise<{ host: string; port: number }>;
+  readonly ready: Promise<OscListening>;
   readonly issues: IssueLog;
+  /** Counters for tests, benches and the status view; cheap. */
+  stats(): OscSourceStats;
   close(): Promise<void>;
 }
 
 export function openOscSource(options: OscSourceOptions): OscSource {
   const host = options.host ?? DEFAULT_OSC_HOST;
   const issues = options.issues ?? new IssueLog();
-  const now = options.now ?? Date.now;
-  const limit = options.maxMessagesPerSecond ?? DEFAULT_MAX_OSC_MESSAGES_PER_SECOND;
+  const coalescer = new OscCoalescer({ ...options, issues, now: options.now ?? Date.now });
   const messages = new Subject<OscMessage>();
-  const plugin = new OSC.DatagramPlugin({ open: { host, port: options.port } } as object) as unknown as DatagramPluginInternals;
-
-  let windowStart = now();
-  let inWindow = 0;
-  const admit = (from: string): boolean => {
-    const t = now();
-    if (t - windowStart >= 1000) {
-      windowStart = t;
-      inWindow = 0;
-    }
-    inWindow += 1;
-    if (inWindow <= limit) return true;
-    issues.report('osc', 'flood', `OSC: more than ${limit} messages/s from ${from}; dropping the excess until the rate falls (is a sender stuck in a loop?)`);
-    return false;
-  };
+  const counts = { packets: 0, bytes: 0, malformed: 0, flushes: 0, recvBufferBytes: 0 };
+  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
 
   let opened = false;
   let closed = false;
-  let settle: { resolve: (a: { host: string; port: number }) => void; reject: (e: Error) => void };
-  const ready = new Promise<{ host: string; port: number }>((resolve, reject) => (settle = { resolve, reject }));
+  let socketClosed = false;
+  let settle!: { resolve: (a: OscListening) => void; reject: (e: Error) => void };
+  const ready = new Promise<OscListening>((resolve, reject) => (settle = { resolve, reject }));
   // A caller that never awaits `ready` must not get an unhandled rejection: the issue is reported anyway.
   ready.catch(() => undefined);
-  let onClosed: (() => void) | undefined;
 
-  const onPacket = (data: Buffer, rinfo: { address: string; port: number }): void => {
-    const from = `${rinfo.address}:${rinfo.port}`;
+  let immediate: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    immediate = undefined;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (closed) return;
+    try {
+      const out = coalescer.drain();
+      counts.flushes += 1;
+      for (const m of out) messages.next(m);
+      // discrete messages held back by a sender's rate go when it allows, even if no packet comes to trigger a flush
+      const wait = coalescer.nextDrainMs();
+      if (wait !== undefined) timer = setTimeout(flush, wait);
+    } catch (err) {
+      issues.report('osc', 'internal', () => `OSC: messages could not be handed on: ${quoted(String((err as Error)?.message))}`);
+    }
+  };
+
+  const onPacket = (data: Buffer, from: string): void => {
+    counts.packets += 1;
+    counts.bytes += data.length;
     let parsed: OscMessage[];
     try {
       parsed = parsePacket(data, from);
     } catch (err) {
-      issues.report('osc', 'malformed', `OSC: malformed packet of ${data.length} bytes from ${from} (${(err as Error).message}); expected an OSC message or bundle`);
+      counts.malformed += 1;
+      issues.report(
+        'osc',
+        'malformed',
+        () => `OSC: malformed packet of ${data.length} bytes from ${from} (${quoted(String((err as Error)?.message))}); expected an OSC message or bundle`,
+      );
       return;
     }
-    for (const m of parsed) if (admit(from)) messages.next(m);
+    for (const m of parsed) coalescer.push(m);
+    if (immediate === undefined && (coalescer.hasWaiting || (coalescer.hasQueued && timer === undefined))) immediate = setImmediate(flush);
   };
 
-  plugin.registerNotify((...args: unknown[]) => {
-    // This runs inside the socket's event handlers: nothing may escape it.
+  // These run inside the socket's event handlers: nothing may escape them.
+  socket.on('message', (data, rinfo) => {
     try {
-      const [first, second] = args;
-      if (first === 'open') {
-        opened = true;
-        const address = plugin.socket.address();
-        settle.resolve({ host: address.address, port: address.port });
-      } else if (first === 'close') {
-        onClosed?.();
-      } else if (first === 'error') {
-        const err = second as NodeJS.ErrnoException;
-        if (!opened) {
-          const message = `OSC: cannot listen on ${host}:${options.port} (${err.code ?? err.message}); is another program using the port? Pick another with --osc-port`;
-          issues.report('osc', 'bind-failed', message);
-          settle.reject(new Error(message));
-        } else {
-          issues.report('osc', 'socket-error', `OSC: socket error on ${host}:${options.port}: ${err.message}`);
-        }
-      } else if (first instanceof Uint8Array) {
-        onPacket(Buffer.from(first.buffer, first.byteOffset, first.byteLength), second as { address: string; port: number });
-      }
+      onPacket(data, `${rinfo.address}:${rinfo.port}`);
     } catch (err) {
-      issues.report('osc', 'internal', `OSC: a packet could not be handled: ${(err as Error).message}`);
+      issues.report('osc', 'internal', () => `OSC: a packet could not be handled: ${quoted(String((err as Error)?.message))}`);
     }
   });
-  plugin.open({ host, port: options.port });
+  socket.on('listening', () => {
+    try {
+      opened = true;
+      counts.recvBufferBytes = setRecvBuffer(socket, options.recvBufferBytes ?? DEFAULT_OSC_RECV_BUFFER_BYTES, issues);
+      const address = socket.address();
+      settle.resolve({ host: address.address, port: address.port, recvBufferBytes: counts.recvBufferBytes });
+    } catch (err) {
+      issues.report('osc', 'internal', () => `OSC: listening, but the socket could not be read back: ${(err as Error).message}`);
+    }
+  });
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    try {
+      if (!opened) {
+        const message = `OSC: cannot listen on ${host}:${options.port} (${err.code ?? err.message}); is another program using the port? Pick another with --osc-port`;
+        issues.report('osc', 'bind-failed', message);
+        settle.reject(new Error(message));
+      } else {
+        issues.report('osc', 'socket-error', `OSC: socket error on ${host}:${options.port}: ${err.message}`);
+      }
+    } catch {
+      // the report itself failed: nothing more to do from inside the socket
+    }
+  });
+  socket.on('close', () => (socketClosed = true));
+  try {
+    socket.bind({ address: host, port: options.port });
+  } catch (err) {
+    // a port out of range throws synchronously; it is the same failure as a port in use
+    const message = `OSC: cannot listen on ${host}:${options.port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick another with --osc-port`;
+    issues.report('osc', 'bind-failed', message);
+    settle.reject(new Error(message));
+  }
 
   return {
     messages$: messages.asObservable(),
     ready,
     issues,
+    stats: () => ({ ...coalescer.stats(), ...counts }),
     close: () =>
       new Promise<void>((resolve) => {
         if (closed) return resolve();
         closed = true;
+        if (immediate) clearImmediate(immediate);
+        if (timer) clearTimeout(timer);
         messages.complete();
-        onClosed = resolve;
+        if (!opened) settle.reject(new Error(`OSC: closed before listening on ${host}:${options.port}`));
+        if (socketClosed) return resolve();
         try {
-          plugin.close();
+          socket.close(() => resolve());
         } catch {
-          // never bound (bind failed): nothing to close
+          // never bound, or closed already: nothing to close
           resolve();
         }
       }),
   };
 }
 
-/** Parses one UDP payload into its messages, bundles flattened in order. Throws on anything that is not OSC. */
+/** Asks for `bytes` of receive buffer; returns what the kernel reports it granted (0 when unknown). */
+function setRecvBuffer(socket: dgram.Socket, bytes: number, issues: IssueLog): number {
+  try {
+    socket.setRecvBufferSize(bytes);
+  } catch (err) {
+    issues.report('osc', 'recv-buffer', `OSC: could not set a ${bytes}-byte receive buffer (${(err as Error).message}); using the system default`);
+  }
+  try {
+    return socket.getRecvBufferSize();
+  } catch {
+    return 0;
+  }
+}
+
+/** Parses one UDP payload into its messages, bundles flattened in order. Throws on anything that is not well-formed OSC. */
 export function parsePacket(data: Uint8Array, from = ''): OscMessage[] {
-  if (data.byteLength === 0) throw new Error('empty packet');
-  const packet = new OSC.Packet();
-  packet.unpack(new DataView(data.buffer, data.byteOffset, data.byteLength));
-  const out: OscMessage[] = [];
-  flatten(packet.value, from, out, 0);
-  return out;
-}
-
-function flatten(value: unknown, from: string, out: OscMessage[], depth: number): void {
-  if (value instanceof OSC.Bundle) {
-    if (depth >= MAX_BUNDLE_DEPTH) throw new Error(`bundles nested deeper than ${MAX_BUNDLE_DEPTH}`);
-    for (const element of value.bundleElements) flatten(element, from, out, depth + 1);
-  } else if (value instanceof OSC.Message) {
-    const types = value.types.startsWith(',') ? value.types.slice(1) : value.types;
-    out.push({ address: value.address, types, args: value.args.map((a, i) => toArg(a, types[i])), from });
-  } else {
-    throw new Error('neither a message nor a bundle');
-  }
-}
-
-function toArg(value: unknown, type: string | undefined): OscArg {
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number' && type === 'f') return shortestFloat32(value);
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value === null) return value;
-  if (value instanceof Uint8Array) return value;
-  return null;
-}
-
-/**
- * A float32 arg arrives as its exact binary value (0.7 -> 0.699999988...).
- * The sender typed 0.7, so the shortest decimal that is the same float32 is
- * what it meant and what the status view should show.
- */
-export function shortestFloat32(x: number): number {
-  if (!Number.isFinite(x)) return x;
-  for (let digits = 1; digits <= 9; digits++) {
-    const candidate = Number(x.toPrecision(digits));
-    if (Math.fround(candidate) === x) return candidate;
-  }
-  return x;
+  return decodeOscPacket(data, from, MAX_OSC_BUNDLE_DEPTH);
 }
