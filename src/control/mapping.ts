@@ -41,8 +41,9 @@ import { clockToTempo } from './clock-tempo.js';
 import { IssueLog } from './issues.js';
 import type { CcEvent, MidiInput, NoteEvent } from './midi-source.js';
 import type { ControlEvent } from './osc-namespace.js';
-import { loadPreset as loadPresetByName, type FeaturePreset, type Preset, type SettingName, type TriggerAction } from './presets.js';
+import { presetLoader, presetsDir, type FeaturePreset, type Preset, type SettingName, type TriggerAction } from './presets.js';
 import { smoothStrengths, type StrengthTarget } from './smooth-strengths.js';
+import { quoted } from '../util/printable.js';
 
 /** The MIDI streams the mapping reads (a MidiInput, or a test's subjects). */
 export type MidiStreams = Pick<MidiInput, 'cc$' | 'noteon$' | 'clock$' | 'start$' | 'stop$' | 'continue$'>;
@@ -73,8 +74,8 @@ export interface MappingOptions {
   settingsThrottleMs?: number;
   /** How long a 14-bit MSB waits for its LSB before it is applied alone, ms. */
   lsbWaitMs?: number;
-  /** Loads a preset named by /smitin/preset (default: presets/ by name, or a path). */
-  loadPreset?: (name: string) => Preset;
+  /** Loads a preset named by /smitin/preset: a name, never a path (default: presets/ by name). */
+  loadPreset?: (name: string) => Promise<Preset>;
 }
 
 const SETTINGS: readonly SettingName[] = ['temperature', 'guidance', 'tempo'];
@@ -117,6 +118,8 @@ export class ControlMapping {
   private byNote = new Map<string, TriggerAction>();
   private controls = new Map<string, Control>();
   private learnTarget: string | null = null;
+  private presetRequests = 0;
+  private inputCount = 0;
   private playing = false;
   private recording = false;
 
@@ -215,6 +218,11 @@ export class ControlMapping {
     this.learnTarget = target;
   }
 
+  /** Control inputs handled from outside (MIDI, OSC, the web page), not counting the preset's own values. */
+  get inputs(): number {
+    return this.inputCount;
+  }
+
   get learning(): string | null {
     return this.learnTarget;
   }
@@ -237,6 +245,7 @@ export class ControlMapping {
   }
 
   private handleEvent(e: ControlEvent): void {
+    this.inputCount++;
     switch (e.type) {
       case 'strength':
         return this.setStrength(e.feature, e.value);
@@ -260,19 +269,37 @@ export class ControlMapping {
     }
   }
 
+  /**
+   * Loads a preset named from outside (OSC, the web page, a button). The
+   * load is asynchronous, so the audio never waits for a disk; the latest
+   * request wins, and a refused one (not found, too large, not a preset of
+   * this model) is reported while the current preset stays.
+   */
   private switchPreset(name: string): void {
-    let preset: Preset;
+    const request = ++this.presetRequests;
+    const load = this.options.loadPreset ?? presetLoader({ dirs: [presetsDir()], features: [...this.features] });
+    let pending: Promise<Preset>;
     try {
-      preset = (this.options.loadPreset ?? loadPresetByName)(name);
+      pending = load(name);
     } catch (err) {
-      this.issues.report('preset', 'load-failed', `preset "${name}" not loaded, keeping "${this.preset.name}": ${(err as Error).message}`);
-      return;
+      pending = Promise.reject(err);
     }
-    this.loadPreset(preset);
-    this.discrete.next({ type: 'preset', name });
+    pending.then(
+      (preset) => {
+        if (request !== this.presetRequests) return;
+        try {
+          this.loadPreset(preset);
+          this.discrete.next({ type: 'preset', name });
+        } catch (err) {
+          this.issues.report('preset', 'load-failed', `preset ${quoted(name)} could not be applied: ${(err as Error).message}`);
+        }
+      },
+      (err: Error) => this.issues.report('preset', 'load-failed', `preset ${quoted(name)} not loaded, keeping ${quoted(this.preset.name)}: ${err.message}`),
+    );
   }
 
   private handleCc(e: CcEvent): void {
+    this.inputCount++;
     if (this.learnTarget !== null) this.bind(this.learnTarget, e.channel, e.controller);
     const role = this.byCc.get(`${e.channel}/${e.controller}`);
     if (!role) {
@@ -303,6 +330,7 @@ export class ControlMapping {
   }
 
   private handleNote(e: NoteEvent): void {
+    this.inputCount++;
     if (e.velocity === 0) return; // note-on with velocity 0 is a note-off
     const action = this.byNote.get(`${e.channel}/${e.note}`);
     if (action) this.fire(action);

@@ -11,12 +11,14 @@
  * A broken preset is a user's mistake: it is reported as one UsageError
  * listing every problem, each as `file: json.path: what was expected, got: value`.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
 import { packageRoot } from '../util/package-root.js';
 import { UsageError } from '../util/errors.js';
+import { quoted } from '../util/printable.js';
 
 const NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const HOST_PORT = /^[A-Za-z0-9.\-_:[\]]+:\d{1,5}$/;
@@ -161,14 +163,21 @@ export function parsePreset(data: unknown, file: string): Preset {
   throw new PresetError(`${file}: invalid preset\n${r.error.issues.map((i) => `  ${file}: ${describeIssue(i)}`).join('\n')}`);
 }
 
-/** Reads and validates a preset file. */
-export function readPreset(file: string): Preset {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new PresetError(`${file}: cannot read the preset (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+/** A preset file larger than this is refused: the shipped ones are 2-3 KB, and a wrong path (/dev/zero) must not fill memory. */
+export const MAX_PRESET_BYTES = 256 * 1024;
+/** A preset named over the network: a bare name, never a path (no '/', '\\', '..' or extension). */
+export const PRESET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+function unreadable(file: string, err: unknown): PresetError {
+  return new PresetError(`${file}: cannot read the preset (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+}
+
+function checkStat(file: string, stat: { isFile(): boolean; size: number }): void {
+  if (!stat.isFile()) throw new PresetError(`${file}: not a regular file; expected a preset .json file`);
+  if (stat.size > MAX_PRESET_BYTES) throw new PresetError(`${file}: ${stat.size} bytes; a preset is at most ${MAX_PRESET_BYTES} bytes`);
+}
+
+function parseText(file: string, text: string): Preset {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -178,31 +187,134 @@ export function readPreset(file: string): Preset {
   return parsePreset(data, file);
 }
 
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; the fstat that follows refuses it anyway
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
+
+/**
+ * Reads and validates a preset file, synchronously: for the command line,
+ * before audio starts. Only a regular file of at most MAX_PRESET_BYTES.
+ */
+export function readPreset(file: string): Preset {
+  let fd: number;
+  try {
+    fd = openSync(file, OPEN_FLAGS);
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  try {
+    checkStat(file, fstatSync(fd));
+    const buf = Buffer.alloc(MAX_PRESET_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_PRESET_BYTES) throw new PresetError(`${file}: more than ${MAX_PRESET_BYTES} bytes; a preset is at most ${MAX_PRESET_BYTES} bytes`);
+    return parseText(file, buf.subarray(0, n).toString('utf8'));
+  } catch (err) {
+    throw err instanceof PresetError ? err : unreadable(file, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The same checks as readPreset, off the main thread's critical path: the
+ * reads run in libuv's pool, so a slow disk cannot stall the audio pull.
+ */
+export async function readPresetAsync(file: string): Promise<Preset> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, OPEN_FLAGS);
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  try {
+    checkStat(file, await handle.stat());
+    const buf = Buffer.alloc(MAX_PRESET_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = (await handle.read(buf, n, buf.length - n, null)).bytesRead;
+    if (n > MAX_PRESET_BYTES) throw new PresetError(`${file}: more than ${MAX_PRESET_BYTES} bytes; a preset is at most ${MAX_PRESET_BYTES} bytes`);
+    return parseText(file, buf.subarray(0, n).toString('utf8'));
+  } catch (err) {
+    throw err instanceof PresetError ? err : unreadable(file, err);
+  } finally {
+    await handle.close();
+  }
+}
+
 export function presetsDir(): string {
   return join(packageRoot(), 'presets');
 }
 
-/** Names of the shipped presets (file names without .json). */
-export function listPresets(dir = presetsDir()): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => basename(f, '.json'))
-    .sort();
+/** Names of the presets in `dirs` (file names without .json), each once, sorted. */
+export function listPresets(dirs: string | readonly string[] = presetsDir()): string[] {
+  const names = new Set<string>();
+  for (const dir of typeof dirs === 'string' ? [dirs] : dirs) {
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const f of files) if (f.endsWith('.json') && PRESET_NAME.test(basename(f, '.json'))) names.add(basename(f, '.json'));
+  }
+  return [...names].sort();
 }
 
-/** A preset by shipped name ("generic-8-knob") or by path ("./my.json"). */
-export function resolvePreset(nameOrPath: string, dir = presetsDir()): string {
-  const looksLikePath = nameOrPath.includes('/') || nameOrPath.includes('\\') || nameOrPath.endsWith('.json');
-  const file = looksLikePath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.json`);
-  if (!existsSync(file)) {
-    throw new PresetError(`preset ${JSON.stringify(nameOrPath)} not found (looked for ${file}); shipped presets: ${listPresets(dir).join(', ') || 'none'}`);
+/**
+ * The file of preset `name` in the first of `dirs` that has it (the user's
+ * folder first, so a user preset can shadow a shipped one). `name` must be a
+ * bare name: this is the only way the network reaches a preset, and it can
+ * name nothing outside these folders.
+ */
+export function findPreset(name: string, dirs: string | readonly string[] = presetsDir()): string {
+  const list = typeof dirs === 'string' ? [dirs] : dirs;
+  if (!PRESET_NAME.test(name)) throw new PresetError(`preset ${quoted(name)}: expected a preset name (letters, digits, - or _), not a path; presets: ${listPresets(list).join(', ') || 'none'}`);
+  for (const dir of list) {
+    const file = join(dir, `${name}.json`);
+    if (existsSync(file)) return file;
   }
+  throw new PresetError(`preset ${quoted(name)} not found in ${list.join(', ')}; presets: ${listPresets(list).join(', ') || 'none'}`);
+}
+
+/** A preset by name ("generic-8-knob") or, on the command line only, by path ("./my.json"). */
+export function resolvePreset(nameOrPath: string, dirs: string | readonly string[] = presetsDir()): string {
+  const looksLikePath = nameOrPath.includes('/') || nameOrPath.includes('\\') || nameOrPath.endsWith('.json');
+  if (!looksLikePath) return findPreset(nameOrPath, dirs);
+  const file = resolve(nameOrPath);
+  if (!existsSync(file)) throw new PresetError(`preset file ${file} does not exist; presets by name: ${listPresets(dirs).join(', ') || 'none'}`);
   return file;
 }
 
-export function loadPreset(nameOrPath: string, dir = presetsDir()): Preset {
-  return readPreset(resolvePreset(nameOrPath, dir));
+/** Command line: a preset by name or path, read and validated at once. */
+export function loadPreset(nameOrPath: string, dirs: string | readonly string[] = presetsDir()): Preset {
+  return readPreset(resolvePreset(nameOrPath, dirs));
+}
+
+/**
+ * A preset's features must be the model's: a knob for "cowbell" on a model
+ * without one is a mistake to report, not a knob to ignore. A model without
+ * probes has no features, and then a preset's knobs are simply idle.
+ */
+export function checkPresetFeatures(preset: Preset, features: readonly string[], where: string): void {
+  if (features.length === 0) return;
+  const unknown = Object.keys(preset.features).filter((f) => !features.includes(f));
+  if (unknown.length > 0) {
+    throw new PresetError(`${where}: features.${unknown[0]} is not a feature of this model's probes; expected one of ${features.join(', ')}`);
+  }
+}
+
+/**
+ * The loader behind /smitin/preset and preset buttons: names only, resolved
+ * in `dirs`, read asynchronously with the size and file-type checks, and
+ * checked against the model's features. A refusal is a rejected promise
+ * (the mapping reports it and keeps the current preset).
+ */
+export function presetLoader(options: { dirs: readonly string[]; features: readonly string[] }): (name: string) => Promise<Preset> {
+  return async (name) => {
+    const file = findPreset(name, options.dirs);
+    const preset = await readPresetAsync(file);
+    checkPresetFeatures(preset, options.features, file);
+    return preset;
+  };
 }
 
 /** The live preset as JSON (for saving learned bindings). */

@@ -236,9 +236,11 @@ describe('mapping: MIDI CC at the boundary', () => {
     expect(r.echoes.find((e) => e.cc === 70)).toEqual({ channel: 0, cc: 70, value: 64 });
   });
 
-  it('a preset that fails to load is reported and the current one kept', () => {
+  it('a preset that fails to load is reported and the current one kept', async () => {
     const r = rig();
     r.events$.next({ type: 'preset', name: 'no-such-preset' });
+    // presets load off the audio path: the refusal arrives a moment later
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(r.issues.count('preset', 'load-failed')).toBe(1);
     expect(r.mapping.preset.name).toBe('test');
     expect(r.commands.some((c) => c.type === 'preset')).toBe(false);

@@ -81,7 +81,8 @@ describe('presets', () => {
   });
 
   it('a preset that does not exist lists the shipped ones', () => {
-    expect(() => resolvePreset('nope')).toThrow(/preset "nope" not found \(looked for .*nope\.json\); shipped presets: akai-mpk-mini-mk3, generic-8-knob/);
+    expect(() => resolvePreset('nope')).toThrow(/preset "nope" not found in .*presets; presets: akai-mpk-mini-mk3, generic-8-knob/);
+    expect(() => resolvePreset('./nope.json')).toThrow(/preset file .*nope\.json does not exist; presets by name: akai-mpk-mini-mk3, generic-8-knob/);
     expect(() => readPreset(join(dir, 'missing.json'))).toThrow(`${join(dir, 'missing.json')}: cannot read the preset (ENOENT)`);
   });
 
