@@ -1,13 +1,11 @@
 /** The SMITIN options that render (and later live) share: which probes, which features how hard, and how. */
-import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkProbesFit, modelIdentity, readProbeSet, type ProbeSet } from '../smitin/probe-set.js';
+import type { ProbeSet } from '../smitin/probe-set.js';
 import { defaultAlpha, DEFAULT_STEERING, DIRECTIONS, HALVES, MONITOR_MODES, type SteeringSettings } from '../smitin/steerer.js';
 import { parseWeighting, type Weighting } from '../smitin/weighting.js';
-import type { ModelSpec } from '../model/musicgen/index.js';
 import { UsageError } from '../util/errors.js';
-import { defaultProbesFile } from './commands/probes.js';
-import { numberIn } from './options.js';
+import type { CheckedModel } from './model-check.js';
+import { numberIn, parseDecimal } from './options.js';
 
 export interface SteeringCliOptions {
   probes?: string;
@@ -28,7 +26,7 @@ export function parseSteer(raw: string): Record<string, number> {
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(part);
     if (!m) throw new InvalidArgumentError(`expected FEATURE=STRENGTH pairs like drums=1,guitar=-0.5, got: "${part}"`);
-    const v = Number(m[2]);
+    const v = parseDecimal(m[2]);
     if (!Number.isFinite(v) || v < -1 || v > 1) throw new InvalidArgumentError(`strength of ${m[1]} must be a number in [-1, 1], got: ${m[2]}`);
     out[m[1]] = v;
   }
@@ -65,15 +63,16 @@ export interface Steering {
   settings: SteeringSettings;
 }
 
-/** The probe set and settings for `spec`'s model, or null when no --steer was given. */
-export function resolveSteering(opts: SteeringCliOptions, spec: ModelSpec): Steering | null {
+/**
+ * The probe set and settings for --steer, or null when none was given.
+ * `checked` is the model and probe set resolveModelAndProbes found (asked with
+ * requireProbes when --steer is given): it has read the probes and checked
+ * them against the decoder; this checks the steering arguments against them.
+ */
+export function resolveSteering(opts: SteeringCliOptions, checked: Pick<CheckedModel, 'probes' | 'probesFile'>): Steering | null {
   if (!opts.steer) return null;
-  const probesFile = opts.probes ?? defaultProbesFile(spec.dir);
-  if (!opts.probes && !existsSync(probesFile)) {
-    throw new UsageError(`--steer needs probes: ${probesFile} does not exist (train them: smitin probes train --model ${spec.dir}, or give --probes FILE)`);
-  }
-  const probes = readProbeSet(probesFile);
-  checkProbesFit(probes, modelIdentity(spec), probesFile);
+  const { probes, probesFile } = checked;
+  if (!probes || !probesFile) throw new UsageError(`--steer needs probes, and --probes ${opts.probes ?? '(default)'} gives none`);
   for (const name of Object.keys(opts.steer)) {
     if (!probes.features.some((f) => f.name === name)) {
       throw new UsageError(`--steer: no probes for ${name} in ${probesFile} (it has: ${probes.features.map((f) => f.name).join(', ')})`);

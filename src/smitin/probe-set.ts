@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { onnxPath, type ModelSpec } from '../model/musicgen/index.js';
+import { UsageError } from '../util/errors.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../util/safetensors.js';
 
 export const PROBE_FORMAT = 'smitin-probes';
@@ -56,8 +57,15 @@ export interface ProbeSet {
 
 const FINGERPRINT_BYTES = 64 * 1024 * 1024;
 
+/** Fingerprints already taken in this process, by file and the stat that says it is unchanged (a check and a load both ask). */
+const fingerprints = new Map<string, { stamp: string; fingerprint: string }>();
+
 export function decoderFingerprint(file: string): string {
-  const size = statSync(file).size;
+  const st = statSync(file);
+  const size = st.size;
+  const stamp = `${st.dev}:${st.ino}:${size}:${st.mtimeMs}`;
+  const known = fingerprints.get(file);
+  if (known?.stamp === stamp) return known.fingerprint;
   const hash = createHash('sha256');
   const fd = openSync(file, 'r');
   try {
@@ -68,7 +76,9 @@ export function decoderFingerprint(file: string): string {
     closeSync(fd);
   }
   hash.update(`size=${size}`);
-  return hash.digest('hex');
+  const fingerprint = hash.digest('hex');
+  fingerprints.set(file, { stamp, fingerprint });
+  return fingerprint;
 }
 
 /** The identity of a loaded model folder: from its fp32 decoder when the folder has one (fp16 / q8 variants share its probes), else the decoder in use. */
@@ -84,16 +94,16 @@ export function modelIdentity(spec: ModelSpec): ModelIdentity {
   };
 }
 
-/** Refuses a probe set made for another model; `file` names it in the message. */
+/** Refuses a probe set made for another model (a UsageError: the user's file does not fit); `file` names it in the message. */
 export function checkProbesFit(probes: ProbeSet, model: ModelIdentity, file: string): void {
   const p = probes.model;
   if (p.layers !== model.layers || p.heads !== model.heads || p.headDim !== model.headDim) {
-    throw new Error(
+    throw new UsageError(
       `${file}: probes for a model with ${p.layers} layers x ${p.heads} heads x ${p.headDim} dims (${p.name}); this model (${model.name}) has ${model.layers} x ${model.heads} x ${model.headDim}`,
     );
   }
   if (p.decoderFingerprint !== model.decoderFingerprint) {
-    throw new Error(`${file}: probes were trained on another decoder (${p.name}, fingerprint ${p.decoderFingerprint.slice(0, 12)}); this one (${model.name}) is ${model.decoderFingerprint.slice(0, 12)}: train probes for it with smitin probes train`);
+    throw new UsageError(`${file}: probes were trained on another decoder (${p.name}, fingerprint ${p.decoderFingerprint.slice(0, 12)}); this one (${model.name}) is ${model.decoderFingerprint.slice(0, 12)}: train probes for it with smitin probes train`);
   }
 }
 
@@ -115,16 +125,24 @@ export function encodeProbeSet(set: ProbeSet): Uint8Array {
 }
 
 export function decodeProbeSet(bytes: Uint8Array, file: string): ProbeSet {
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes, file);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { tensors, metadata } = decoded;
   const fail = (what: string): never => {
-    throw new Error(`${file}: not a SMITIN probe set: ${what}`);
+    throw new UsageError(`${file}: not a SMITIN probe set: ${what}`);
   };
   let meta: { format?: string; version?: number; model?: ModelIdentity; features?: { name: string; description: string; train: number; validation: number }[]; training?: Record<string, unknown> };
+  if (metadata.smitin === undefined) fail('no __metadata__.smitin');
   try {
-    meta = JSON.parse(metadata.smitin ?? 'null') ?? fail('no __metadata__.smitin');
+    meta = JSON.parse(metadata.smitin!);
   } catch (err) {
     return fail(`__metadata__.smitin is not JSON (${(err as Error).message})`);
   }
+  if (typeof meta !== 'object' || meta === null) fail('__metadata__.smitin is not a JSON object');
   if (meta.format !== PROBE_FORMAT) fail(`format is ${meta.format}, expected ${PROBE_FORMAT}`);
   if (meta.version !== PROBE_FORMAT_VERSION) fail(`version ${meta.version}; this smitin reads version ${PROBE_FORMAT_VERSION}`);
   const model = meta.model ?? fail('no model identity');
@@ -151,13 +169,13 @@ export function readProbeSet(file: string): ProbeSet {
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw new Error(`${file}: cannot read the probe set (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(`${file}: cannot read the probe set (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return decodeProbeSet(bytes, file);
 }
 
 export function findFeature(set: ProbeSet, name: string, file: string): FeatureProbes {
   const f = set.features.find((x) => x.name === name);
-  if (!f) throw new Error(`${file}: has no probes for feature ${name} (it has: ${set.features.map((x) => x.name).join(', ')})`);
+  if (!f) throw new UsageError(`${file}: has no probes for feature ${name} (it has: ${set.features.map((x) => x.name).join(', ')})`);
   return f;
 }

@@ -41,6 +41,13 @@ export const OUT_PROJ_PATTERN = '/decoder/model/decoder/layers.{i}/self_attn/out
 export const BATCH_DIM = 'total_batch_size';
 /** Model metadata key that marks a prepared graph. */
 export const PREPARED_KEY = 'smitin.iti';
+/**
+ * Model metadata key of a prepared graph: the fingerprint (decoderFingerprint)
+ * of the decoder it was made from. A prepared graph holds its own copy of the
+ * weights, so one made from another (or an older) export must be rebuilt;
+ * file times cannot tell (copies and downloads reset them).
+ */
+export const SOURCE_KEY = 'smitin.source';
 
 const USE_CACHE = 'use_cache_branch';
 const LAST_INDEX = 'smitin.last_index';
@@ -101,9 +108,10 @@ function opsetOf(model: ModelProto): number {
 
 /**
  * Rewires `model` (decoded; changed in place) and returns the encoded prepared graph.
- * `file` names the model in errors; `expectLayers` (config.json num_hidden_layers) is checked when given.
+ * `file` names the model in errors; `expectLayers` (config.json num_hidden_layers) is checked when given;
+ * `source`, the fingerprint of the file `model` was read from, is recorded under SOURCE_KEY.
  */
-export function prepareModel(model: ModelProto, file: string, expectLayers?: number): PrepareResult {
+export function prepareModel(model: ModelProto, file: string, expectLayers?: number, source?: string): PrepareResult {
   const main = model.graph;
   if (!main) throw new ModelFileError(`${file}: has no graph`);
   const ifNode = findIf(main);
@@ -180,7 +188,11 @@ export function prepareModel(model: ModelProto, file: string, expectLayers?: num
     main.output!.push({ name: headsName(l), type: tensorType(elemType, [BATCH_DIM, width]) });
     if (ifNode) ifNode.output!.push(headsName(l));
   }
-  model.metadataProps = [...(model.metadataProps ?? []).filter((p) => p.key !== PREPARED_KEY), { key: PREPARED_KEY, value: `layers=${layers} width=${width}` }];
+  model.metadataProps = [
+    ...(model.metadataProps ?? []).filter((p) => p.key !== PREPARED_KEY && p.key !== SOURCE_KEY),
+    { key: PREPARED_KEY, value: `layers=${layers} width=${width}` },
+    ...(source !== undefined ? [{ key: SOURCE_KEY, value: source }] : []),
+  ];
   return { bytes: onnx.ModelProto.encode(model).finish(), layers, width, graphs: found.map((t) => t.name), alreadyPrepared: false, externalTensors };
 }
 
@@ -193,8 +205,8 @@ export function decodeModel(bytes: Uint8Array, file: string): ModelProto {
   }
 }
 
-export function prepareBytes(bytes: Uint8Array, file: string, expectLayers?: number): PrepareResult {
-  return prepareModel(decodeModel(bytes, file), file, expectLayers);
+export function prepareBytes(bytes: Uint8Array, file: string, expectLayers?: number, source?: string): PrepareResult {
+  return prepareModel(decodeModel(bytes, file), file, expectLayers, source);
 }
 
 /** onnx/<decoder>[_dtype].iti.onnx beside the original. */

@@ -15,7 +15,6 @@ import {
   encodeText,
   loadModel,
   MusicgenGenerator,
-  readModelFolder,
   requireCodecFile,
   slideFor,
   type Dtype,
@@ -26,6 +25,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/onnx/se
 import { UsageError } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 import { PendingFile } from '../../util/pending-file.js';
+import { resolveModelAndProbes } from '../model-check.js';
 import { numberIn } from '../options.js';
 import { addSteeringOptions, resolveSteering, type SteeringCliOptions } from '../steering-options.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
@@ -188,9 +188,12 @@ export function renderCommand(): Command {
       if (!opts.out.toLowerCase().endsWith('.wav')) throw new UsageError(`--out must name a .wav file, got: ${opts.out}`);
       const started = performance.now();
       const loadOptions = { dtype: opts.dtype, ep: opts.ep, threads: opts.threads };
-      // steering is checked before any model is opened or prepared
-      const steering = resolveSteering(opts, readModelFolder(opts.model, opts.dtype).spec);
-      const model = steering ? await loadSteerableModel(opts.model, loadOptions) : await loadModel(opts.model, loadOptions);
+      // model files, then probes, then the steering arguments: all before any session opens or a prepared decoder is written
+      const checked = resolveModelAndProbes(opts.model, { dtype: opts.dtype, probes: opts.steer ? opts.probes : 'none', requireProbes: !!opts.steer, prepare: false });
+      const steering = resolveSteering(opts, checked);
+      const note = (m: string) => process.stderr.write(`${m}\n`);
+      checked.notes.forEach(note);
+      const model = steering ? await loadSteerableModel(opts.model, { ...loadOptions, onNote: note }) : await loadModel(opts.model, loadOptions);
       try {
         const { spec } = model;
         const steerer = steering ? new Steerer(steering.probes, steering.strengths, steering.settings, { record: true }) : undefined;
