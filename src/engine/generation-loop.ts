@@ -6,7 +6,10 @@
  * transport commands without a restart:
  * - a new prompt re-primes a fresh generator with the last bars played as
  *   its audio prompt (the window starting on a bar), so the music turns
- *   toward the new text instead of starting over;
+ *   toward the new text instead of starting over. It takes effect at the
+ *   next bar line of the generated music, the latest prompt wins, and there
+ *   is at most one re-prime per bar: a re-prime costs tens of ms, and a
+ *   flood of prompts (hundreds a second) must not turn into underruns;
  * - a tempo change applies to the next frame synthesized;
  * - stop pauses generation, play resumes it where it was.
  */
@@ -59,6 +62,8 @@ export class GenerationLoop {
   private readonly strengths: Float64Array;
   private pendingStamp: number | null = null;
   private pendingPrompt: string | null = null;
+  /** The bar (of frames out) of the last re-prime: at most one per bar. */
+  private reprimedBar = -1;
   private stepMs = 0;
   private steps = 0;
   private workMs = 0;
@@ -153,8 +158,8 @@ export class GenerationLoop {
   /** Runs until shutdown(): one frame whenever the ring is below target. */
   async run(): Promise<void> {
     while (!this.stopped) {
-      // a new prompt re-primes the model (tens of ms): done at once, while the ring still holds its target, not when it runs low
-      if (this.pendingPrompt !== null) await this.applyPrompt();
+      // a due prompt re-primes the model (tens of ms) while the ring still holds its target, not when it runs low
+      if (this.promptDue()) await this.applyPrompt();
       if (!this.playing || this.ring.available() >= this.settings.targetFrames) {
         this.maybeTelemetry();
         await sleep(1);
@@ -169,11 +174,25 @@ export class GenerationLoop {
     this.stopped = true;
   }
 
-  /** Steps until one frame of audio is in the ring. */
+  /** A pending prompt applies on a bar line of the generated music, once per bar at most. */
+  private promptDue(): boolean {
+    if (this.pendingPrompt === null) return false;
+    const bar = this.promptBarFrames();
+    return this.framesOut % bar === 0 && Math.floor(this.framesOut / bar) !== this.reprimedBar;
+  }
+
+  /** A bar in model frames: 16 sixteenths for tinyband; for EnCodec models, a bar of the current tempo at the codec's frame rate. */
+  private promptBarFrames(): number {
+    const codec = this.model.spec.codec;
+    if (codec.kind === 'tinyband-synth') return codec.framesPerBeat * BEATS_PER_BAR;
+    return Math.max(1, Math.round((codec.frameRate * 60 * BEATS_PER_BAR) / this.tempo));
+  }
+
   /** Turns to the pending prompt: a fresh generator continues from the bars just played (the window starting on a bar). */
   private async applyPrompt(): Promise<void> {
     this.prompt = this.pendingPrompt!;
     this.pendingPrompt = null;
+    this.reprimedBar = Math.floor(this.framesOut / this.promptBarFrames());
     const barFrames = this.barFrames();
     const keep = slideFor(this.model.spec).keep;
     const played = this.framesOut;
@@ -182,8 +201,9 @@ export class GenerationLoop {
     await this.restart(this.generator.completedFrames(Math.max(0, Math.min(played - aligned, keep))));
   }
 
+  /** Steps until one frame of audio is in the ring. */
   async produceFrame(): Promise<void> {
-    if (this.pendingPrompt !== null) await this.applyPrompt();
+    if (this.promptDue()) await this.applyPrompt();
     const t0 = performance.now();
     let frame: number[] | null = null;
     while (!frame) {
