@@ -3,10 +3,18 @@ import { InvalidArgumentError } from 'commander';
 import { INSTRUMENTS, isInstrument, type Instrument } from '../model/tinyband/layout.js';
 import { isStyleName, STYLE_NAMES, type StyleName } from '../model/tinyband/styles.js';
 
+/** A decimal number as people write it: Number() alone also takes "0x64", "0b1", " 1e2 " and "Infinity". */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** `raw` as a number when it is written in decimal, else NaN. */
+export function parseDecimal(raw: string): number {
+  return DECIMAL.test(raw) ? Number(raw) : NaN;
+}
+
 export function numberIn(what: string, lo: number, hi: number, { integer = false } = {}) {
   return (raw: string): number => {
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    const value = parseDecimal(raw);
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
       throw new InvalidArgumentError(`${what} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got: ${raw}`);
     }
     if (value < lo || value > hi) throw new InvalidArgumentError(`${what} must be within [${lo}, ${hi}], got: ${raw}`);

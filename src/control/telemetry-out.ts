@@ -13,6 +13,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
+import { basename } from 'node:path';
 import { asyncScheduler, Observable, throttleTime, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Telemetry } from '../engine/protocol.js';
 import { IssueLog } from './issues.js';
@@ -67,6 +68,19 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
       { type: 'f', value: finiteOr(t.deviceLatencyMs, -1) },
     ] as never).pack(),
   );
+  if (t.take !== undefined) {
+    // 0 and an empty name when no take is being recorded, so a receiver's display clears
+    out.push(
+      new OSC.TypedMessage('/smitin/take', [
+        { type: 'i', value: t.take ? 1 : 0 },
+        { type: 's', value: t.take ? basename(t.take.file) : '' },
+        { type: 'f', value: t.take ? t.take.seconds : 0 },
+      ] as never).pack(),
+    );
+  }
+  for (const [kind, count] of Object.entries(t.issues ?? {})) {
+    out.push(new OSC.TypedMessage(`/smitin/issues/${kind}`, [{ type: 'i', value: Math.min(2 ** 31 - 1, count) }] as never).pack());
+  }
   out.push(
     new OSC.TypedMessage('/smitin/transport', [
       { type: 'i', value: t.playing ? 1 : 0 },

@@ -21,7 +21,7 @@ export type EngineCommand =
   | { type: 'guidance'; value: number }
   /** Start or stop the WAV recording. */
   | { type: 'record'; on: boolean }
-  /** Load a preset by name or path. */
+  /** A preset was loaded (by name: nothing from outside names a path). */
   | { type: 'preset'; name: string };
 
 export interface FeatureTelemetry {
@@ -55,4 +55,8 @@ export interface Telemetry {
   /** Measured control latency (command received -> first sample with it reaching the output), ms; NaN until measured. */
   controlLatencyMs: number;
   recording: boolean;
+  /** The take being recorded: its file and length (the session fills it in; the engine does not record). */
+  take?: { file: string; seconds: number } | null;
+  /** Problems with control input and recording so far, counted by 'source/kind'. */
+  issues?: Record<string, number>;
 }

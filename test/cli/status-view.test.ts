@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusLines } from '../../src/cli/status-view.js';
+import { StatusView, statusLines } from '../../src/cli/status-view.js';
 import type { Telemetry } from '../../src/engine/protocol.js';
 
 const t: Telemetry = {
@@ -22,15 +22,37 @@ const t: Telemetry = {
 
 describe('statusLines', () => {
   it('shows transport, engine figures and one line per feature; no reading is a dash, not NaN', () => {
-    const lines = statusLines(t, { device: 'null sink', issues: 1 });
-    expect(lines).toHaveLength(4);
+    const lines = statusLines(t, { device: 'null sink', issues: { 'osc/malformed': 1 } });
+    expect(lines).toHaveLength(5);
     expect(lines[0]).toBe('playing  120.0 BPM  "funk"  [REC]  null sink');
     expect(lines[1]).toContain('x25.0 real time');
     expect(lines[1]).toContain('underruns 2');
     expect(lines[1]).toContain('control latency   -  ms');
-    expect(lines[2]).toMatch(/drums +strength +1\.00 \[----------\|\] +monitor 0\.80 +gain 0\.20/);
+    expect(lines[2]).toBe('issues: osc/malformed 1');
+    expect(lines[3]).toMatch(/drums +strength +1\.00 \[----------\|\] +monitor 0\.80 +gain 0\.20/);
     // bass is not pushed: its gain means nothing, and it has no monitor reading yet
-    expect(lines[3]).toMatch(/bass +strength +0\.00 \[-----\| +\] +monitor +- +gain +-/);
+    expect(lines[4]).toMatch(/bass +strength +0\.00 \[-----\| +\] +monitor +- +gain +-/);
     expect(lines.join('\n')).not.toContain('NaN');
+  });
+
+  it('shows the take being recorded, with its file and length', () => {
+    const lines = statusLines(t, { device: 'null sink', issues: {}, take: { file: 'takes/take-2.wav', seconds: 12.34 } });
+    expect(lines[0]).toContain('[REC takes/take-2.wav 12.3 s]');
+    expect(lines[2]).toBe('issues: none');
+  });
+
+  it('prints no raw control character from an ESC-laden prompt, note or feature name', () => {
+    const evil = 'funk \x1b]0;pwned\x07 \x1b[2J\u202e' + 'x'.repeat(60_000);
+    const written: string[] = [];
+    const out = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const view = new StatusView(out);
+    view.render(statusLines({ ...t, prompt: evil, features: [{ name: 'dr\x1b[1Aums', strength: 1, monitor: 0.5, gain: 1 }] }, { device: 'dev\x9b2J', issues: {} }));
+    view.note(`engine: ${evil}`);
+    const text = written.join('');
+    // the view's own cursor controls are ESC [ n A and ESC [ 2K / ESC [ J; nothing else may carry a control character
+    const foreign = text.replace(/\x1b\[(\d+A|2K|J)/g, '');
+    expect(foreign).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(text).toContain('\\x1b]0;pwned\\x07');
+    expect(text.length).toBeLessThan(2000);
   });
 });

@@ -5,54 +5,17 @@
  * the recording is a playable WAV of what played, and Ctrl-C (SIGINT) stops
  * it cleanly with the recording finalised.
  */
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
-import { OSC, parsePacket } from '../../src/control/osc-source.js';
-import { BIN, tempDir } from '../helpers/cli.js';
+import { OSC } from '../../src/control/osc-source.js';
+import { tempDir } from '../helpers/cli.js';
+import { freePort, listen, runLive, until } from '../helpers/live.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
 
 const ready = MODEL_DIR === SHIPPED_MODEL;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function listen(): Promise<{ port: number; got: { address: string; args: unknown[] }[]; close: () => void }> {
-  const socket = dgram.createSocket('udp4');
-  const got: { address: string; args: unknown[] }[] = [];
-  socket.on('message', (data) => got.push(...parsePacket(data)));
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, got, close: () => socket.close() };
-}
-
-function runLive(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'live', '--osc-port', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
 
 describe.skipIf(!ready)('smitin live', () => {
   it('an OSC knob reaches the engine, telemetry arrives over OSC, and the recording holds what played', async () => {

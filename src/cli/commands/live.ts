@@ -2,60 +2,43 @@
  * smitin live: the product's main job. tinyband (or any MusicGen export with
  * probes) plays into a PortAudio device while MIDI, OSC and a preset steer
  * it; the terminal shows what the engine does; Ctrl-C stops it cleanly and
- * finalises the recording.
+ * finalises the take.
+ *
+ * Start-up is in two halves. live-plan.ts checks everything the command
+ * line names (exit 2, nothing opened). Then the parts open in the order
+ * that lets each be closed: the OSC socket (a port in use is still the
+ * user's to fix: exit 2 before audio), the engine, the output, the takes.
+ * From then on nothing a control message, a file or the disk does stops the
+ * music; a failure of the process itself closes what was opened, in reverse
+ * order, and exits with a code. No path leaves the process hanging.
  */
-import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { filter, map } from 'rxjs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { filter, map, type Subscription } from 'rxjs';
 import { MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
 import { openDefaultOutput, openNullOutput, type AudioOutput } from '../../audio/output.js';
-import { WavTee } from '../../audio/wav-tee.js';
+import { RECORD_FORMATS, Takes, type TakeRecord } from '../../audio/takes.js';
 import { controlCommands, type Control } from '../../control/index.js';
-import { loadPreset, listPresets, type Preset } from '../../control/presets.js';
-import { TelemetryOut } from '../../control/telemetry-out.js';
+import { listPresets, presetLoader, type Preset } from '../../control/presets.js';
+import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
+import { parseTarget, TelemetryOut } from '../../control/telemetry-out.js';
 import { DEFAULT_LATENCY_MS, LiveEngine } from '../../engine/live-engine.js';
 import type { EngineCommand, Telemetry } from '../../engine/protocol.js';
-import { readModelFolder } from '../../model/musicgen/index.js';
-import { checkProbesFit, modelIdentity, readProbeSet } from '../../smitin/probe-set.js';
 import { defaultAlpha, DEFAULT_STEERING } from '../../smitin/steerer.js';
 import { UsageError } from '../../util/errors.js';
 import { percentile } from '../../util/percentile.js';
+import { planLive, type LiveCliOptions, type LivePlan } from '../live-plan.js';
 import { numberIn } from '../options.js';
 import { StatusView, statusLines } from '../status-view.js';
 import { parseSteer } from '../steering-options.js';
-import { probeDevices } from './devices.js';
-import { defaultProbesFile } from './probes.js';
 import { defaultModelDir } from './render.js';
 
-interface LiveCliOptions {
-  model: string;
-  probes?: string;
-  preset: string;
-  device?: string;
-  rate: number;
-  buffer: number;
-  latency: number;
-  oscPort: number;
-  oscTarget: string[];
-  midiIn?: string;
-  midiOut?: string;
-  prompt: string;
-  tempo: number;
-  record?: string;
-  duration?: number;
-  steer?: Record<string, number>;
-  seed: number;
-  json?: boolean;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  if (!/^.+:\d{1,5}$/.test(value)) throw new InvalidArgumentError(`expected host:port, got: ${value}`);
+function collectTarget(value: string, previous: string[]): string[] {
+  try {
+    parseTarget(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
   return [...previous, value];
-}
-
-/** A recording file name for /smitin/record 1 when --record gave none. */
-function timestampedWav(): string {
-  return `smitin-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}.wav`;
 }
 
 export function liveCommand(): Command {
@@ -63,156 +46,237 @@ export function liveCommand(): Command {
     .description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset')
     .option('--model <dir>', 'model folder', defaultModelDir())
     .option('--probes <file>', "probe set (default: the model folder's probes.safetensors; none: play without steering)")
-    .option('--preset <name|file>', `controller preset: a file, or one of presets/ (${listPresets().map((p) => p.replace(/\.json$/, '')).join(', ')})`, 'generic-8-knob')
+    .option('--preset <name|file>', `controller preset: a name (${listPresets().join(', ')}, or one in --presets DIR) or a .json file`, 'generic-8-knob')
+    .option('--presets <dir>', 'a folder of your own presets, found by name (also by /smitin/preset) before the shipped ones')
     .option('--device <name|id>', 'PortAudio output device (name, part of it, or id; default: the default device, or a real-time null sink when there is none)')
     .option('--rate <hz>', 'output sample rate', numberIn('rate', 8000, 192000, { integer: true }), 48000)
     .option('--buffer <frames>', 'device buffer in frames', numberIn('buffer', 32, 16384, { integer: true }), 512)
     .option('--latency <ms>', 'audio generated ahead of the device (the ring target): lower reacts faster, higher rides out slow steps', numberIn('latency', 10, 2000), DEFAULT_LATENCY_MS)
     .option('--osc-port <n>', 'UDP port OSC control listens on (0: no OSC)', numberIn('osc-port', 0, 65535, { integer: true }), 9000)
-    .option('--osc-target <host:port>', 'send telemetry over OSC here (repeatable)', collect, [])
+    .option('--osc-host <addr>', 'address OSC listens on: 127.0.0.1 is this machine only; 0.0.0.0 lets a tablet on the LAN in', DEFAULT_OSC_HOST)
+    .option('--osc-target <host:port>', 'send telemetry over OSC here (repeatable)', collectTarget, [])
     .option('--midi-in <name>', 'MIDI input port (part of its name)')
     .option('--midi-out <name>', 'MIDI output port for value echo (LED rings)')
     .option('--prompt <text>', 'what to play', 'funk happy energetic')
     .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}); MIDI clock overrides it when the preset follows it`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), 120)
     .option('--steer <list>', 'starting strengths, e.g. drums=0.5,piano=-1', parseSteer)
-    .option('--record <file.wav>', 'record what plays (crash-safe: a killed process leaves a playable file)')
+    .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
+    .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
+    .option('--overwrite', 'let --record replace an existing file')
+    .addOption(new Option('--record-format <f>', 'take sample format: f32 (exactly what played), s24 or s16 (PCM, opens everywhere)').choices(RECORD_FORMATS).default('f32'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', numberIn('duration', 0.1, 86400))
     .option('--seed <n>', 'sampling seed', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
     .option('--json', 'no status view: print the final figures as JSON')
     .action(async (opts: LiveCliOptions) => {
-      if (opts.record && !opts.record.toLowerCase().endsWith('.wav')) throw new UsageError(`--record must name a .wav file, got: ${opts.record}`);
-      const { spec } = readModelFolder(opts.model);
-      const probesFile = opts.probes === 'none' ? null : (opts.probes ?? (existsSync(defaultProbesFile(opts.model)) ? defaultProbesFile(opts.model) : null));
-      if (probesFile) checkProbesFit(readProbeSet(probesFile), modelIdentity(spec), probesFile);
-      const preset = loadPreset(opts.preset);
-      const view = opts.json ? null : new StatusView(process.stdout);
-      const say = (m: string) => (view ? view.note(m) : process.stderr.write(m + '\n'));
-      if (!probesFile && opts.probes !== 'none') say(`note: ${defaultProbesFile(opts.model)} does not exist: playing without steering (train probes: smitin probes train --model ${opts.model})`);
-
-      const outputOptions = { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, onError: (e: Error) => say(`audio: ${e.message}`) };
-      // PortAudio is asked in a child process first: with no device at all, ALSA's C-level complaints stay out of the terminal
-      const probe = opts.device === undefined ? probeDevices().audio : null;
-      const { output, reason } =
-        probe && probe.outputs.length === 0
-          ? { output: openNullOutput(outputOptions), reason: `no audio output device (${probe.reason ?? 'PortAudio lists none'}); playing on a real-time null sink (control, telemetry and recording still work)` }
-          : openDefaultOutput(outputOptions);
-      say(`audio: ${reason}`);
-      const alphasOf = (p: Preset) => Object.fromEntries(Object.entries(p.features).flatMap(([n, f]) => (f.maxAlpha !== undefined ? [[n, f.maxAlpha]] : [])));
-      const alphas = alphasOf(preset);
-      let engine: LiveEngine;
-      try {
-        engine = await LiveEngine.start({
-          modelDir: opts.model,
-          probesFile,
-          prompt: opts.prompt,
-          tempo: opts.tempo,
-          sampleRate: output.sampleRate,
-          latencyMs: opts.latency,
-          seed: opts.seed,
-          deviceLatencyMs: output.latencyMs,
-          alphas,
-          steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting) },
-        });
-      } catch (err) {
-        await output.stop();
-        throw err;
-      }
-      let issues = 0;
-      engine.issues$.subscribe((m) => {
-        issues++;
-        say(`engine: ${m}`);
-      });
-
-      let tee: WavTee | null = null;
-      let untap: (() => void) | null = null;
-      const startRecording = (file: string) => {
-        if (tee) return;
-        tee = new WavTee(file, { sampleRate: output.sampleRate, onError: (e) => say(`recording stopped: ${e.message}`) });
-        const t = tee;
-        untap = engine.output.tap((block) => t.write(block));
-        say(`recording to ${file}`);
-      };
-      const stopRecording = () => {
-        untap?.();
-        untap = null;
-        tee?.close();
-        if (tee) say(`recorded ${tee.path}: ${(tee.framesWritten / output.sampleRate).toFixed(1)} s`);
-        tee = null;
-      };
-      if (opts.record) startRecording(opts.record);
-
-      const control: Control = controlCommands({
-        preset,
-        features: engine.features,
-        osc: opts.oscPort ? { port: opts.oscPort } : undefined,
-        midi: { input: opts.midiIn, output: opts.midiOut },
-      });
-      control.issues$.subscribe((i) => {
-        issues++;
-        say(`${i.source}: ${i.message}`);
-      });
-      const apply = (cmd: EngineCommand) => {
-        if (cmd.type === 'record') {
-          if (cmd.on) startRecording(opts.record ?? timestampedWav());
-          else stopRecording();
-        }
-        engine.command(cmd);
-      };
-      const commandSub = control.commands$.subscribe(apply);
-      // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
-      const presetSub = control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p)));
-      for (const [feature, value] of Object.entries(opts.steer ?? {})) apply({ type: 'strength', feature, value });
-      if (control.oscReady) {
-        control.oscReady.then((a) => say(`OSC: listening on ${a.host}:${a.port} (/smitin/feature/<name> f, /smitin/prompt s, ... see docs/control.md)`)).catch((e: Error) => say(`OSC: ${e.message}`));
-      }
-      const telemetryOut = new TelemetryOut({ targets: [...preset.osc.telemetryTargets, ...opts.oscTarget], hz: preset.osc.telemetryHz, issues: control.issues });
-      let last: Telemetry | null = null;
-      // the engine does not know about the recording: that lives here
-      const telemetry$ = engine.telemetry$.pipe(
-        filter((t): t is Telemetry => t !== null),
-        map((t) => ({ ...t, recording: tee !== null })),
-      );
-      const telemetrySub = telemetry$.subscribe((t) => {
-        last = t;
-        control.mapping.setTransportState({ playing: t.playing, recording: t.recording });
-        view?.render(statusLines(t, { device: output.deviceName, issues }));
-      });
-      const sendSub = telemetryOut.connect(telemetry$);
-
-      output.start(engine.pull);
-      const started = performance.now();
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        if (opts.duration) setTimeout(stop, opts.duration * 1000);
-      });
-
-      // Stop in the order that loses nothing: no more audio pulled, recording finalised, then the rest
-      await output.stop();
-      stopRecording();
-      commandSub.unsubscribe();
-      presetSub.unsubscribe();
-      telemetrySub.unsubscribe();
-      sendSub.unsubscribe();
-      await telemetryOut.close();
-      await control.dispose();
-      await engine.close();
-      // a binding thread of a failed device can keep the event loop alive: make sure the process ends
-      setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
-      const figures = summary(last, engine, output, (performance.now() - started) / 1000);
-      if (opts.json) process.stdout.write(JSON.stringify(figures) + '\n');
-      else process.stdout.write(`stopped after ${figures.seconds.toFixed(1)} s: ${figures.underruns} underruns, control latency p50 ${fmt(figures.controlLatencyMs.p50)} ms p99 ${fmt(figures.controlLatencyMs.p99)} ms\n`);
+      const plan = planLive(opts);
+      await runLive(plan);
     });
+}
+
+/** Commands kept while the engine starts (a few seconds of knob moves; the oldest go first). */
+const EARLY_COMMANDS_MAX = 1000;
+
+/** Steps of the shutdown, run in reverse order of opening; each is guarded so one failure does not skip the rest. */
+class Closers {
+  private readonly steps: { name: string; close: () => unknown }[] = [];
+
+  add(name: string, close: () => unknown): void {
+    this.steps.push({ name, close });
+  }
+
+  async closeAll(report: (m: string) => void): Promise<void> {
+    while (this.steps.length > 0) {
+      const step = this.steps.pop()!;
+      try {
+        await step.close();
+      } catch (err) {
+        report(`stopping ${step.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+async function runLive(plan: LivePlan): Promise<void> {
+  const { opts } = plan;
+  const view = opts.json ? null : new StatusView(process.stdout);
+  const say = (m: string) => (view ? view.note(m) : process.stderr.write(`${m}\n`));
+  if (plan.steeringNote) say(plan.steeringNote);
+  const closers = new Closers();
+  // a binding thread of a failed device can keep the event loop alive: whatever happens below, the process ends
+  const forceExit = () => setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+  try {
+    await play(plan, closers, view, say);
+  } finally {
+    await closers.closeAll(say);
+    forceExit();
+  }
+}
+
+async function play(plan: LivePlan, closers: Closers, view: StatusView | null, say: (m: string) => void): Promise<void> {
+  const { opts, preset } = plan;
+  const control: Control = controlCommands({
+    preset,
+    features: plan.features,
+    osc: opts.oscPort ? { host: opts.oscHost, port: opts.oscPort } : undefined,
+    midi: { input: opts.midiIn, output: opts.midiOut },
+    loadPreset: presetLoader({ dirs: plan.presetDirs, features: plan.features }),
+  });
+  closers.add('control', () => control.dispose());
+  // A knob turned while the model loads still counts: commands are taken from the moment the socket is open and
+  // queued (bounded) until the engine is there to apply them.
+  const subs: Subscription[] = [];
+  closers.add('subscriptions', () => subs.forEach((s) => s.unsubscribe()));
+  const early: EngineCommand[] = [];
+  let deliver = (cmd: EngineCommand) => {
+    if (early.length >= EARLY_COMMANDS_MAX) early.shift();
+    early.push(cmd);
+  };
+  subs.push(control.commands$.subscribe((cmd) => deliver(cmd)));
+  if (control.oscReady) {
+    // a port in use is a start-up mistake like a bad path: said once, exit 2, before any audio
+    const where = await control.oscReady.catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
+    const scope = where.host === '127.0.0.1' ? 'this machine only; --osc-host 0.0.0.0 lets the LAN in' : 'open to the network';
+    const buffer = where.recvBufferBytes ? `, ${(where.recvBufferBytes / 2 ** 20).toFixed(1)} MiB receive buffer` : '';
+    say(`OSC: listening on ${where.host}:${where.port} (${scope}${buffer}; /smitin/feature/<name> f, /smitin/prompt s, ... see docs/control.md)`);
+  }
+
+  const outputOptions = { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, onError: (e: Error) => say(`audio: ${e.message}`) };
+  let output: AudioOutput;
+  if (plan.nullSinkReason) {
+    output = openNullOutput(outputOptions);
+    say(`audio: ${plan.nullSinkReason}`);
+  } else {
+    let opened: ReturnType<typeof openDefaultOutput>;
+    try {
+      opened = openDefaultOutput(outputOptions);
+    } catch (err) {
+      // the device was listed a moment ago but will not open at these settings: still the user's to fix
+      throw new UsageError(`--device: ${(err as Error).message}`);
+    }
+    output = opened.output;
+    say(`audio: ${opened.reason}`);
+  }
+  closers.add('audio output', () => output.stop());
+
+  const alphasOf = (p: Preset) => Object.fromEntries(Object.entries(p.features).flatMap(([n, f]) => (f.maxAlpha !== undefined ? [[n, f.maxAlpha]] : [])));
+  const engine = await LiveEngine.start({
+    modelDir: opts.model,
+    probesFile: plan.probesFile,
+    prompt: opts.prompt,
+    tempo: opts.tempo,
+    sampleRate: output.sampleRate,
+    latencyMs: opts.latency,
+    seed: opts.seed,
+    deviceLatencyMs: output.latencyMs,
+    alphas: alphasOf(preset),
+    steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting) },
+  });
+  // closed after the output stops pulling (closers run in reverse)
+  closers.add('engine', () => engine.close());
+  subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
+
+  // Two recorders. --record is the session take: the whole performance, from start to stop, that no control message can
+  // stop or split (a stage network toggling record must not cost the set). /smitin/record and record buttons make takes
+  // of their own in the takes folder, named by the clock: nothing from the network names a file.
+  const recorder = (record?: string) =>
+    new Takes({ dir: opts.takes, record, overwrite: opts.overwrite ?? false, format: opts.recordFormat, sampleRate: output.sampleRate, issues: control.issues, onNote: say });
+  const session = opts.record ? recorder(opts.record) : null;
+  const takes = recorder();
+  const untap = engine.output.tap((block) => {
+    session?.write(block);
+    takes.write(block);
+  });
+  // takes are finalised after the output has stopped pulling (closers run in reverse): they hold everything that played
+  closers.add('recording', () => {
+    untap();
+    takes.stop();
+    session?.stop();
+  });
+  session?.start();
+
+  const apply = (cmd: EngineCommand) => {
+    // nothing a control message does may end the session: a failure here is reported, the music goes on
+    try {
+      if (cmd.type === 'record') {
+        if (cmd.on) takes.start();
+        else takes.stop();
+      }
+      engine.command(cmd);
+    } catch (err) {
+      say(`command ${cmd.type}: ${(err as Error).message}`);
+    }
+  };
+  subs.push(control.issues$.subscribe((i) => say(`${i.source}: ${i.message}`)));
+  deliver = apply;
+  early.splice(0).forEach(apply);
+  // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
+  subs.push(control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p))));
+  for (const [feature, value] of Object.entries(opts.steer ?? {})) apply({ type: 'strength', feature, value });
+
+  const telemetryOut = new TelemetryOut({ targets: [...preset.osc.telemetryTargets, ...opts.oscTarget], hz: preset.osc.telemetryHz, issues: control.issues });
+  closers.add('telemetry', () => telemetryOut.close());
+  // control latency is a figure about a performer's moves: until one arrives (the preset's own values do not count) there is none
+  let latencyFrom: number | null = null;
+  const latencies = () => (latencyFrom === null ? [] : engine.output.latencies.slice(latencyFrom));
+  let last: Telemetry | null = null;
+  const telemetry$ = engine.telemetry$.pipe(
+    filter((t): t is Telemetry => t !== null),
+    map((t): Telemetry => {
+      if (latencyFrom === null && control.mapping.inputs > 0) latencyFrom = engine.output.latencies.length;
+      const measured = latencies();
+      const take = takes.status() ?? session?.status() ?? null;
+      return {
+        ...t,
+        controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN,
+        recording: take !== null,
+        take,
+        issues: control.issues.snapshot(),
+      };
+    }),
+  );
+  subs.push(
+    telemetry$.subscribe((t) => {
+      last = t;
+      control.mapping.setTransportState({ playing: t.playing, recording: t.recording });
+      view?.render(statusLines(t, { device: output.deviceName, issues: t.issues ?? {}, take: t.take }));
+    }),
+  );
+  subs.push(telemetryOut.connect(telemetry$));
+
+  // memory is a stage figure: a leak shows over a set, so the summary gives it at start, at the end and at its peak
+  const rss = { start: process.memoryUsage.rss(), peak: 0, end: 0 };
+  const rssTimer = setInterval(() => (rss.peak = Math.max(rss.peak, process.memoryUsage.rss())), 1000);
+  closers.add('memory watch', () => clearInterval(rssTimer));
+  output.start(engine.pull);
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (opts.duration) setTimeout(stop, opts.duration * 1000);
+  });
+
+  // stop pulling first, so the take holds everything that played, then the rest (closers, in reverse)
+  await output.stop();
+  untap();
+  takes.stop();
+  session?.stop();
+  const seconds = (performance.now() - started) / 1000;
+  rss.end = process.memoryUsage.rss();
+  rss.peak = Math.max(rss.peak, rss.end);
+  const mb = (b: number) => Math.round(b / 2 ** 20 * 10) / 10;
+  const figures = { ...summary(last, engine, output, seconds, latencies(), [...(session?.list() ?? []), ...takes.list()], control.issues.snapshot()), rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) } };
+  if (opts.json) process.stdout.write(JSON.stringify(figures) + '\n');
+  else process.stdout.write(`stopped after ${figures.seconds.toFixed(1)} s: ${figures.underruns} underruns, control latency p50 ${fmt(figures.controlLatencyMs.p50)} ms p99 ${fmt(figures.controlLatencyMs.p99)} ms\n`);
 }
 
 function fmt(v: number | null): string {
   return v === null ? '-' : v.toFixed(0);
 }
 
-
-function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput, seconds: number) {
-  const lat = engine.output.latencies;
+function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput, seconds: number, lat: number[], takes: TakeRecord[], issues: Record<string, number>) {
   return {
     seconds,
     device: output.deviceName,
@@ -226,5 +290,8 @@ function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput
     realtimeFactor: last?.realtimeFactor ?? null,
     stepMs: last?.stepMs ?? null,
     features: last?.features ?? [],
+    takes,
+    issues,
   };
 }
+

@@ -1,0 +1,117 @@
+/**
+ * `smitin live`'s command line, checked whole before any audio starts:
+ * every path, value and name it gives is checked here, and a mistake is one
+ * UsageError (exit 2) naming the value and what was expected. Nothing here
+ * opens a device, a socket or a worker, so a refusal leaves nothing to
+ * close and nothing to hang on.
+ *
+ * Order matters for the message a user sees: the model's own files first,
+ * then the probes made for it, then what refers to the probes' features
+ * (--steer, the preset), then the outputs (device, recording).
+ */
+import { resolve } from 'node:path';
+import { probeDevices } from './commands/devices.js';
+import { findOutputDevice } from '../audio/portaudio.js';
+import { checkRecordOptions, type RecordFormat } from '../audio/takes.js';
+import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../control/presets.js';
+import { parseTarget } from '../control/telemetry-out.js';
+import type { ModelSpec } from '../model/musicgen/index.js';
+import { UsageError } from '../util/errors.js';
+import { quoted } from '../util/printable.js';
+import { resolveLiveModel } from './model-check.js';
+import type { DeviceReport } from './device-probe.js';
+
+export interface LiveCliOptions {
+  model: string;
+  probes?: string;
+  preset: string;
+  presets?: string;
+  device?: string;
+  rate: number;
+  buffer: number;
+  latency: number;
+  oscPort: number;
+  oscHost: string;
+  oscTarget: string[];
+  midiIn?: string;
+  midiOut?: string;
+  prompt: string;
+  tempo: number;
+  record?: string;
+  takes: string;
+  overwrite?: boolean;
+  recordFormat: RecordFormat;
+  duration?: number;
+  steer?: Record<string, number>;
+  seed: number;
+  json?: boolean;
+}
+
+export interface LivePlan {
+  opts: LiveCliOptions;
+  spec: ModelSpec;
+  /** null: play without steering. */
+  probesFile: string | null;
+  /** The probe set's features (empty without steering). */
+  features: string[];
+  /** A note for the user when steering is off without being asked. */
+  steeringNote: string | null;
+  preset: Preset;
+  /** Where /smitin/preset looks up names: the user's folder first, then the shipped presets. */
+  presetDirs: string[];
+  /** The device report from the child-process probe (PortAudio's C-level chatter stays there). */
+  devices: DeviceReport;
+  /** PortAudio is opened in-process only when a device is there to open; else the null sink plays. */
+  nullSinkReason: string | null;
+}
+
+export function planLive(opts: LiveCliOptions): LivePlan {
+  if (opts.record !== undefined && !opts.record.toLowerCase().endsWith('.wav')) throw new UsageError(`--record must name a .wav file, got: ${quoted(opts.record)}`);
+  for (const t of opts.oscTarget) {
+    try {
+      parseTarget(t);
+    } catch (err) {
+      throw new UsageError(`--osc-target: ${(err as Error).message}`);
+    }
+  }
+
+  const { spec, probesFile, features, note } = resolveLiveModel(opts.model, opts.probes);
+
+  if (opts.steer) {
+    if (!probesFile) {
+      throw new UsageError(`--steer ${Object.keys(opts.steer).join(',')}: steering is off (${opts.probes === 'none' ? '--probes none' : 'the model has no probes'}), so there is nothing to push; leave out --steer or give probes`);
+    }
+    const unknown = Object.keys(opts.steer).find((f) => !features.includes(f));
+    if (unknown !== undefined) throw new UsageError(`--steer: unknown feature ${quoted(unknown)}; the model's probes have: ${features.join(', ')}`);
+  }
+
+  const presetDirs = [...(opts.presets ? [resolve(opts.presets)] : []), presetsDir()];
+  const preset = loadPreset(opts.preset, presetDirs);
+  checkPresetFeatures(preset, features, `--preset ${opts.preset}`);
+  for (const t of preset.osc.telemetryTargets) {
+    try {
+      parseTarget(t);
+    } catch (err) {
+      throw new UsageError(`--preset ${opts.preset}: osc.telemetryTargets: ${(err as Error).message}`);
+    }
+  }
+
+  const recordProblem = checkRecordOptions({ record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false });
+  if (recordProblem) throw new UsageError(recordProblem);
+
+  // PortAudio is asked in a child process first: ALSA's C-level complaints stay out of the terminal, and a wrong --device is refused before anything starts
+  const devices = probeDevices();
+  let nullSinkReason: string | null = null;
+  if (opts.device !== undefined) {
+    if (!devices.audio.available) throw new UsageError(`--device ${quoted(opts.device)}: PortAudio is unavailable (${devices.audio.reason}); leave out --device to play on a real-time null sink`);
+    try {
+      findOutputDevice(opts.device, devices.audio.outputs);
+    } catch (err) {
+      throw new UsageError(`--device: ${(err as Error).message}`);
+    }
+  } else if (devices.audio.outputs.length === 0) {
+    nullSinkReason = `no audio output device (${devices.audio.reason ?? 'PortAudio lists none'}); playing on a real-time null sink (control, telemetry and recording still work)`;
+  }
+
+  return { opts, spec, probesFile, features, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
+}
