@@ -119,7 +119,7 @@ export class ControlMapping {
   private controls = new Map<string, Control>();
   private learnTarget: string | null = null;
   private presetRequests = 0;
-  private inputCount = 0;
+  private readonly inputSubject = new Subject<void>();
   private playing = false;
   private recording = false;
 
@@ -218,9 +218,9 @@ export class ControlMapping {
     this.learnTarget = target;
   }
 
-  /** Control inputs handled from outside (MIDI, OSC, the web page), not counting the preset's own values. */
-  get inputs(): number {
-    return this.inputCount;
+  /** Each control input from outside (MIDI, OSC, the web page), as it is handled; the preset's own values are not inputs. */
+  get input$(): Observable<void> {
+    return this.inputSubject.asObservable();
   }
 
   get learning(): string | null {
@@ -244,8 +244,12 @@ export class ControlMapping {
     this.fromElsewhere(feature, value);
   }
 
+  private input(): void {
+    this.inputSubject.next();
+  }
+
   private handleEvent(e: ControlEvent): void {
-    this.inputCount++;
+    this.input();
     switch (e.type) {
       case 'strength':
         return this.setStrength(e.feature, e.value);
@@ -299,7 +303,7 @@ export class ControlMapping {
   }
 
   private handleCc(e: CcEvent): void {
-    this.inputCount++;
+    this.input();
     if (this.learnTarget !== null) this.bind(this.learnTarget, e.channel, e.controller);
     const role = this.byCc.get(`${e.channel}/${e.controller}`);
     if (!role) {
@@ -330,7 +334,7 @@ export class ControlMapping {
   }
 
   private handleNote(e: NoteEvent): void {
-    this.inputCount++;
+    this.input();
     if (e.velocity === 0) return; // note-on with velocity 0 is a note-off
     const action = this.byNote.get(`${e.channel}/${e.note}`);
     if (action) this.fire(action);

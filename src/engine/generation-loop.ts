@@ -40,7 +40,7 @@ export interface LoopSettings {
 
 /** What the loop tells the main thread. */
 export type LoopMessage =
-  | { type: 'telemetry'; features: FeatureTelemetry[]; stepMs: number; realtimeFactor: number; tempo: number; prompt: string; playing: boolean; frames: number }
+  | { type: 'telemetry'; features: FeatureTelemetry[]; stepMs: number; realtimeFactor: number; tempo: number; prompt: string; playing: boolean; frames: number; reprimes: number }
   /** Audio from ring position `position` on was generated with the controls of time `stamp` (nowMs mod 2^31): the output measures the latency. */
   | { type: 'mark'; stamp: number; position: number }
   | { type: 'issue'; message: string }
@@ -64,6 +64,8 @@ export class GenerationLoop {
   private pendingPrompt: string | null = null;
   /** The bar (of frames out) of the last re-prime: at most one per bar. */
   private reprimedBar = -1;
+  /** Prompt changes applied so far (each re-primes the model). */
+  private reprimes = 0;
   private stepMs = 0;
   private steps = 0;
   private workMs = 0;
@@ -193,6 +195,7 @@ export class GenerationLoop {
     this.prompt = this.pendingPrompt!;
     this.pendingPrompt = null;
     this.reprimedBar = Math.floor(this.framesOut / this.promptBarFrames());
+    this.reprimes++;
     const barFrames = this.barFrames();
     const keep = slideFor(this.model.spec).keep;
     const played = this.framesOut;
@@ -265,6 +268,7 @@ export class GenerationLoop {
       prompt: this.prompt,
       playing: this.playing,
       frames: this.framesOut,
+      reprimes: this.reprimes,
     });
     this.stepMs = 0;
     this.steps = 0;

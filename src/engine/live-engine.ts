@@ -136,7 +136,7 @@ export class LiveEngine {
             this.tokens.next({ frame: m.frame, position: m.position });
             break;
           case 'telemetry':
-            this.publish(m.features, m.stepMs, m.realtimeFactor);
+            this.publish(m.features, m.stepMs, m.realtimeFactor, m.reprimes, m.frames);
             break;
           default:
             break;
@@ -222,7 +222,7 @@ export class LiveEngine {
     this.worker.postMessage(m);
   }
 
-  private publish(features: FeatureTelemetry[], stepMs: number, realtimeFactor: number): void {
+  private publish(features: FeatureTelemetry[], stepMs: number, realtimeFactor: number, reprimes: number, frames: number): void {
     const lat = this.output.latencies;
     this.telemetry.next({
       time: (performance.now() - this.started) / 1000,
@@ -237,6 +237,8 @@ export class LiveEngine {
       deviceLatencyMs: this.options.deviceLatencyMs ?? 0,
       controlLatencyMs: lat.length ? lat[lat.length - 1] : NaN,
       recording: this.recording,
+      reprimes,
+      frames,
     });
   }
 

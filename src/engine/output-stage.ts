@@ -28,6 +28,8 @@ export class OutputStage {
   private fadeOutPending = false;
   private readonly fadeFrames: number;
   private readonly marks: { stamp: number; position: number }[] = [];
+  private measureAll = true;
+  private measureAfter: number | null = null;
   /** Listeners for every block handed out (the WAV tee, meters). */
   private readonly taps: ((block: Float32Array) => void)[] = [];
 
@@ -49,6 +51,16 @@ export class OutputStage {
     this.playing = on;
   }
 
+  /**
+   * Control latency is a figure about a performer's moves: from here on only
+   * changes stamped at or after `stamp` are measured (null: none until it is
+   * called again). The preset's own values at start are then no "latency".
+   */
+  measureFrom(stamp: number | null): void {
+    this.measureAfter = stamp === null ? null : Math.floor(stamp) % STAMP_MOD;
+    this.measureAll = false;
+  }
+
   mark(stamp: number, position: number): void {
     this.marks.push({ stamp, position });
     if (this.marks.length > 64) this.marks.shift();
@@ -56,7 +68,11 @@ export class OutputStage {
 
   tap(listener: (block: Float32Array) => void): () => void {
     this.taps.push(listener);
-    return () => this.taps.splice(this.taps.indexOf(listener), 1);
+    // idempotent: a second call must not remove another listener (splice(-1) takes the last one)
+    return () => {
+      const i = this.taps.indexOf(listener);
+      if (i >= 0) this.taps.splice(i, 1);
+    };
   }
 
   /** `frames` interleaved stereo frames; the returned array is reused by the next call. */
@@ -98,12 +114,20 @@ export class OutputStage {
     const read = this.ring.read();
     while (this.marks.length && ((read - this.marks[0].position) >>> 0) < 2 ** 31 && read !== this.marks[0].position) {
       const { stamp } = this.marks.shift()!;
+      if (!this.measured(stamp)) continue;
       const now = Math.floor(nowMs()) % STAMP_MOD;
       this.latencies.push((now - stamp + STAMP_MOD) % STAMP_MOD);
       this.handed.push({ stamp, at: nowMs() % STAMP_MOD });
       if (this.latencies.length > 1000) this.latencies.shift();
       if (this.handed.length > 1000) this.handed.shift();
     }
+  }
+
+  private measured(stamp: number): boolean {
+    if (this.measureAll) return true;
+    if (this.measureAfter === null) return false;
+    // stamps wrap at 2^31 ms: "at or after" is a forward distance of less than half the circle
+    return (stamp - this.measureAfter + STAMP_MOD) % STAMP_MOD < STAMP_MOD / 2;
   }
 
   private fadeIn(out: Float32Array, got: number): void {

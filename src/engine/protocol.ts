@@ -55,6 +55,10 @@ export interface Telemetry {
   /** Measured control latency (command received -> first sample with it reaching the output), ms; NaN until measured. */
   controlLatencyMs: number;
   recording: boolean;
+  /** Prompt changes applied so far: each re-primes the model, at most once a bar. */
+  reprimes?: number;
+  /** Model frames generated so far (tinyband: 16ths; a bar is 16). */
+  frames?: number;
   /** The take being recorded: its file and length (the session fills it in; the engine does not record). */
   take?: { file: string; seconds: number } | null;
   /** Problems with control input and recording so far, counted by 'source/kind'. */

@@ -220,4 +220,35 @@ describe.skipIf(!ready)('smitin live on a hostile stage network', () => {
     // every kind of garbage was seen and counted, not just survived
     for (const kind of ['osc/malformed', 'osc/unknown-address', 'osc/wrong-type']) expect(summary.issues[kind], kind).toBeGreaterThan(0);
   }, 180_000);
+
+  it('a prompt flood (about 1,000 a second): no underrun, at most one re-prime a bar, the last prompt is the one that plays', async () => {
+    const port = await freePort();
+    const telemetry = await listen();
+    const live = runLive([String(port), '--duration', '60', '--json']);
+    const client = dgram.createSocket('udp4');
+    const prompts = ['rock happy', 'ballad calm', 'house bright', 'bossa sad', 'funk energetic'];
+    try {
+      expect(await until(() => live.printed().includes('OSC: listening'), 20_000)).toBe(true);
+      const t0 = Date.now();
+      let i = 0;
+      while (Date.now() - t0 < 8_000) {
+        for (let k = 0; k < 10; k++) client.send(oscPacket('/smitin/prompt', prompts[i++ % prompts.length]), port, '127.0.0.1');
+        await sleep(10);
+      }
+      await send(client, port, oscPacket('/smitin/prompt', 'ballad sad calm'));
+      // a bar at 120 BPM is 2 s: the last prompt plays from the next bar line
+      await sleep(3_000);
+    } finally {
+      client.close();
+      live.child.kill('SIGINT');
+      await live.exited;
+      telemetry.close();
+    }
+    const summary = summaryOf(live.out());
+    expect(summary.underruns).toBe(0);
+    expect(summary.reprimes).toBeGreaterThan(1);
+    expect(summary.reprimes).toBeLessThanOrEqual(Math.floor(summary.frames / 16) + 1);
+    expect(summary.issues['osc/flood']).toBeGreaterThan(0);
+    expect(summary.prompt).toBe('ballad sad calm');
+  }, 90_000);
 });

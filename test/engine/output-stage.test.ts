@@ -93,4 +93,37 @@ describe('OutputStage', () => {
     out.pull(64);
     expect(seen).toEqual([128, 128]);
   });
+
+  it('untapping twice removes only its own listener', () => {
+    const ring = StereoRing.allocate(4096);
+    const out = new OutputStage(ring, RATE);
+    const a: number[] = [];
+    const b: number[] = [];
+    const untapA = out.tap((x) => a.push(x.length));
+    out.tap((x) => b.push(x.length));
+    untapA();
+    untapA();
+    fill(ring, 100);
+    out.pull(64);
+    expect(a).toEqual([]);
+    expect(b).toEqual([128]);
+  });
+
+  it('measures only the changes stamped after measureFrom (none while it is null)', () => {
+    const ring = StereoRing.allocate(48000);
+    const out = new OutputStage(ring, RATE);
+    const now = Math.floor(nowMs()) % 2 ** 31;
+    out.measureFrom(null);
+    out.mark(now - 50, ring.written()); // the preset's value at start
+    fill(ring, 100);
+    out.pull(50);
+    expect(out.latencies).toHaveLength(0);
+    out.measureFrom(now);
+    out.mark(now - 10, ring.written()); // stamped before the first move: not a move
+    fill(ring, 100);
+    out.mark(now + 1, ring.written()); // a performer's move
+    fill(ring, 100);
+    out.pull(200);
+    expect(out.latencies).toHaveLength(1);
+  });
 });

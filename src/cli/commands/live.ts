@@ -13,7 +13,7 @@
  * order, and exits with a code. No path leaves the process hanging.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { filter, map, type Subscription } from 'rxjs';
+import { filter, first, map, type Subscription } from 'rxjs';
 import { MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
 import { openDefaultOutput, openNullOutput, type AudioOutput } from '../../audio/output.js';
 import { RECORD_FORMATS, Takes, type TakeRecord } from '../../audio/takes.js';
@@ -21,6 +21,7 @@ import { controlCommands, type Control } from '../../control/index.js';
 import { listPresets, presetLoader, type Preset } from '../../control/presets.js';
 import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
 import { parseTarget, TelemetryOut } from '../../control/telemetry-out.js';
+import { nowMs } from '../../engine/control-block.js';
 import { DEFAULT_LATENCY_MS, LiveEngine } from '../../engine/live-engine.js';
 import type { EngineCommand, Telemetry } from '../../engine/protocol.js';
 import { defaultAlpha, DEFAULT_STEERING } from '../../smitin/steerer.js';
@@ -217,14 +218,14 @@ async function play(plan: LivePlan, closers: Closers, view: StatusView | null, s
 
   const telemetryOut = new TelemetryOut({ targets: [...preset.osc.telemetryTargets, ...opts.oscTarget], hz: preset.osc.telemetryHz, issues: control.issues });
   closers.add('telemetry', () => telemetryOut.close());
-  // control latency is a figure about a performer's moves: until one arrives (the preset's own values do not count) there is none
-  let latencyFrom: number | null = null;
-  const latencies = () => (latencyFrom === null ? [] : engine.output.latencies.slice(latencyFrom));
+  // control latency is a figure about a performer's moves: the preset's own values at start are not one
+  engine.output.measureFrom(null);
+  subs.push(control.mapping.input$.pipe(first()).subscribe(() => engine.output.measureFrom(nowMs())));
+  const latencies = () => engine.output.latencies;
   let last: Telemetry | null = null;
   const telemetry$ = engine.telemetry$.pipe(
     filter((t): t is Telemetry => t !== null),
     map((t): Telemetry => {
-      if (latencyFrom === null && control.mapping.inputs > 0) latencyFrom = engine.output.latencies.length;
       const measured = latencies();
       const take = takes.status() ?? session?.status() ?? null;
       return {
@@ -288,6 +289,9 @@ function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput
     underruns: engine.output.underruns,
     controlLatencyMs: { count: lat.length, p50: lat.length ? percentile(lat, 50) : null, p99: lat.length ? percentile(lat, 99) : null },
     realtimeFactor: last?.realtimeFactor ?? null,
+    prompt: last?.prompt ?? null,
+    reprimes: last?.reprimes ?? 0,
+    frames: last?.frames ?? 0,
     stepMs: last?.stepMs ?? null,
     features: last?.features ?? [],
     takes,
