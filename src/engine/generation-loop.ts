@@ -160,8 +160,14 @@ export class GenerationLoop {
   /** Runs until shutdown(): one frame whenever the ring is below target. */
   async run(): Promise<void> {
     while (!this.stopped) {
-      // a due prompt re-primes the model (tens of ms) while the ring still holds its target, not when it runs low
-      if (this.promptDue()) await this.applyPrompt();
+      if (this.promptDue()) {
+        await this.applyPrompt();
+        // A re-primed model's first step feeds its whole audio prompt: 30-40 ms on our 2-core machine against ~3 ms
+        // for a step. Taken now, with the ring at its target, it cannot underrun; taken when the ring runs low (the
+        // normal pace), a loaded machine made it do. The ring has room for target + two frames.
+        if (this.playing) await this.produceFrame();
+        continue;
+      }
       if (!this.playing || this.ring.available() >= this.settings.targetFrames) {
         this.maybeTelemetry();
         await sleep(1);

@@ -87,6 +87,8 @@ export class OutputStage {
         this.fadeOutPending = false;
       }
       this.ring.clear();
+      // a change made while stopped is heard only after play: its "latency" would be the pause, not the engine's
+      this.marks.length = 0;
       this.sounding = false;
       this.emit(out);
       return out;

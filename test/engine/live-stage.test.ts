@@ -197,6 +197,12 @@ describe.skipIf(!ready)('smitin live on a hostile stage network', () => {
       expect(await until(() => live.printed().includes('OSC: listening'), 20_000)).toBe(true);
       report = await sendFuzz({ port, packets: 100_000, ratePerSecond: 5_000, seed: 20261202 });
       expect(report.sendErrors).toBe(0);
+      // the fuzz may have ended on /smitin/stop, and a stopped engine takes no step: the telemetry shows the strengths of its last one.
+      // The fuzzer's queued discrete commands (32 at 50/s) drain first.
+      await sleep(1000);
+      const client = dgram.createSocket('udp4');
+      await send(client, port, oscPacket('/smitin/play'));
+      client.close();
       // the telemetry shows the engine's strengths and tempo (sent at 10 Hz)
       const last = (address: string, arg = 0) => telemetry.got.filter((m) => m.address === address).at(-1)?.args[arg] as number | undefined;
       const settled = () =>

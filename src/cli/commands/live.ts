@@ -268,7 +268,7 @@ async function play(plan: LivePlan, closers: Closers, view: StatusView | null, s
   rss.end = process.memoryUsage.rss();
   rss.peak = Math.max(rss.peak, rss.end);
   const mb = (b: number) => Math.round(b / 2 ** 20 * 10) / 10;
-  const figures = { ...summary(last, engine, output, seconds, latencies(), [...(session?.list() ?? []), ...takes.list()], control.issues.snapshot()), rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) } };
+  const figures = { ...summary(last, engine, output, seconds, latencies(), [...(session?.list() ?? []), ...takes.list()], control.issues.snapshot()), osc: control.osc?.stats() ?? null, rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) }, heapMb: mb(process.memoryUsage().heapUsed) };
   if (opts.json) process.stdout.write(JSON.stringify(figures) + '\n');
   else process.stdout.write(`stopped after ${figures.seconds.toFixed(1)} s: ${figures.underruns} underruns, control latency p50 ${fmt(figures.controlLatencyMs.p50)} ms p99 ${fmt(figures.controlLatencyMs.p99)} ms\n`);
 }
@@ -286,6 +286,7 @@ function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput
     deviceLatencyMs: output.latencyMs,
     blocks: output.stats.blocks,
     audioErrors: output.stats.errors,
+    resyncs: output.stats.resyncs,
     underruns: engine.output.underruns,
     controlLatencyMs: { count: lat.length, p50: lat.length ? percentile(lat, 50) : null, p99: lat.length ? percentile(lat, 99) : null },
     realtimeFactor: last?.realtimeFactor ?? null,
