@@ -3,7 +3,9 @@
  * settings, a --record session take, OSC on loopback, the real-time null
  * sink), and for the whole run two senders on threads of their own hit its
  * OSC port: the project's fuzzer (bench/osc-fuzz.ts) and a flood of one
- * knob at 10,000 messages a second. At the end one valid value per knob.
+ * knob at 10,000 messages a second, at nice 19 (they stand for other
+ * machines: on a 2-core box at normal priority they would take half of the
+ * CPU the system under test has). At the end one valid value per knob.
  *
  * Prints packets sent and read, what the process counted by kind, underruns,
  * control latency p50/p99 over the run (every flood value moves the knob),
@@ -17,6 +19,7 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +107,10 @@ async function main(): Promise<void> {
   };
   const rssTrace: number[] = [rssOf()];
   const sampler = setInterval(() => rssTrace.push(rssOf()), 1000);
+  // The senders stand for other machines on the stage network: at nice 19 they take only CPU the system under test
+  // leaves (threads inherit the nice value of the thread that creates them; live was spawned before, at the normal
+  // priority). Their achieved rates are printed: a rate below the asked one means the machine had no CPU to spare.
+  setPriority(19);
   console.log(`stage: smitin live at the defaults for ${SECONDS} s: fuzz ${FUZZ_RATE}/s + flood of one knob ${FLOOD_RATE}/s, each sender on its own thread`);
   const [fuzz, flood] = await Promise.all([runSender({ kind: 'fuzz', port, seconds: SECONDS, rate: FUZZ_RATE }), runSender({ kind: 'flood', port, seconds: SECONDS, rate: FLOOD_RATE })]);
   // after the storm, one valid value per knob: the engine must end there
