@@ -1,10 +1,29 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Test files that play in real time into a JACK dummy server. They run as a
+ * project of their own after all the others (sequence.groupOrder), one file
+ * at a time: beside the rest of the suite on two cores the player is late
+ * for the graph dozens of times a run, and two JACK graphs with realtime
+ * threads slow each other down. The tests tolerate that load (they check
+ * the shape of every gap, not its absence); this keeps most of it away.
+ */
+const REALTIME = ['test/engine/live-jack.test.ts', 'test/audio/jack-output.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // CLI tests start the built binary in child processes; a shared 2-core machine can be slow.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...REALTIME] },
+      },
+      {
+        extends: true,
+        test: { name: 'realtime', include: REALTIME, maxWorkers: 1, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

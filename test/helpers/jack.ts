@@ -16,7 +16,7 @@
  * (vitest's default pool runs each file in its own process).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -73,15 +73,94 @@ async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
   started.delete(child);
 }
 
+/** Frames in a 2-channel 32-bit WAV being written (the header counts as nothing). */
+function fileFrames(file: string): number {
+  try {
+    return Math.max(0, statSync(file).size - 44) / 8;
+  } catch {
+    return 0;
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * jack_rec's ring between its process thread and its disk thread, frames.
+ * The disk thread writes one frame per call and runs at normal priority: on
+ * a loaded machine it can fall seconds behind, and jack_rec's default
+ * (16384 frames, 0.34 s) then overruns, which drops single samples and
+ * shifts the channel interleaving of everything after: the recorder, not
+ * the player, would corrupt the recording.
+ */
+export const RECORDER_BUFFER_FRAMES = 16 * JACK_RATE;
+
 export interface JackRecording {
   /** The WAV jack_rec writes (32-bit integer PCM, 2 channels). */
   file: string;
+  /** performance.now() when jack_rec's ports existed: it records from about then, one frame per frame of the server's (wall) clock. */
+  startedAt: number;
   /** Resolves when jack_rec has finished its duration and closed the file. */
   done: Promise<void>;
+  /**
+   * Ends the recording early, once the file holds everything up to the
+   * performance.now() time `covering` (or after `timeoutMs`). jack_rec
+   * exits on SIGTERM without finalising the WAV header: read the file with
+   * readJackRecording.
+   */
+  stop(covering?: number, timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Reads a jack_rec WAV (integer PCM or float), also one whose header was
+ * never finalised (jack_rec stopped by a signal writes data size 0): the
+ * data then runs to the end of the file, in whole frames.
+ */
+export function readJackRecording(file: string): { sampleRate: number; channels: Float32Array[] } {
+  const b = readFileSync(file);
+  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file}: not a WAV file`);
+  let at = 12;
+  let fmt: { format: number; channels: number; sampleRate: number; bits: number } | null = null;
+  while (at + 8 <= b.length) {
+    const id = b.toString('ascii', at, at + 4);
+    const size = b.readUInt32LE(at + 4);
+    const body = at + 8;
+    if (id === 'fmt ') {
+      fmt = { format: b.readUInt16LE(body), channels: b.readUInt16LE(body + 2), sampleRate: b.readUInt32LE(body + 4), bits: b.readUInt16LE(body + 14) };
+    } else if (id === 'data') {
+      if (!fmt) throw new Error(`${file}: data before fmt`);
+      const frameBytes = (fmt.channels * fmt.bits) / 8;
+      const available = b.length - body;
+      const bytes = size > 0 && size <= available ? size : available;
+      const frames = Math.floor(bytes / frameBytes);
+      const channels = Array.from({ length: fmt.channels }, () => new Float32Array(frames));
+      const { format, bits } = fmt;
+      const read =
+        format === 3 && bits === 32
+          ? (o: number) => b.readFloatLE(o)
+          : format === 1 && bits === 32
+            ? (o: number) => b.readInt32LE(o) / 2 ** 31
+            : format === 1 && bits === 16
+              ? (o: number) => b.readInt16LE(o) / 2 ** 15
+              : null;
+      if (!read) throw new Error(`${file}: unsupported sample format ${format}/${bits} bits`);
+      for (let f = 0; f < frames; f++) for (let c = 0; c < fmt.channels; c++) channels[c][f] = read(body + f * frameBytes + (c * bits) / 8);
+      return { sampleRate: fmt.sampleRate, channels };
+    }
+    at = body + size + (size & 1);
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
+/** Lines of a jackd log that report an xrun (a client late for its cycle, or the graph's own). */
+export function jackXruns(log: string): string[] {
+  return log.split('\n').filter((l) => /xrun|was not finished|process error/i.test(l));
+}
+
+/** The clients a jackd log names as late for a cycle ("JackEngine::XRun: client = NAME was not finished"), once per report. */
+export function jackLateClients(log: string): string[] {
+  return [...log.matchAll(/client = (\S+) was not finished/g)].map((m) => m[1]);
 }
 
 export class JackSession {
@@ -139,25 +218,40 @@ export class JackSession {
    * Starts jack_rec for `seconds` (of the server's clock) on two inputs
    * (jackrec:input1/2, connected to the dummy capture ports, which are
    * silent) and waits until its ports exist, so `jackout` can connect.
+   * A player's start-up time is unknown on a loaded machine: give a long
+   * duration and end it with `stop()` once the player is done.
    */
   async record(seconds: number, file = join(this.dir, `jack_rec-${this.recordings + 1}.wav`)): Promise<JackRecording> {
     const logPath = join(this.dir, `jack_rec-${++this.recordings}.log`);
     const log = openSync(logPath, 'w');
-    const rec = spawn('jack_rec', ['-f', file, '-d', String(seconds), '-b', '32', 'system:capture_1', 'system:capture_2'], {
+    const rec = spawn('jack_rec', ['-f', file, '-d', String(seconds), '-b', '32', '-B', String(RECORDER_BUFFER_FRAMES), 'system:capture_1', 'system:capture_2'], {
       stdio: ['ignore', log, log],
       env: { ...process.env, ...this.env },
     });
     closeSync(log);
     started.add(rec);
     this.children.push(rec);
+    let stopping = false;
+    let startedAt = 0;
+    const stop = async (covering = performance.now(), timeoutMs = 15_000): Promise<void> => {
+      // the disk thread lags the server's clock; wait until the file holds the moment asked for (8 bytes a frame)
+      const until = performance.now() + timeoutMs;
+      const wanted = ((covering - startedAt) / 1000) * JACK_RATE;
+      while (performance.now() < until && rec.exitCode === null && fileFrames(file) < wanted) await sleep(50);
+      stopping = true;
+      await stopChild(rec);
+    };
     const done = exited(rec).then((code) => {
       started.delete(rec);
-      if (code !== 0) throw new Error(`jack_rec exited with ${code}: ${readFileSync(logPath, 'utf8')}`);
+      if (code !== 0 && !stopping) throw new Error(`jack_rec exited with ${code}: ${readFileSync(logPath, 'utf8')}`);
     });
     done.catch(() => undefined);
     for (let i = 0; i < 100; i++) {
       const ports = this.ports();
-      if (ports.includes('jackrec:input1') && ports.includes('jackrec:input2')) return { file, done };
+      if (ports.includes('jackrec:input1') && ports.includes('jackrec:input2')) {
+        startedAt = performance.now();
+        return { file, startedAt, done, stop };
+      }
       if (rec.exitCode !== null) break;
       await sleep(50);
     }
