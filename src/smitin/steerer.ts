@@ -39,6 +39,16 @@ export interface SteeringSettings {
   monitor: MonitorMode;
   /** Heads of layers below this are not pushed (layer 0's lexical heads). */
   fromLayer: number;
+  /**
+   * Per feature, the only layers its push goes into; a feature not named is
+   * pushed through every layer from fromLayer. Steering only the layers
+   * that carry a concept: on tinyband layer 1 carries the drums but moves
+   * the whole band with them, layer 2 moves bass, piano and guitar each on
+   * its own (models/tinyband/steering.json says how it was measured).
+   */
+  layers: Readonly<Record<string, readonly number[]>>;
+  /** Per feature, its own alpha in place of `alpha`. */
+  alphas: Readonly<Record<string, number>>;
   /** Shift the positions of a window's first run (the prompt) too. */
   shiftPrompt: boolean;
   direction: DirectionKind;
@@ -61,6 +71,24 @@ export interface SteeringSettings {
    * a window's first few positions (generation from silence) is noise.
    */
   warmup: number;
+  /**
+   * The hold monitor's gain (0: off): features at strength 0 are
+   * counter-steered when their reading drifts while another is pushed
+   * (holdStep). Measured by smitin eval's live setting (eval/tinyband/live.md).
+   */
+  hold: number;
+  /** Drift of a held feature's monitor value tolerated before it is counter-steered. */
+  holdMargin: number;
+  /**
+   * No push before the window holds `warmup` positions. Pushed from the
+   * first step of a piece generated from silence, every knob at 30 moved the
+   * whole band (piano=+1 took bass by -0.39 and guitar by -0.43 of frame
+   * share, drums=+1 lowered the drums); waiting one bar, while the model
+   * sets up the groove and the monitor can read it, took those cells to
+   * -0.15 and -0.35 and made drums=+1 and bass=+1 raise their instrument
+   * (30 prompts; smitin eval's live setting measures both, eval/tinyband/live.md).
+   */
+  pushAfterWarmup: boolean;
 }
 
 /**
@@ -94,6 +122,8 @@ export const DEFAULT_STEERING: SteeringSettings = {
   halves: 'cond',
   monitor: 'same',
   fromLayer: 1,
+  layers: {},
+  alphas: {},
   shiftPrompt: false,
   direction: 'probe',
   monitorHeads: 16,
@@ -101,6 +131,9 @@ export const DEFAULT_STEERING: SteeringSettings = {
   thresholdOffset: 0.2,
   hysteresis: 0.1,
   warmup: 16,
+  hold: 0,
+  holdMargin: 0.1,
+  pushAfterWarmup: true,
 };
 
 /** What the steerer did at one decoder run, per feature (the telemetry and the --json trace). */
@@ -129,6 +162,9 @@ interface FeatureState {
   active: boolean;
   gain: number;
   monitor: number;
+  /** Hold monitor: the reading held (NaN until taken), its running mean while nothing is pushed, and the counter-strength now. */
+  baseline: number;
+  holdStrength: number;
 }
 
 export class Steerer implements StepHook {
@@ -167,6 +203,8 @@ export class Steerer implements StepHook {
       const sigma = this.settings.direction === 'probe' ? f.sigma : f.massMeanSigma;
       const unit = Array.from({ length: layers }, (_, l) => {
         const u = new Float32Array(this.width);
+        const only = this.settings.layers[f.name];
+        if (only && !only.includes(l)) return u;
         for (let h = 0; h < heads; h++) {
           const i = l * heads + h;
           const scale = weights[i] * sigma[i];
@@ -186,10 +224,12 @@ export class Steerer implements StepHook {
         // kept below 1 so that a feature fully there always stops the push
         threshold: Math.min(0.99, monitorThreshold(f.accuracy) + this.settings.thresholdOffset),
         strength: 0,
-        alpha: this.settings.alpha,
+        alpha: this.settings.alphas[f.name] ?? this.settings.alpha,
         active: true,
         gain: 1,
         monitor: NaN,
+        baseline: NaN,
+        holdStrength: 0,
       };
       return state;
     });
@@ -236,7 +276,11 @@ export class Steerer implements StepHook {
 
   before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void {
     const { settings } = this;
-    const intervene = run.index % settings.every === 0 && (run.length === 1 || settings.shiftPrompt) && this.states.some((s) => s.strength !== 0);
+    const intervene =
+      run.index % settings.every === 0 &&
+      (run.length === 1 || settings.shiftPrompt) &&
+      (!settings.pushAfterWarmup || decoder.length >= settings.warmup) &&
+      this.states.some((s) => s.strength !== 0 || s.holdStrength !== 0);
     // the clean pass is the only asynchronous part: other steps stay free of promise ticks
     if (intervene && settings.monitor === 'clean') return this.cleanPass(run, decoder).then(() => this.shift(run, decoder, intervene));
     this.shift(run, decoder, intervene);
@@ -264,7 +308,7 @@ export class Steerer implements StepHook {
     const n = this.states.length;
     for (let i = 0; i < n; i++) {
       const s = this.states[i];
-      t.applied[i] = s.strength * s.alpha * (settings.monitor === 'off' ? 1 : s.gain);
+      t.applied[i] = s.strength * s.alpha * (settings.monitor === 'off' ? 1 : s.gain) + s.holdStrength * s.alpha;
     }
     if (t.applied.every((a) => a === 0)) {
       decoder.setShifting(false);
@@ -297,6 +341,34 @@ export class Steerer implements StepHook {
     if (this.record) this.trace.push({ run: t.run, monitor: t.monitor.slice(), gain: t.gain.slice(), applied: t.applied.slice() });
   }
 
+  /**
+   * The hold monitor: a feature at strength 0 keeps the reading it had
+   * while nothing was pushed (a running mean; the first reading after the
+   * warmup when the push came first). While another feature is pushed, a
+   * drift beyond holdMargin is counter-steered along the held feature's own
+   * direction with strength hold * (drift - margin), clamped to [-1, 1].
+   */
+  private holdStep(positions: number): void {
+    const { warmup, holdMargin, hold } = this.settings;
+    const pushing = this.states.some((s) => s.strength !== 0);
+    for (const s of this.states) {
+      if (s.strength !== 0 || !Number.isFinite(s.monitor)) {
+        s.holdStrength = 0;
+        continue;
+      }
+      if (!pushing) {
+        s.holdStrength = 0;
+        if (positions >= warmup) s.baseline = Number.isFinite(s.baseline) ? s.baseline + (s.monitor - s.baseline) / HOLD_MEAN_STEPS : s.monitor;
+        continue;
+      }
+      if (positions < warmup) continue;
+      if (!Number.isFinite(s.baseline)) s.baseline = s.monitor;
+      const drift = s.baseline - s.monitor;
+      const over = Math.abs(drift) - holdMargin;
+      s.holdStrength = over > 0 ? Math.max(-1, Math.min(1, Math.sign(drift) * over * hold)) : 0;
+    }
+  }
+
   /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
   private read(decoder: DecoderSession, positions: number): void {
     const { headDim } = this;
@@ -314,6 +386,9 @@ export class Steerer implements StepHook {
         probs[r] = 1 / (1 + Math.exp(-dot));
       }
       s.monitor = medianInPlace(probs, count);
+    }
+    if (this.settings.hold > 0) this.holdStep(positions);
+    for (const s of this.states) {
       if (s.strength === 0 || positions < this.settings.warmup) continue;
       const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis });
       s.active = d.active;
@@ -321,6 +396,9 @@ export class Steerer implements StepHook {
     }
   }
 }
+
+/** Steps of the hold monitor's running mean of an unpushed reading (one bar of tinyband). */
+const HOLD_MEAN_STEPS = 16;
 
 /** The median of values[0..count), sorting them in place (the monitor runs every step: no allocation). */
 function medianInPlace(values: Float64Array, count: number): number {
@@ -341,6 +419,12 @@ function checkSettings(s: SteeringSettings, layers: number): void {
   if (!(Math.abs(s.thresholdOffset) < 1)) throw new RangeError(`thresholdOffset must be in (-1, 1), got: ${s.thresholdOffset}`);
   if (!Number.isInteger(s.monitorHeads) || s.monitorHeads < 1) throw new RangeError(`monitorHeads must be an integer >= 1, got: ${s.monitorHeads}`);
   if (!Number.isInteger(s.warmup) || s.warmup < 0) throw new RangeError(`warmup must be an integer >= 0, got: ${s.warmup}`);
+  if (!(Number.isFinite(s.hold) && s.hold >= 0)) throw new RangeError(`hold must be a finite number >= 0, got: ${s.hold}`);
+  if (!(s.holdMargin >= 0 && s.holdMargin < 1)) throw new RangeError(`holdMargin must be in [0, 1), got: ${s.holdMargin}`);
+  for (const [name, ls] of Object.entries(s.layers)) {
+    if (ls.length === 0 || ls.some((l) => !Number.isInteger(l) || l < 0 || l >= layers)) throw new RangeError(`layers of ${name} must be integers in [0, ${layers - 1}], got: ${ls.join(', ')}`);
+  }
+  for (const [name, a] of Object.entries(s.alphas)) if (!(Number.isFinite(a) && a >= 0)) throw new RangeError(`alpha of ${name} must be a finite number >= 0, got: ${a}`);
   if (!(s.hysteresis >= 0 && s.hysteresis < 1)) throw new RangeError(`hysteresis must be in [0, 1), got: ${s.hysteresis}`);
   if (!(MONITOR_MODES as readonly string[]).includes(s.monitor)) throw new RangeError(`monitor must be one of ${MONITOR_MODES.join(', ')}, got: ${s.monitor}`);
   if (!(HALVES as readonly string[]).includes(s.halves)) throw new RangeError(`halves must be one of ${HALVES.join(', ')}, got: ${s.halves}`);
