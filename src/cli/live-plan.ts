@@ -16,6 +16,7 @@ import { checkRecordOptions, type RecordFormat } from '../audio/takes.js';
 import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../control/presets.js';
 import { parseTarget } from '../control/telemetry-out.js';
 import type { ModelSpec } from '../model/musicgen/index.js';
+import type { SteeringSettings } from '../smitin/steerer.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { resolveLiveModel } from './model-check.js';
@@ -52,6 +53,8 @@ export interface LivePlan {
   spec: ModelSpec;
   /** null: play without steering. */
   probesFile: string | null;
+  /** The model's own steering choices (its steering.json). */
+  steering: Partial<SteeringSettings>;
   /** The probe set's features (empty without steering). */
   features: string[];
   /** A note for the user when steering is off without being asked. */
@@ -75,7 +78,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     }
   }
 
-  const { spec, probesFile, features, note } = resolveLiveModel(opts.model, opts.probes);
+  const { spec, probesFile, features, note, steering } = resolveLiveModel(opts.model, opts.probes);
 
   if (opts.steer) {
     if (!probesFile) {
@@ -113,5 +116,5 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     nullSinkReason = `no audio output device (${devices.audio.reason ?? 'PortAudio lists none'}); playing on a real-time null sink (control, telemetry and recording still work)`;
   }
 
-  return { opts, spec, probesFile, features, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
+  return { opts, spec, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
 }

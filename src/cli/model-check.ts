@@ -20,6 +20,8 @@ import { asSession, readOnnxSignature } from '../model/onnx/model-file.js';
 import { ensurePrepared } from '../smitin/prepare.js';
 import { checkProbesFit, modelIdentity, readProbeSet, type ProbeSet } from '../smitin/probe-set.js';
 import { UsageError } from '../util/errors.js';
+import { modelSteering } from '../smitin/steering-file.js';
+import type { SteeringSettings } from '../smitin/steerer.js';
 import { defaultProbesFile } from './commands/probes.js';
 
 export interface ModelCheckOptions {
@@ -43,6 +45,8 @@ export interface CheckedModel {
   probesFile: string | null;
   /** The probe set's feature names ([] without probes). */
   features: string[];
+  /** The model's own steering choices for these probes (its steering.json; {} when none apply). */
+  steering: Partial<SteeringSettings>;
   /** The steerable decoder, made or rebuilt when needed; null without probes or with prepare: false. */
   preparedDecoder: string | null;
   /** One line each, for the user: no probes found, a prepared decoder rebuilt. */
@@ -97,7 +101,8 @@ export function resolveModelAndProbes(dir: string, options: ModelCheckOptions = 
       preparedDecoder = prepared.path;
       if (prepared.note) notes.push(prepared.note);
     }
-    return { spec, probes, probesFile, features: probes?.features.map((f) => f.name) ?? [], preparedDecoder, notes, ms: performance.now() - t0 };
+    const steering = probes ? modelSteering(dir, probesFile!, probes) : {};
+    return { spec, probes, probesFile, features: probes?.features.map((f) => f.name) ?? [], steering, preparedDecoder, notes, ms: performance.now() - t0 };
   } catch (err) {
     throw asUsage(err);
   }

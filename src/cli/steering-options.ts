@@ -69,7 +69,7 @@ export interface Steering {
  * requireProbes when --steer is given): it has read the probes and checked
  * them against the decoder; this checks the steering arguments against them.
  */
-export function resolveSteering(opts: SteeringCliOptions, checked: Pick<CheckedModel, 'probes' | 'probesFile'>): Steering | null {
+export function resolveSteering(opts: SteeringCliOptions, checked: Pick<CheckedModel, 'probes' | 'probesFile' | 'steering'>): Steering | null {
   if (!opts.steer) return null;
   const { probes, probesFile } = checked;
   if (!probes || !probesFile) throw new UsageError(`--steer needs probes, and --probes ${opts.probes ?? '(default)'} gives none`);
@@ -79,10 +79,13 @@ export function resolveSteering(opts: SteeringCliOptions, checked: Pick<CheckedM
     }
   }
   if (opts.fromLayer >= probes.model.layers) throw new UsageError(`--from-layer must be below the model's ${probes.model.layers} layers, got: ${opts.fromLayer}`);
+  // the model's measured choices (steering.json) hold for its default push; an explicit --alpha or --weighting is a different push
+  const own = opts.alpha === undefined && opts.weighting.kind === DEFAULT_STEERING.weighting.kind ? checked.steering : {};
   const settings: SteeringSettings = {
     ...DEFAULT_STEERING,
+    ...own,
     weighting: opts.weighting,
-    alpha: opts.alpha ?? defaultAlpha(opts.weighting),
+    alpha: opts.alpha ?? own.alpha ?? defaultAlpha(opts.weighting),
     every: opts.every,
     monitor: opts.monitor === 'on' ? 'same' : opts.monitor,
     halves: opts.halves,

@@ -132,7 +132,8 @@ export class GenerationLoop {
   /** Per-feature alphas (a preset's maxima); the others return to the steering settings' alpha. */
   setAlphas(alphas: Record<string, number>): void {
     if (!this.steerer) return;
-    for (const name of this.features) this.steerer.setAlpha(name, alphas[name] ?? this.settings.steering.alpha);
+    const own = this.settings.steering.alphas ?? {};
+    for (const name of this.features) this.steerer.setAlpha(name, alphas[name] ?? own[name] ?? this.settings.steering.alpha);
   }
 
   /** Applies a command from the main thread (already validated there). */

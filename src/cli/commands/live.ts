@@ -172,7 +172,7 @@ async function play(plan: LivePlan, closers: Closers, view: StatusView | null, s
     seed: opts.seed,
     deviceLatencyMs: output.latencyMs,
     alphas: alphasOf(preset),
-    steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting) },
+    steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...plan.steering },
   });
   // closed after the output stops pulling (closers run in reverse)
   closers.add('engine', () => engine.close());

@@ -1,0 +1,72 @@
+/**
+ * A model folder's `steering.json`: how its probes are best pushed, chosen
+ * by measurement (smitin eval's live setting) and shipped with the model so
+ * that render, live and eval all play the same steering. It names the probe
+ * file it was chosen for; with other probes it does not apply.
+ *
+ *   { "probes": "probes.safetensors", "evidence": "...",
+ *     "layers": { "drums": [1, 2], ... }, "alphas": { "drums": 40, ... },
+ *     "hold": 1.5, "holdMargin": 0.1 }
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { UsageError } from '../util/errors.js';
+import type { ProbeSet } from './probe-set.js';
+import type { SteeringSettings } from './steerer.js';
+
+export const STEERING_FILE = 'steering.json';
+
+const name = z.string().regex(/^[A-Za-z][\w-]*$/, 'expected a feature name');
+const SteeringFileSchema = z.strictObject({
+  $comment: z.string().optional(),
+  /** The probe file (in the same folder) these choices were measured with. */
+  probes: z.string().min(1, 'expected the probe file name'),
+  /** The command and figures that chose these values. */
+  evidence: z.string().min(1, 'expected the command and figures that chose these values'),
+  alpha: z.number().min(0, 'expected alpha >= 0').max(1000, 'expected alpha <= 1000').optional(),
+  layers: z.record(name, z.array(z.int().min(0, 'expected a layer >= 0')).min(1, 'expected at least one layer')).optional(),
+  alphas: z.record(name, z.number().min(0, 'expected alpha >= 0').max(1000, 'expected alpha <= 1000')).optional(),
+  hold: z.number().min(0, 'expected hold >= 0').max(100, 'expected hold <= 100').optional(),
+  holdMargin: z.number().min(0, 'expected a margin >= 0').lt(1, 'expected a margin < 1').optional(),
+});
+export type SteeringFile = z.infer<typeof SteeringFileSchema>;
+
+/**
+ * The steering settings of the model folder `dir` for the probe file
+ * `probesFile`: {} when the folder has no steering.json or it was chosen for
+ * other probes. A file that does not parse, or names layers or features the
+ * probes do not have, is a UsageError naming the file and the field.
+ */
+export function modelSteering(dir: string, probesFile: string, probes: ProbeSet): Partial<SteeringSettings> {
+  const file = join(dir, STEERING_FILE);
+  if (!existsSync(file)) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = SteeringFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  const s = parsed.data;
+  if (resolve(dirname(file), s.probes) !== resolve(probesFile)) return {};
+  const features = probes.features.map((f) => f.name);
+  for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {})]) {
+    if (!features.includes(key)) throw new UsageError(`${file}: no probes for ${key} in ${probesFile} (it has: ${features.join(', ')})`);
+  }
+  for (const [feature, layers] of Object.entries(s.layers ?? {})) {
+    const bad = layers.find((l) => l >= probes.model.layers);
+    if (bad !== undefined) throw new UsageError(`${file}: layers.${feature}: layer ${bad} is past the model's ${probes.model.layers} layers`);
+  }
+  const out: Partial<SteeringSettings> = {};
+  if (s.alpha !== undefined) out.alpha = s.alpha;
+  if (s.layers) out.layers = s.layers;
+  if (s.alphas) out.alphas = s.alphas;
+  if (s.hold !== undefined) out.hold = s.hold;
+  if (s.holdMargin !== undefined) out.holdMargin = s.holdMargin;
+  return out;
+}

@@ -1,0 +1,47 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readProbeSet } from '../../src/smitin/probe-set.js';
+import { modelSteering, STEERING_FILE } from '../../src/smitin/steering-file.js';
+import { SHIPPED_MODEL } from '../helpers/model.js';
+
+const PROBES = join(SHIPPED_MODEL, 'probes.safetensors');
+const probes = readProbeSet(PROBES);
+
+function folder(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smitin-steering-'));
+  copyFileSync(PROBES, join(dir, 'probes.safetensors'));
+  writeFileSync(join(dir, STEERING_FILE), typeof content === 'string' ? content : JSON.stringify(content));
+  return dir;
+}
+const valid = { probes: 'probes.safetensors', evidence: 'test', layers: { drums: [1, 2] }, alphas: { drums: 40 }, hold: 1.5 };
+
+describe("a model's steering.json", () => {
+  it('the shipped tinyband has one, and it applies to its own probes', () => {
+    const s = modelSteering(SHIPPED_MODEL, PROBES, probes);
+    expect(s.layers?.drums).toEqual(expect.arrayContaining([1]));
+    expect(Object.keys(s.alphas ?? {})).toEqual(expect.arrayContaining(['drums', 'bass', 'piano', 'guitar']));
+    expect(s.hold).toBeGreaterThan(0);
+  });
+
+  it('applies to the probe file it names and to no other', () => {
+    const dir = folder(valid);
+    expect(modelSteering(dir, join(dir, 'probes.safetensors'), probes)).toEqual({ layers: { drums: [1, 2] }, alphas: { drums: 40 }, hold: 1.5 });
+    expect(modelSteering(dir, join(dir, 'other.safetensors'), probes)).toEqual({});
+    expect(modelSteering(mkdtempSync(join(tmpdir(), 'smitin-none-')), PROBES, probes)).toEqual({});
+  });
+
+  it('a bad file is refused, naming the file and the field', () => {
+    const bad = (content: unknown) => {
+      const dir = folder(content);
+      return () => modelSteering(dir, join(dir, 'probes.safetensors'), probes);
+    };
+    expect(bad('{ "probes": ')).toThrow(/steering\.json: not valid JSON/);
+    expect(bad({ ...valid, evidence: undefined })).toThrow(/steering\.json: evidence: /);
+    expect(bad({ ...valid, layers: { drums: [9] } })).toThrow(/steering\.json: layers\.drums: layer 9 is past the model's 4 layers/);
+    expect(bad({ ...valid, alphas: { tuba: 3 } })).toThrow(/steering\.json: no probes for tuba/);
+    expect(bad({ ...valid, hold: -1 })).toThrow(/steering\.json: hold: expected hold >= 0/);
+    expect(bad({ ...valid, extra: 1 })).toThrow(/steering\.json: \(top level\): /);
+  });
+});
