@@ -37,6 +37,19 @@ describe('presets', () => {
     expect([...Object.values(generic.features).map((f) => f.cc), generic.settings.temperature?.cc, generic.settings.guidance?.cc]).toEqual([70, 71, 72, 73, 74, 75, 76, 77]);
   });
 
+  it('every shipped preset starts at the sampling smitin eval measures: the model\'s generation_config, so render, live and every preset agree', () => {
+    const generation = JSON.parse(readFileSync(fileURLToPath(new URL('../../models/tinyband/generation_config.json', import.meta.url)), 'utf8'));
+    for (const name of listPresets()) {
+      const p = loadPreset(name);
+      // a preset that gave its own start would override the model's guidance (issue 11: presets started at 3, the eval measured 1.5)
+      expect(p.settings.guidance?.initial, name).toBeUndefined();
+      expect(p.settings.temperature?.initial, name).toBeUndefined();
+      // the model's default must be reachable from the knob, or the first touch jumps away from what was measured
+      expect(generation.guidance_scale, name).toBeGreaterThanOrEqual(p.settings.guidance?.min ?? 1);
+      expect(generation.guidance_scale, name).toBeLessThanOrEqual(p.settings.guidance?.max ?? 6);
+    }
+  });
+
   it('bad JSON names the file', () => {
     const file = write('bad.json', '{ "name": "x", ');
     expect(errorOf(file)).toMatch(new RegExp(`^${file}: not valid JSON \\(`));
