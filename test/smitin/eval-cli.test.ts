@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { smitin, tempDir } from '../helpers/cli.js';
 
 describe('smitin eval', () => {
-  it('--quick --json --features drums prints the table as JSON, and SMITIN lifts drums over no intervention', () => {
+  it('--quick --json --features drums prints the tables as JSON (continuation and live), and SMITIN lifts drums over no intervention', () => {
     const out = tempDir();
-    const r = smitin(['eval', '--quick', '--json', '--features', 'drums', '--out', out, '--quiet']);
+    // 4 prompts per cell: the shape of the output and the direction of the effects, not the figures
+    const r = smitin(['eval', '--quick', '--n', '4', '--json', '--features', 'drums', '--out', out, '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout);
@@ -17,7 +18,7 @@ describe('smitin eval', () => {
       for (const k of ['lift', 'frechet', 'collateral']) expect(row).toHaveProperty(k);
     }
     const methods = new Set(result.rows.map((x: { method: string }) => x.method));
-    for (const m of ['none', 'text', 'random', 'topk8', 'topk16', 'smitin', 'reference', 'none-remove', 'smitin-remove']) expect(methods).toContain(m);
+    for (const m of ['none', 'text', 'random', 'topk8', 'topk16', 'smitin', 'product', 'reference', 'none-remove', 'smitin-remove', 'product-remove']) expect(methods).toContain(m);
     const add = result.rows.filter((x: { strength: number; method: string }) => x.strength >= 0 && !x.method.endsWith('-remove'));
     const none = add.find((x: { method: string }) => x.method === 'none');
     const smitinBest = Math.max(...add.filter((x: { method: string }) => x.method === 'smitin').map((x: { success: number }) => x.success));
@@ -29,7 +30,25 @@ describe('smitin eval', () => {
     for (const f of ['eval.json', 'table.md', 'tradeoff.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'tradeoff.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
     expect(readFileSync(join(out, 'table.md'), 'utf8')).toContain('| drums | smitin |');
-  });
+
+    // crosstalk per knob and sign, every other instrument, in the continuation and both live settings
+    for (const setting of ['continuation', 'start', 'turn']) {
+      for (const knob of ['drums=+1', 'drums=-1']) {
+        const cells = result.crosstalk[setting][knob];
+        expect(Object.keys(cells).sort(), `${setting} ${knob}`).toEqual(['bass', 'guitar', 'piano']);
+        for (const c of Object.values(cells)) expect(c).toEqual({ share: expect.any(Number), present: expect.any(Number) });
+      }
+    }
+    expect(result.dose_response.drums.strengths).toEqual([-1, -0.5, 0, 0.5, 1]);
+    expect(result.dose_response.drums.spearman_share).toEqual(expect.any(Number));
+    expect(result.control.drums.random_lift_at_product_nll).toEqual(expect.any(Number));
+    const live = result.live.filter((r: { method: string; setting: string; strength: number }) => r.method === 'product' && r.setting === 'turn');
+    expect(live.map((r: { strength: number }) => r.strength).sort((a: number, b: number) => a - b)).toEqual([-1, -0.5, 0.5, 1]);
+    // the product's removal takes drums out of the model's own music
+    expect(live.find((r: { strength: number }) => r.strength === -1).change.drums.share).toBeLessThan(0);
+    for (const f of ['live.md', 'crosstalk.svg', 'dose-response.svg', 'control.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toMatch(/^<svg[\s\S]*drums=-1[\s\S]*<\/svg>\n$/);
+  }, 150_000);
 
   it('refuses an unknown feature with a usage error', () => {
     const r = smitin(['eval', '--quick', '--features', 'tuba']);

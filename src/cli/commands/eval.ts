@@ -3,7 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { bestRows, markdownReport, textReport, tradeoffSvg, type ProbeStats } from '../../smitin/eval/report.js';
-import { FULL_SWEEP, QUICK_SWEEP, runEval, totalContinuations, type Sweep } from '../../smitin/eval/runner.js';
+import { continuationCrosstalk, continuationOwnChange, evalSampling, FULL_SWEEP, QUICK_SWEEP, runEval, totalContinuations, type EvalRow, type Sweep } from '../../smitin/eval/runner.js';
+import { controlAtEqualNll, crosstalkMatrix, doseResponse, isProductRow, livePlan, productMethod, runLiveEval, type LiveRow } from '../../smitin/eval/live.js';
+import { modelSteering } from '../../smitin/steering-file.js';
+import { controlSvg, crosstalkSvg, doseSvg, liveMarkdown } from '../../smitin/eval/live-report.js';
+import { isInstrument } from '../../model/tinyband/layout.js';
+import { Option } from 'commander';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { checkProbesFit, modelIdentity, readProbeSet } from '../../smitin/probe-set.js';
 import { isTinybandFeature, TINYBAND_FEATURES, type TinybandFeature } from '../../smitin/tinyband-features.js';
@@ -23,7 +28,11 @@ interface EvalCliOptions {
   n?: number;
   seed: number;
   quiet?: boolean;
+  setting: EvalSetting;
 }
+
+const EVAL_SETTINGS = ['continuation', 'live', 'both'] as const;
+type EvalSetting = (typeof EVAL_SETTINGS)[number];
 
 export const QUICK_N = 8;
 export const FULL_N = 100;
@@ -47,6 +56,7 @@ export function evalCommand(): Command {
     .option('--n <n>', `prompts per feature and method (default ${FULL_N}; --quick ${QUICK_N})`, numberIn('n', 1, 100_000, { integer: true }))
     .option('--seed <n>', 'seed of the prompts, sampling and random directions', numberIn('seed', 0, 2000, { integer: true }), 1)
     .option('--quiet', 'no progress bar')
+    .addOption(new Option('--setting <s>', "continuation (the paper's: composer prompts continued with the knob on), live (knobs on music the model plays itself, from the first step and turned mid-piece), or both").choices(EVAL_SETTINGS).default('both'))
     .action(async (opts: EvalCliOptions) => {
       const features = parseFeatures(opts.features);
       const sweep: Sweep = opts.quick ? QUICK_SWEEP : FULL_SWEEP;
@@ -65,37 +75,66 @@ export function evalCommand(): Command {
           const s = probeSummary(f, probes.model.heads);
           probeStats[f.name] = { best_acc: s.best_acc, best_acc_after_first_layer: s.best_acc_after_first_layer, mean_acc: s.mean_acc };
         }
-        const total = totalContinuations(features, n, sweep);
+        const continuation = opts.setting !== 'live';
+        const instruments = features.filter(isInstrument);
+        const product = modelSteering(opts.model, probesFile, probes);
+        const conditions = opts.setting !== 'continuation' ? livePlan(!!opts.quick, productMethod(product)).filter((c) => instruments.includes(c.feature)) : [];
+        const liveTotal = conditions.length ? n * (conditions.length + 1) : 0;
+        const total = (continuation ? totalContinuations(features, n, sweep, undefined, product) : 0) + liveTotal;
         const bar = opts.quiet ? null : progressBar('eval {bar} {value}/{total} continuations | {label} | {eta_formatted} left', 500);
         bar?.start(total, 0, { label: '' });
-        const rows = await runEval({
-          model,
-          probes,
-          features,
-          n,
-          seed: opts.seed,
-          sweep,
-          referenceCount: opts.quick ? 100 : 400,
-          onProgress: (done, _total, label) => bar?.update(done, { label }),
-        });
+        let done = 0;
+        const onProgress = (_d: number, _t: number, label: string) => bar?.update(++done, { label });
+        const rows: EvalRow[] = continuation ? await runEval({ model, probes, features, n, seed: opts.seed, sweep, product, referenceCount: opts.quick ? 100 : 400, onProgress }) : [];
+        const liveRows: LiveRow[] = conditions.length ? await runLiveEval({ model, probes, n, seed: opts.seed, conditions, onProgress }) : [];
         bar?.stop();
         const command = ['smitin eval', ...process.argv.slice(3)].join(' ');
         const seconds = (performance.now() - t0) / 1000;
+        const live = liveRows.length
+          ? { rows: liveRows, crosstalk: crosstalkMatrix(liveRows), dose_response: doseResponse(liveRows), control: controlAtEqualNll(liveRows) }
+          : null;
+        const crosstalk = { ...(continuation ? { continuation: continuationCrosstalk(rows) } : {}), ...(live?.crosstalk ?? {}) };
         const result = {
           command,
-          config: { n, seed: opts.seed, quick: !!opts.quick, features, sweep, sampling: 'guidance 1.5, top-k 16, temperature 1 (generation_config)', seconds },
+          config: { n, seed: opts.seed, quick: !!opts.quick, setting: opts.setting, features, sweep, product, sampling: evalSampling(model), seconds },
           probes: Object.fromEntries(features.map((f) => [f, probeStats[f]])),
           rows,
           best: bestRows(rows).map((r) => ({ feature: r.feature, method: r.method, alpha: r.alpha, success: r.success, in_key: r.in_key, within_tolerance: r.within_tolerance })),
+          crosstalk,
+          dose_response: live?.dose_response ?? {},
+          control: live?.control ?? {},
+          live: live?.rows ?? [],
         };
         const json = JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+        const liveText = live ? liveMarkdown(live.rows, live.dose_response, live.control) : '';
         if (opts.out) {
-          writeFileSync(join(opts.out, 'eval.json'), JSON.stringify(JSON.parse(json), null, 1) + '\n');
-          writeFileSync(join(opts.out, 'table.md'), markdownReport(rows, result.probes, command));
-          writeFileSync(join(opts.out, 'tradeoff.svg'), tradeoffSvg(rows, `smitin eval: success vs quality (n=${n} per cell)`));
+          const pretty = JSON.stringify(JSON.parse(json), null, 1) + '\n';
+          if (continuation) {
+            writeFileSync(join(opts.out, 'eval.json'), pretty);
+            writeFileSync(join(opts.out, 'table.md'), markdownReport(rows, result.probes, command));
+            writeFileSync(join(opts.out, 'tradeoff.svg'), tradeoffSvg(rows, `smitin eval: success vs quality (n=${n} per cell)`));
+          }
+          if (live) {
+            if (!continuation) writeFileSync(join(opts.out, 'live.json'), pretty);
+            writeFileSync(join(opts.out, 'live.md'), `Made by \`${command}\`.\n` + liveText);
+            const own = Object.fromEntries(
+              Object.entries(live.crosstalk).map(([setting]) => [
+                setting,
+                Object.fromEntries(live.rows.filter((r) => r.setting === setting && isProductRow(r) && Math.abs(r.strength) === 1).map((r) => [`${r.feature}=${r.strength > 0 ? '+' : ''}${r.strength}`, r.change[r.feature]])),
+              ]),
+            );
+            if (continuation) own.continuation = continuationOwnChange(rows);
+            writeFileSync(join(opts.out, 'crosstalk.svg'), crosstalkSvg(crosstalk, own, `crosstalk of the product's knobs (n=${n} per cell)`));
+            writeFileSync(join(opts.out, 'dose-response.svg'), doseSvg(live.dose_response, n));
+            writeFileSync(join(opts.out, 'control.svg'), controlSvg(live.control, n));
+          }
         }
         if (opts.json) process.stdout.write(json + '\n');
-        else process.stdout.write(textReport(rows, result.probes) + `\n${total} continuations in ${seconds.toFixed(1)} s${opts.out ? `; wrote ${opts.out}/eval.json, table.md, tradeoff.svg` : ''}\n`);
+        else {
+          if (continuation) process.stdout.write(textReport(rows, result.probes));
+          if (live) process.stdout.write(liveText);
+          process.stdout.write(`\n${total} continuations in ${seconds.toFixed(1)} s${opts.out ? `; wrote ${opts.out}` : ''}\n`);
+        }
       } finally {
         await model.release();
       }

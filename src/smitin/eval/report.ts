@@ -45,6 +45,7 @@ const COLUMNS: [string, (r: EvalRow) => string][] = [
   ['nll', (r) => f(r.nll)],
   ['frechet', (r) => f(r.frechet, 4)],
   ['collateral', (r) => f(r.collateral)],
+  ['crosstalk', (r) => f(r.crosstalk_max, 2)],
   ['applied', (r) => f(r.applied, 2)],
   ['ms/step', (r) => f(r.ms_per_step, 2)],
 ];
@@ -59,6 +60,7 @@ const REMOVAL_COLUMNS: [string, (r: EvalRow) => string][] = [
   ['in_key', (r) => f(r.in_key)],
   ['nll', (r) => f(r.nll)],
   ['collateral', (r) => f(r.collateral)],
+  ['crosstalk', (r) => f(r.crosstalk_max, 2)],
   ['applied', (r) => f(r.applied, 2)],
   ['ms/step', (r) => f(r.ms_per_step, 2)],
 ];

@@ -8,15 +8,19 @@ import { INSTRUMENTS, isInstrument, soundingInstruments } from '../../model/tiny
 import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
 import { Rng } from '../../util/rng.js';
 import type { FeatureProbes, ProbeSet } from '../probe-set.js';
-import { Steerer, type SteeringSettings } from '../steerer.js';
+import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../steerer.js';
 import { featureAmount, featurePresent, type TinybandFeature } from '../tinyband-features.js';
 import { bassOnOwnChords, tokenEmbedding } from './embedding.js';
 import { fitGaussian, frechetDistance, type Gaussian } from './frechet.js';
 import { continuationNll } from './nll.js';
+import { crosstalkOf, presenceChange, worstCell, type PresenceChange } from './presence.js';
 import { additionItems, CONTINUATION_FRAMES, referenceWindows, removalItems, type EvalItem } from './prompts.js';
 
-/** generation_config.json of tinyband: guidance 1.5, top-k 16, temperature 1. */
-export const EVAL_SAMPLING = { guidance: 1.5, topK: 16, topP: 1, temperature: 1 } as const;
+/** The model's own sampling (generation_config.json; tinyband: guidance 1.5, top-k 16, temperature 1): what render and live play by default. */
+export function evalSampling(model: MusicgenModel): { guidance: number; topK: number; topP: number; temperature: number } {
+  const g = model.spec.generation;
+  return { guidance: g.guidance, topK: g.topK, topP: g.topP, temperature: g.temperature };
+}
 
 /** The conditioning word that names each feature (the `text` method appends it to the style word). */
 export const FEATURE_WORDS: Record<TinybandFeature, string> = { drums: 'drums', bass: 'bass', piano: 'piano', guitar: 'guitar', minor: 'sad', dense: 'energetic' };
@@ -57,11 +61,17 @@ export const TOPK = [8, 16];
 
 const SOFT = { kind: 'soft' } as const;
 
-export function additionMethods(sweep: Sweep): MethodSpec[] {
+/** The product's steering (the defaults plus the model's steering.json) as a method of strength `strength`. */
+export function productSpec(product: Partial<SteeringSettings>, strength: number): MethodSpec {
+  return { method: strength > 0 ? 'product' : 'product-remove', kind: 'steer', alpha: product.alpha ?? DEFAULT_STEERING.alpha, strength, settings: product };
+}
+
+export function additionMethods(sweep: Sweep, product?: Partial<SteeringSettings>): MethodSpec[] {
   const m: MethodSpec[] = [
     { method: 'none', kind: 'none', alpha: 0, strength: 0 },
     { method: 'text', kind: 'text', alpha: 0, strength: 0 },
   ];
+  if (product) m.push(productSpec(product, 1));
   for (const a of sweep.random) m.push({ method: 'random', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: SOFT, monitor: 'off' } });
   for (const a of sweep.randomTopk ?? []) m.push({ method: 'random-topk16', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: { kind: 'topk', k: 16 }, monitor: 'off' } });
   for (const a of sweep.randomMonitor ?? []) m.push({ method: 'random-monitor', kind: 'steer', alpha: a, strength: 1, random: true, settings: { weighting: SOFT, monitor: 'same' } });
@@ -84,8 +94,9 @@ export function additionMethods(sweep: Sweep): MethodSpec[] {
   return m;
 }
 
-export function removalMethods(sweep: Sweep): MethodSpec[] {
+export function removalMethods(sweep: Sweep, product?: Partial<SteeringSettings>): MethodSpec[] {
   const m: MethodSpec[] = [{ method: 'none', kind: 'none', alpha: 0, strength: 0 }];
+  if (product) m.push(productSpec(product, -1));
   for (const a of sweep.removeSmitin) m.push({ method: 'smitin-remove', kind: 'steer', alpha: a, strength: -1, settings: { weighting: SOFT, monitor: 'same' } });
   for (const a of sweep.removeTopk) m.push({ method: 'topk16-remove', kind: 'steer', alpha: a, strength: -1, settings: { weighting: { kind: 'topk', k: 16 }, monitor: 'off' } });
   return m;
@@ -109,6 +120,10 @@ export interface EvalRow {
   collateral: number;
   applied: number;
   ms_per_step: number;
+  /** Instruments: every other instrument's change of frame share and present rate against `none` (per cell, not averaged). */
+  crosstalk?: Record<string, PresenceChange>;
+  /** The largest of those changes (share or present). */
+  crosstalk_max?: number;
   /** Removal rows: the instrument's frame share in the continuation, and its drop against `none`. */
   share?: number;
   share_drop?: number;
@@ -121,6 +136,8 @@ export interface EvalOptions {
   n: number;
   seed: number;
   sweep: Sweep;
+  /** The product's steering (the model's steering.json over the defaults): `product` rows, the continuation crosstalk's subject. */
+  product?: Partial<SteeringSettings>;
   /** Methods to run instead of the sweep's (experiments): additions, and removals for instruments. */
   methods?: { add: MethodSpec[]; remove: MethodSpec[] };
   /** Real windows with the feature per Frechet reference. */
@@ -153,9 +170,9 @@ export function randomDirections(f: FeatureProbes, headDim: number, seed: number
   return { ...f, direction: dir, massMeanDirection: dir, massMeanSigma: f.sigma };
 }
 
-export function totalContinuations(features: readonly TinybandFeature[], n: number, sweep: Sweep, methods?: EvalOptions['methods']): number {
-  const add = (methods?.add ?? additionMethods(sweep)).length;
-  const rem = (methods?.remove ?? removalMethods(sweep)).length;
+export function totalContinuations(features: readonly TinybandFeature[], n: number, sweep: Sweep, methods?: EvalOptions['methods'], product?: Partial<SteeringSettings>): number {
+  const add = (methods?.add ?? additionMethods(sweep, product)).length;
+  const rem = (methods?.remove ?? removalMethods(sweep, product)).length;
   return features.reduce((s, f) => s + n * add + (isInstrument(f) ? n * rem : 0), 0);
 }
 
@@ -168,14 +185,44 @@ function shares(tokens: readonly ArrayLike<number>[]): number[] {
   return soundingInstruments(tokens).map((r) => r.reduce((a, b) => a + b, 0) / Math.max(1, r.length));
 }
 
+function crosstalkInto(row: EvalRow, feature: string, tokens: Uint16Array[][], none: Uint16Array[][]): void {
+  row.crosstalk = crosstalkOf(presenceChange(tokens, none), feature);
+  row.crosstalk_max = worstCell(row.crosstalk);
+}
+
+/** The product's crosstalk in the continuation setting: its addition rows (+1) and removal rows (-1). */
+export function continuationCrosstalk(rows: readonly EvalRow[]): Record<string, Record<string, PresenceChange>> {
+  const out: Record<string, Record<string, PresenceChange>> = {};
+  for (const r of rows) {
+    if (!r.crosstalk) continue;
+    if (r.method === 'product') out[`${r.feature}=+1`] = r.crosstalk;
+    if (r.method === 'product-remove') out[`${r.feature}=-1`] = r.crosstalk;
+  }
+  return out;
+}
+
+/** The knob's own change in the continuation setting, as the crosstalk picture shows it: frame share and success against `none` (or `none-remove`). */
+export function continuationOwnChange(rows: readonly EvalRow[]): Record<string, PresenceChange> {
+  const out: Record<string, PresenceChange> = {};
+  for (const r of rows) {
+    if (!isInstrument(r.feature)) continue;
+    const add = r.method === 'product';
+    if (!add && r.method !== 'product-remove') continue;
+    const none = rows.find((x) => x.feature === r.feature && x.method === (add ? 'none' : 'none-remove'));
+    if (none) out[`${r.feature}=${add ? '+1' : '-1'}`] = { share: r.amount - none.amount, present: r.lift };
+  }
+  return out;
+}
+
 export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
   const { model, probes, features, n, seed, sweep } = options;
-  const total = totalContinuations(features, n, sweep, options.methods);
+  const total = totalContinuations(features, n, sweep, options.methods, options.product);
   let done = 0;
+  const sampling = evalSampling(model);
   const texts = new Map<string, Conditioning>();
   const conditioning = async (text: string): Promise<Conditioning> => {
     let c = texts.get(text);
-    if (!c) texts.set(text, (c = await encodeText(model, [text], EVAL_SAMPLING.guidance)));
+    if (!c) texts.set(text, (c = await encodeText(model, [text], sampling.guidance)));
     return c;
   };
 
@@ -194,15 +241,16 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
       const text = spec.kind === 'text' ? `${item.style} ${FEATURE_WORDS[feature]}` : item.style;
       const cond = await conditioning(text);
       const steer = spec.kind === 'steer' ? new Steerer(set, { [feature]: spec.strength }, { ...spec.settings, alpha: spec.alpha }, { record: true }) : undefined;
-      const gen = new MusicgenGenerator(model.decoder, model.spec, cond, { ...EVAL_SAMPLING, seed: item.samplingSeed, doSample: true, prompt: item.prompt, hook: steer });
+      const gen = new MusicgenGenerator(model.decoder, model.spec, cond, { ...sampling, seed: item.samplingSeed, doSample: true, prompt: item.prompt, hook: steer });
       const t0 = performance.now();
       tokens.push(await gen.generate(CONTINUATION_FRAMES));
       ms += performance.now() - t0;
       steps += gen.metrics.steps;
       if (steer) {
         const fi = steer.features.indexOf(feature);
+        const alpha = spec.settings?.alphas?.[feature] ?? spec.alpha;
         for (const t of steer.trace) {
-          applied += Math.abs(t.applied[fi]) / spec.alpha;
+          applied += Math.abs(t.applied[fi]) / alpha;
           runs++;
         }
       }
@@ -249,7 +297,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
     const items = additionItems(feature, n, seed);
     const reference = fitGaussian(referenceWindows(feature, options.referenceCount, seed).map((w) => tokenEmbedding(w)));
     const outcomes: Outcome[] = [];
-    const specs = options.methods?.add ?? additionMethods(sweep);
+    const specs = options.methods?.add ?? additionMethods(sweep, options.product);
     const featureRows: EvalRow[] = [];
     for (const spec of specs) {
       const out = await generate(feature, items, spec, `${feature} ${spec.method}${spec.alpha ? ` a${spec.alpha}` : ''}`);
@@ -264,6 +312,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
     featureRows.forEach((r, i) => {
       r.lift = r.success - none.success;
       r.collateral = collateral(feature, outcomes[i].tokens, outcomes[0].tokens);
+      if (isInstrument(feature)) crosstalkInto(r, feature, outcomes[i].tokens, outcomes[0].tokens);
     });
     rows.push(...featureRows);
 
@@ -271,7 +320,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
     const removal = removalItems(feature, n, seed);
     const rOut: Outcome[] = [];
     const rRows: EvalRow[] = [];
-    for (const spec of options.methods?.remove ?? removalMethods(sweep)) {
+    for (const spec of options.methods?.remove ?? removalMethods(sweep, options.product)) {
       const out = await generate(feature, removal, spec, `${feature} ${spec.method}${spec.alpha ? ` a${spec.alpha}` : ''} (removal)`);
       rOut.push(out);
       const row = await rowOf(feature, removal, spec, out, null);
@@ -282,6 +331,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
     rRows.forEach((r, i) => {
       r.lift = r.success - rRows[0].success;
       r.collateral = collateral(feature, rOut[i].tokens, rOut[0].tokens);
+      crosstalkInto(r, feature, rOut[i].tokens, rOut[0].tokens);
       r.share_drop = rRows[0].share! > 0 ? 1 - r.share! / rRows[0].share! : NaN;
     });
     rows.push(...rRows);

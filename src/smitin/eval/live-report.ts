@@ -1,0 +1,167 @@
+/** The live setting's tables and pictures: the knob matrix, the crosstalk heat map, the dose-response curves and the control at equal NLL (hand-written SVG). */
+import { INSTRUMENTS } from '../../model/tinyband/layout.js';
+import { KNOB_BARS, MEASURED_BARS, TURN_BAR } from './knobs.js';
+import { PRODUCT_METHOD, type ControlEntry, type DoseResponse, type LiveRow } from './live.js';
+import type { PresenceChange } from './presence.js';
+
+/** The goals of issue 11, in one place: the report marks the cells that miss them. */
+export const GOALS = { crosstalk: 0.1, success: 0.9, shareDrop: 0.9, nllRatio: 1.5, inKey: 0.02, grid: 0.03, spearman: 0.95, randomLift: 0.05 } as const;
+
+const f = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+const sf = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(2)}` : '-');
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const miss = (bad: boolean): string => (bad ? ' !' : '');
+
+function cell(c: PresenceChange | undefined): string {
+  if (!c) return '-';
+  return `${sf(c.share)} / ${sf(c.present)}${miss(Math.max(Math.abs(c.share), Math.abs(c.present)) > GOALS.crosstalk)}`;
+}
+
+/** The knob matrix of one method: per knob and sign, the knob's own effect, every instrument's change, and quality. */
+function knobTable(rows: readonly LiveRow[], none: LiveRow): string {
+  let s = `| knob | own share | present | success (twin lacks it) | share drop | ${INSTRUMENTS.join(' | ')} | NLL ratio | in-key | drums on grid | new silent bars | applied |\n|${Array(10 + INSTRUMENTS.length).fill('---').join('|')}|\n`;
+  for (const r of rows) {
+    const add = r.strength > 0;
+    s += `| ${r.feature}=${r.strength > 0 ? '+' : ''}${r.strength} | ${f(r.share)} | ${f(r.present)} | ${add ? f(r.success_absent) + miss(r.strength === 1 && r.success_absent < GOALS.success) : '-'} | ${add ? '-' : f(r.share_drop) + miss(r.strength === -1 && r.share_drop < GOALS.shareDrop)} | `;
+    s += INSTRUMENTS.map((inst) => (inst === r.feature ? `(${sf(r.change[inst].share)} / ${sf(r.change[inst].present)})` : cell(r.change[inst]))).join(' | ');
+    s += ` | ${f(r.nll_ratio)}${miss(r.nll_ratio > GOALS.nllRatio)} | ${f(r.in_key, 3)}${miss(r.in_key < none.in_key - GOALS.inKey)} | ${f(r.drums_on_grid, 3)}${miss(r.drums_on_grid < none.drums_on_grid - GOALS.grid)} | ${r.new_silences}${miss(r.new_silences > 0)} | ${f(r.applied)} |\n`;
+  }
+  return s;
+}
+
+export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, DoseResponse>, control: Record<string, ControlEntry>): string {
+  const none = rows.find((r) => r.setting === 'none');
+  if (!none) return '';
+  const n = none.n;
+  let s = `\n# Live setting: knobs on music the model plays itself\n\n`;
+  s += `${n} text prompts (style, mood and energy words) with their own sampling seeds; the model plays ${KNOB_BARS} bars from silence. \`start\`: the knob is at its value from the first step (\`smitin render --steer\`); \`turn\`: the knob moves from 0 at bar ${TURN_BAR + 1} of the running piece (a live knob). Everything is measured on the last ${MEASURED_BARS} bars against the unsteered twin (same prompt, same seed). Cells: change of frame share / change of present rate (present: in at least a quarter of the frames); the knob's own instrument in brackets; \`!\` marks a cell that misses the goal (crosstalk <= ${GOALS.crosstalk}, success >= ${GOALS.success}, share drop >= ${GOALS.shareDrop}, NLL <= ${GOALS.nllRatio}x unsteered, in-key within ${GOALS.inKey}, drums on grid within ${GOALS.grid}, no new silent bar).\n\n`;
+  s += `Unsteered: ${INSTRUMENTS.map((i) => `${i} share ${f(none.shares[i])}, present ${f(none.presents[i])}`).join('; ')}; NLL ${f(none.nll, 3)}, in-key ${f(none.in_key, 3)}, drums on grid ${f(none.drums_on_grid, 3)}.\n\n`;
+  const groups = [...new Set(rows.filter((r) => r.setting !== 'none').map((r) => `${r.method}|${r.scale}|${r.setting}`))];
+  for (const g of groups) {
+    const [method, scale, setting] = g.split('|');
+    const rs = rows.filter((r) => r.method === method && String(r.scale) === scale && r.setting === setting);
+    const title = `${method}${Number(scale) !== 1 ? `, every alpha x${scale}` : ''}${method === PRODUCT_METHOD && Number(scale) === 1 ? " (the default: render's and live's steering)" : ''}, ${setting}`;
+    s += `## ${title}\n\n` + knobTable(rs, none) + '\n';
+  }
+  if (Object.keys(dose).length) {
+    s += `## Dose-response (the product's default, turn setting)\n\nThe knob's own frame share at each knob position (0: unsteered); Spearman's rho of position against share (goal >= ${GOALS.spearman}).\n\n| instrument | ${dose[Object.keys(dose)[0]].strengths.map((x) => String(x)).join(' | ')} | rho |\n|${Array(dose[Object.keys(dose)[0]].strengths.length + 2).fill('---').join('|')}|\n`;
+    for (const [inst, d] of Object.entries(dose)) s += `| ${inst} | ${d.share.map((x) => f(x)).join(' | ')} | ${f(d.spearman_share)}${miss(d.spearman_share < GOALS.spearman)} |\n`;
+    s += '\n';
+  }
+  if (Object.keys(control).length) {
+    s += `## The control at equal NLL (turn setting, +1)\n\nLift of the knob's own present rate and NLL, probe directions (the product) against random directions on the same heads with the same weights, sigma and monitor, over alpha. Goal: at the product's NLL, random directions lift no instrument by more than ${GOALS.randomLift}.\n\n| instrument | probe (alpha: lift @ NLL) | random (alpha: lift @ NLL) | random lift at the product's NLL |\n|---|---|---|---|\n`;
+    for (const [inst, c] of Object.entries(control)) {
+      const pts = (p: ControlEntry['probe']) => p.map((q) => `${q.alpha}: ${sf(q.lift)} @ ${f(q.nll, 3)}`).join('; ');
+      s += `| ${inst} | ${pts(c.probe)} | ${pts(c.random)} | ${sf(c.random_lift_at_product_nll)}${miss(c.random_lift_at_product_nll > GOALS.randomLift)} |\n`;
+    }
+  }
+  return s;
+}
+
+/** Heat map per setting: rows are knobs (instrument and sign), columns instruments, colour the change of present rate (frame share in the tooltip). */
+export function crosstalkSvg(matrix: Record<string, Record<string, Record<string, PresenceChange>>>, own: Record<string, Record<string, PresenceChange>>, title: string): string {
+  const settings = Object.keys(matrix);
+  const knobs = INSTRUMENTS.flatMap((i) => [`${i}=+1`, `${i}=-1`]);
+  const cw = 70;
+  const ch = 26;
+  const left = 90;
+  const top = 70;
+  const panelW = left + cw * INSTRUMENTS.length + 30;
+  const width = panelW * settings.length + 20;
+  const height = top + ch * knobs.length + 70;
+  const colour = (v: number) => {
+    const t = Math.max(-1, Math.min(1, v / 0.6));
+    const r = t >= 0 ? 255 : Math.round(255 + 200 * t);
+    const b = t <= 0 ? 255 : Math.round(255 - 200 * t);
+    const g = Math.round(255 - 200 * Math.abs(t));
+    return `rgb(${r},${g},${b})`;
+  };
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>\n`;
+  settings.forEach((setting, si) => {
+    const ox = 10 + si * panelW;
+    svg += `<text x="${ox + left + (cw * INSTRUMENTS.length) / 2}" y="42" text-anchor="middle" font-weight="bold">${esc(setting)}</text>\n`;
+    INSTRUMENTS.forEach((inst, c) => (svg += `<text x="${ox + left + c * cw + cw / 2}" y="${top - 8}" text-anchor="middle">${inst}</text>\n`));
+    knobs.forEach((knob, r) => {
+      const y = top + r * ch;
+      svg += `<text x="${ox + left - 6}" y="${y + ch / 2 + 4}" text-anchor="end">${esc(knob)}</text>\n`;
+      INSTRUMENTS.forEach((inst, c) => {
+        const mine = knob.startsWith(`${inst}=`);
+        const v = mine ? own[setting]?.[knob] : matrix[setting]?.[knob]?.[inst];
+        const x = ox + left + c * cw;
+        if (!v) {
+          svg += `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="#f4f4f4" stroke="#fff"/>\n`;
+          return;
+        }
+        const bad = !mine && Math.max(Math.abs(v.share), Math.abs(v.present)) > GOALS.crosstalk;
+        svg += `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="${colour(v.present)}" stroke="${mine ? '#000' : '#fff'}" stroke-width="${mine ? 2 : 1}"><title>${esc(`${knob} on ${inst}: share ${sf(v.share)}, present ${sf(v.present)}`)}</title></rect>\n`;
+        svg += `<text x="${x + cw / 2}" y="${y + ch / 2 + 4}" text-anchor="middle" font-size="11"${bad ? ' font-weight="bold"' : ''}>${sf(v.present)}</text>\n`;
+      });
+    });
+  });
+  svg += `<text x="${width / 2}" y="${height - 30}" text-anchor="middle" font-size="11" fill="#444">cell: change of the column instrument's present rate against the unsteered twins (red up, blue down); framed: the knob's own instrument;</text>\n`;
+  svg += `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" font-size="11" fill="#444">bold: misses the crosstalk goal (|change| of share or present rate &gt; ${GOALS.crosstalk}); hover for the frame-share change</text>\n`;
+  return svg + '</svg>\n';
+}
+
+const LINE_COLOURS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+interface Series {
+  name: string;
+  colour: string;
+  points: { x: number; y: number; label?: string }[];
+  dashed?: boolean;
+}
+
+/** One panel of lines with points: the dose-response and the control plots. */
+function linePlot(title: string, xName: string, yName: string, series: readonly Series[]): string {
+  const W = 560;
+  const H = 380;
+  const pad = { l: 60, r: 150, t: 40, b: 48 };
+  const xs = series.flatMap((s) => s.points.map((p) => p.x)).filter(Number.isFinite);
+  const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
+  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [y0, y1] = [Math.min(0, ...ys), Math.max(0, ...ys)];
+  if (!(x1 > x0)) [x0, x1] = [x0 - 1, x1 + 1];
+  if (!(y1 > y0)) [y0, y1] = [y0 - 1, y1 + 1];
+  const mx = (x1 - x0) * 0.05;
+  const my = (y1 - y0) * 0.05;
+  [x0, x1, y0, y1] = [x0 - mx, x1 + mx, y0 - my, y1 + my];
+  const px = (x: number) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+  const py = (y: number) => pad.t + ((y1 - y) / (y1 - y0)) * (H - pad.t - pad.b);
+  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n<text x="${(W - pad.r + pad.l) / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>\n`;
+  s += `<rect x="${pad.l}" y="${pad.t}" width="${W - pad.l - pad.r}" height="${H - pad.t - pad.b}" fill="none" stroke="#999"/>\n`;
+  for (let i = 0; i <= 5; i++) {
+    const y = y0 + ((y1 - y0) * i) / 5;
+    const x = x0 + ((x1 - x0) * i) / 5;
+    s += `<line x1="${pad.l}" x2="${W - pad.r}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/><text x="${pad.l - 6}" y="${py(y) + 4}" text-anchor="end">${y.toFixed(2)}</text>\n`;
+    s += `<text x="${px(x)}" y="${H - pad.b + 16}" text-anchor="middle">${x.toFixed(2)}</text>\n`;
+  }
+  if (y0 < 0 && y1 > 0) s += `<line x1="${pad.l}" x2="${W - pad.r}" y1="${py(0)}" y2="${py(0)}" stroke="#bbb"/>\n`;
+  s += `<text x="${pad.l + (W - pad.l - pad.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(xName)}</text>\n<text transform="translate(16 ${pad.t + (H - pad.t - pad.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yName)}</text>\n`;
+  series.forEach((ser, i) => {
+    const pts = ser.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+    s += `<polyline fill="none" stroke="${ser.colour}" stroke-width="2"${ser.dashed ? ' stroke-dasharray="5 4"' : ''} points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>\n`;
+    for (const p of pts) {
+      s += `<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3.5" fill="${ser.colour}"><title>${esc(`${ser.name}: ${p.x.toFixed(3)}, ${p.y.toFixed(3)}`)}</title></circle>\n`;
+      if (p.label) s += `<text x="${(px(p.x) + 5).toFixed(1)}" y="${(py(p.y) - 5).toFixed(1)}" font-size="9" fill="${ser.colour}">${esc(p.label)}</text>\n`;
+    }
+    const ly = pad.t + 10 + i * 18;
+    s += `<line x1="${W - pad.r + 12}" x2="${W - pad.r + 32}" y1="${ly}" y2="${ly}" stroke="${ser.colour}" stroke-width="2"${ser.dashed ? ' stroke-dasharray="5 4"' : ''}/><text x="${W - pad.r + 36}" y="${ly + 4}">${esc(ser.name)}</text>\n`;
+  });
+  return s + '</svg>\n';
+}
+
+export function doseSvg(dose: Record<string, DoseResponse>, n: number): string {
+  const series = Object.entries(dose).map(([inst, d], i) => ({ name: `${inst} (rho ${f(d.spearman_share)})`, colour: LINE_COLOURS[i % LINE_COLOURS.length], points: d.strengths.map((x, j) => ({ x, y: d.share[j] })) }));
+  return linePlot(`dose-response: knob position against its instrument (n=${n})`, 'knob position (turned at bar 3)', "the instrument's frame share, last 4 bars", series);
+}
+
+export function controlSvg(control: Record<string, ControlEntry>, n: number): string {
+  const series: Series[] = [];
+  Object.entries(control).forEach(([inst, c], i) => {
+    const colour = LINE_COLOURS[i % LINE_COLOURS.length];
+    series.push({ name: `${inst} probe`, colour, points: c.probe.map((p) => ({ x: p.nll, y: p.lift, label: String(p.alpha) })) });
+    series.push({ name: `${inst} random`, colour, dashed: true, points: c.random.map((p) => ({ x: p.nll, y: p.lift, label: String(p.alpha) })) });
+  });
+  return linePlot(`success lift against NLL: probe vs random directions (n=${n})`, 'NLL of the measured bars under the unsteered model', "lift of the instrument's present rate", series);
+}

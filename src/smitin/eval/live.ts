@@ -1,0 +1,277 @@
+/**
+ * smitin eval's live setting: every knob at +1 and -1 on music the model
+ * plays itself (knobs.ts), in both ways a performer uses it (from the first
+ * step, and turned at bar TURN_BAR), with what it does to every instrument
+ * (crosstalk), to quality (NLL under the unsteered model, in-key, drums on
+ * the grid, silent bars), how presence follows the knob's position
+ * (dose-response), and the random-direction control at equal NLL.
+ */
+import { INSTRUMENTS, type Instrument } from '../../model/tinyband/layout.js';
+import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
+import type { MusicgenModel } from '../../model/musicgen/index.js';
+import type { ProbeSet } from '../probe-set.js';
+import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../steerer.js';
+import { knobItems, knobRuns, KNOB_SETTINGS, MEASURED_FROM, measured, TURN_RUN, type KnobItem, type KnobSetting } from './knobs.js';
+import { continuationNll } from './nll.js';
+import { crosstalkOf, interpolateAt, newSilences, presence, presenceChange, spearman, worstCell, type PresenceChange } from './presence.js';
+import { evalSampling, randomDirections } from './runner.js';
+
+export interface LiveMethod {
+  method: string;
+  settings: Partial<SteeringSettings>;
+  /** Multiplies every alpha of the settings (the control's sweep); 1 when left out. */
+  scale?: number;
+  /** Random unit directions per head in place of the probes' (the control). */
+  random?: boolean;
+}
+
+/** The settings a method runs with, its scale applied to alpha and the per-feature alphas. */
+export function methodSettings(m: LiveMethod): Partial<SteeringSettings> {
+  const scale = m.scale ?? 1;
+  const alpha = (m.settings.alpha ?? DEFAULT_STEERING.alpha) * scale;
+  const alphas = Object.fromEntries(Object.entries(m.settings.alphas ?? {}).map(([f, a]) => [f, a * scale]));
+  return { ...m.settings, alpha, alphas };
+}
+
+/** The alpha a feature is pushed with under a method. */
+export function featureAlpha(m: LiveMethod, feature: string): number {
+  const s = methodSettings(m);
+  return s.alphas?.[feature] ?? s.alpha!;
+}
+
+export interface LiveCondition {
+  setting: KnobSetting;
+  method: LiveMethod;
+  feature: Instrument;
+  strength: number;
+}
+
+/** The product's steering is named `product` in every table: the defaults plus the model's steering.json, as render and live run it. */
+export const PRODUCT_METHOD = 'product';
+
+export function productMethod(model: Partial<SteeringSettings>): LiveMethod {
+  return { method: PRODUCT_METHOD, settings: model };
+}
+
+export interface LivePlan {
+  n: number;
+  conditions: LiveCondition[];
+}
+
+const SIGNS = [1, -1];
+
+/** The conditions of a full run (and of --quick: the headline rows and the half-way doses only); `product` is the model's steering. */
+export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
+  const c: LiveCondition[] = [];
+  const each = (setting: KnobSetting, method: LiveMethod, strengths: readonly number[]) => {
+    for (const feature of INSTRUMENTS) for (const strength of strengths) c.push({ setting, method, feature, strength });
+  };
+  for (const setting of KNOB_SETTINGS) each(setting, product, SIGNS);
+  each('turn', product, quick ? [0.5, -0.5] : [0.25, 0.5, 0.75, -0.25, -0.5, -0.75]);
+  const random: LiveMethod = { ...product, method: 'random', random: true };
+  for (const scale of quick ? [1] : CONTROL_SCALES) each('turn', { ...random, scale }, [1]);
+  if (quick) return c;
+  for (const scale of CONTROL_SCALES.filter((x) => x !== 1)) each('turn', { ...product, scale }, [1]);
+  // what the product's choices are measured against (issue 11): each left out in turn, and the paper's SMITIN as it was the default
+  const { hold: _hold, holdMargin: _margin, ...noHold } = product.settings;
+  each('start', { method: 'product-no-hold', settings: noHold }, SIGNS);
+  each('start', { method: 'smitin-all-layers', settings: {} }, SIGNS);
+  each('start', { method: 'smitin-from-step-1', settings: { pushAfterWarmup: false } }, SIGNS);
+  return c;
+}
+
+/** The control's sweep: every alpha halved, as is, doubled. */
+export const CONTROL_SCALES = [0.5, 1, 2];
+
+export interface LiveRow {
+  setting: KnobSetting | 'none';
+  method: string;
+  feature: string;
+  strength: number;
+  /** The knob's alpha (its feature's, scale applied). */
+  alpha: number;
+  /** The method's alpha scale (the control's sweep). */
+  scale: number;
+  n: number;
+  /** The knob's own instrument: mean frame share and present rate in the measured bars. */
+  share: number;
+  present: number;
+  /** Present rate over the items whose unsteered twin lacks the instrument (adding it). */
+  success_absent: number;
+  /** 1 - share / share of none (removing it). */
+  share_drop: number;
+  /** Per instrument: its frame share and present rate in the measured bars. */
+  shares: Record<string, number>;
+  presents: Record<string, number>;
+  /** Per instrument, the change against the unsteered twins (the knob's own included). */
+  change: Record<string, PresenceChange>;
+  /** The largest change of another instrument (share or present). */
+  crosstalk_max: number;
+  nll: number;
+  nll_ratio: number;
+  in_key: number;
+  drums_on_grid: number;
+  /** Items with a wholly silent bar that the unsteered twin does not have. */
+  new_silences: number;
+  /** Mean |applied push| / alpha of the knob over the runs it was on. */
+  applied: number;
+}
+
+export interface LiveEvalOptions {
+  model: MusicgenModel;
+  probes: ProbeSet;
+  n: number;
+  seed: number;
+  conditions: readonly LiveCondition[];
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+function mean(xs: readonly number[]): number {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
+}
+
+export function conditionLabel(c: LiveCondition): string {
+  return `${c.setting} ${c.method.method}${(c.method.scale ?? 1) !== 1 ? ` x${c.method.scale}` : ''} ${c.feature}=${c.strength > 0 ? '+' : ''}${c.strength}`;
+}
+
+export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> {
+  const { model, probes, n, seed, conditions } = options;
+  const items = knobItems(n, seed);
+  const sampling = evalSampling(model);
+  const total = n * (conditions.length + 1);
+  let done = 0;
+  const progress = (label: string) => () => options.onProgress?.(++done, total, label);
+  const none = await knobRuns({ model, items, sampling, setting: 'start', onItem: progress('none') });
+  const quality = await qualityOf(model, items, none);
+  const nonePresence = presence(none.map(measured));
+  const rows: LiveRow[] = [
+    { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: nonePresence.share, presents: nonePresence.present, change: presenceChange(none.map(measured), none.map(measured)), crosstalk_max: 0, ...quality, nll_ratio: 1, new_silences: 0, applied: 0 },
+  ];
+  for (const c of conditions) {
+    const fi = probes.features.findIndex((f) => f.name === c.feature);
+    if (fi < 0) throw new RangeError(`the probe set has no ${c.feature}`);
+    const set = c.method.random ? { ...probes, features: probes.features.map((f, i) => (i === fi ? randomDirections(f, probes.model.headDim, seed * 7919 + fi + 1) : f)) } : probes;
+    const strengths = { [c.feature]: c.strength };
+    const steerers: Steerer[] = [];
+    const runs = await knobRuns({
+      model,
+      items,
+      sampling,
+      setting: c.setting,
+      strengths,
+      steerer: () => {
+        const s = new Steerer(set, c.setting === 'start' ? strengths : {}, methodSettings(c.method), { record: true });
+        steerers.push(s);
+        return s;
+      },
+      onItem: progress(conditionLabel(c)),
+    });
+    const q = await qualityOf(model, items, runs);
+    const m = runs.map(measured);
+    const own = presence(m);
+    const change = presenceChange(m, none.map(measured));
+    const lacking = items.map((_, i) => i).filter((i) => !(presence([measured(none[i])]).present[c.feature] > 0));
+    const ownFi = steerers[0]?.features.indexOf(c.feature) ?? -1;
+    const from = c.setting === 'turn' ? TURN_RUN : 0;
+    const alpha = featureAlpha(c.method, c.feature);
+    const applied = mean(steerers.flatMap((s) => s.trace.filter((t) => t.run >= from).map((t) => Math.abs(t.applied[ownFi]) / alpha)));
+    rows.push({
+      setting: c.setting,
+      method: c.method.method,
+      feature: c.feature,
+      strength: c.strength,
+      alpha,
+      scale: c.method.scale ?? 1,
+      n,
+      share: own.share[c.feature],
+      present: own.present[c.feature],
+      success_absent: lacking.length ? presence(lacking.map((i) => m[i])).present[c.feature] : NaN,
+      share_drop: nonePresence.share[c.feature] > 0 ? 1 - own.share[c.feature] / nonePresence.share[c.feature] : NaN,
+      shares: own.share,
+      presents: own.present,
+      change,
+      crosstalk_max: worstCell(crosstalkOf(change, c.feature)),
+      ...q,
+      nll_ratio: q.nll / quality.nll,
+      new_silences: newSilences(runs, none),
+      applied,
+    });
+  }
+  return rows;
+}
+
+/** NLL of the measured bars given the bars before them, in-key and drums on grid of the measured bars. */
+async function qualityOf(model: MusicgenModel, items: readonly KnobItem[], runs: readonly Uint16Array[][]): Promise<{ nll: number; in_key: number; drums_on_grid: number }> {
+  const nll = await continuationNll(
+    model,
+    items.map((it, i) => ({ text: it.text, prompt: runs[i].map((r) => r.subarray(0, MEASURED_FROM)), continuation: measured(runs[i]) })),
+  );
+  return {
+    nll: mean(Array.from(nll)),
+    in_key: mean(runs.map((r) => bestKey(measured(r)).inKey)),
+    drums_on_grid: mean(runs.map((r, i) => drumsOnGrid(measured(r), items[i].style).onGrid)),
+  };
+}
+
+/** A row of the product's steering as shipped (not a scaled control row). */
+export function isProductRow(r: LiveRow): boolean {
+  return r.method === PRODUCT_METHOD && r.scale === 1;
+}
+
+const signed = (s: number): string => `${s > 0 ? '+' : ''}${s}`;
+
+/** The product's crosstalk per setting and knob ("piano=+1"): every other instrument's change. */
+export function crosstalkMatrix(rows: readonly LiveRow[]): Record<string, Record<string, Record<string, PresenceChange>>> {
+  const out: Record<string, Record<string, Record<string, PresenceChange>>> = {};
+  for (const r of rows) {
+    if (!isProductRow(r) || Math.abs(r.strength) !== 1 || r.setting === 'none') continue;
+    (out[r.setting] ??= {})[`${r.feature}=${signed(r.strength)}`] = crosstalkOf(r.change, r.feature);
+  }
+  return out;
+}
+
+export interface DoseResponse {
+  strengths: number[];
+  share: number[];
+  present: number[];
+  spearman_share: number;
+}
+
+/** Per instrument: its share at each knob position of the product in the turn setting (0 = the unsteered twins). */
+export function doseResponse(rows: readonly LiveRow[]): Record<string, DoseResponse> {
+  const none = rows.find((r) => r.setting === 'none');
+  const out: Record<string, DoseResponse> = {};
+  for (const inst of INSTRUMENTS) {
+    const rs = rows.filter((r) => r.setting === 'turn' && isProductRow(r) && r.feature === inst);
+    if (rs.length < 2 || !none) continue;
+    const pts = [...rs.map((r) => ({ s: r.strength, share: r.share, present: r.present })), { s: 0, share: none.shares[inst], present: none.presents[inst] }].sort((a, b) => a.s - b.s);
+    out[inst] = { strengths: pts.map((p) => p.s), share: pts.map((p) => p.share), present: pts.map((p) => p.present), spearman_share: spearman(pts.map((p) => p.s), pts.map((p) => p.share)) };
+  }
+  return out;
+}
+
+export interface ControlEntry {
+  /** (alpha, NLL, own present-rate lift) of probe and random directions at +1 in the turn setting, over the alpha scales. */
+  probe: { alpha: number; scale: number; nll: number; lift: number }[];
+  random: { alpha: number; scale: number; nll: number; lift: number }[];
+  /** The random directions' lift at the NLL the product's default spends (interpolated along its alphas, clamped to its ends). */
+  random_lift_at_product_nll: number;
+}
+
+export function controlAtEqualNll(rows: readonly LiveRow[]): Record<string, ControlEntry> {
+  const out: Record<string, ControlEntry> = {};
+  for (const inst of INSTRUMENTS) {
+    const pick = (method: string) =>
+      rows
+        .filter((r) => r.setting === 'turn' && r.method === method && r.feature === inst && r.strength === 1)
+        .map((r) => ({ alpha: r.alpha, scale: r.scale, nll: r.nll, lift: r.change[inst].present }))
+        .sort((a, b) => a.scale - b.scale);
+    const probe = pick(PRODUCT_METHOD);
+    const random = pick('random');
+    if (!random.length) continue;
+    const product = probe.find((p) => p.scale === 1);
+    out[inst] = { probe, random, random_lift_at_product_nll: product ? interpolateAt(random.map((p) => ({ x: p.nll, y: p.lift })), product.nll) : NaN };
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * What a listener hears of each instrument, and how a knob changed it: the
+ * instrument's frame share and whether it is "present" (in at least a
+ * quarter of the frames: the success test), per item, compared with the
+ * unsteered twin of the same item. Crosstalk is that change for the
+ * instruments a knob does not name; the goal bounds every cell, so nothing
+ * here averages over instruments.
+ */
+import { FRAMES_PER_BAR } from '../../constants.js';
+import { INSTRUMENTS, soundingInstruments } from '../../model/tinyband/layout.js';
+import { INSTRUMENT_SUCCESS_SHARE } from '../tinyband-features.js';
+
+export type InstrumentValues = Record<string, number>;
+
+export interface PresenceChange {
+  /** Mean change of the instrument's frame share. */
+  share: number;
+  /** Change of the share of items in which it is present. */
+  present: number;
+}
+
+/** Per instrument: its frame share in the tokens. */
+export function instrumentShares(tokens: readonly ArrayLike<number>[]): number[] {
+  return soundingInstruments(tokens).map((r) => r.reduce((a, b) => a + b, 0) / Math.max(1, r.length));
+}
+
+function mean(xs: readonly number[]): number {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
+}
+
+/** Per instrument: mean share and present rate over items. */
+export function presence(items: readonly (readonly ArrayLike<number>[])[]): { share: InstrumentValues; present: InstrumentValues } {
+  const shares = items.map(instrumentShares);
+  const share: InstrumentValues = {};
+  const present: InstrumentValues = {};
+  INSTRUMENTS.forEach((inst, i) => {
+    share[inst] = mean(shares.map((s) => s[i]));
+    present[inst] = mean(shares.map((s) => (s[i] >= INSTRUMENT_SUCCESS_SHARE ? 1 : 0)));
+  });
+  return { share, present };
+}
+
+/** Per instrument: the change from `none` to `steered` (the same items in the same order). */
+export function presenceChange(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[]): Record<string, PresenceChange> {
+  const a = presence(steered);
+  const b = presence(none);
+  return Object.fromEntries(INSTRUMENTS.map((inst) => [inst, { share: a.share[inst] - b.share[inst], present: a.present[inst] - b.present[inst] }]));
+}
+
+/** The changes of every instrument but `knob` (a knob's crosstalk). */
+export function crosstalkOf(change: Record<string, PresenceChange>, knob: string): Record<string, PresenceChange> {
+  return Object.fromEntries(Object.entries(change).filter(([inst]) => inst !== knob));
+}
+
+/** The largest absolute change among the cells (share or present). */
+export function worstCell(cells: Record<string, PresenceChange>): number {
+  return Math.max(0, ...Object.values(cells).flatMap((c) => [Math.abs(c.share), Math.abs(c.present)]).filter(Number.isFinite));
+}
+
+/** Whether some bar of the tokens is wholly silent (no instrument sounds in it). */
+function silentBars(tokens: readonly ArrayLike<number>[]): boolean[] {
+  const sounding = soundingInstruments(tokens);
+  const bars = Math.floor(tokens[0].length / FRAMES_PER_BAR);
+  return Array.from({ length: bars }, (_, b) => {
+    for (let t = b * FRAMES_PER_BAR; t < (b + 1) * FRAMES_PER_BAR; t++) if (sounding.some((r) => r[t] === 1)) return false;
+    return true;
+  });
+}
+
+/** How many steered items hold a silent bar that their unsteered twin does not have at the same place. */
+export function newSilences(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[]): number {
+  return steered.filter((t, i) => {
+    const own = silentBars(t);
+    const twin = silentBars(none[i]);
+    return own.some((s, b) => s && !twin[b]);
+  }).length;
+}
+
+/** Spearman's rank correlation of two equally long lists (ties get their mean rank). */
+export function spearman(x: readonly number[], y: readonly number[]): number {
+  if (x.length !== y.length || x.length < 2) throw new RangeError(`spearman needs two lists of equal length >= 2, got: ${x.length} and ${y.length}`);
+  const rank = (v: readonly number[]): number[] => {
+    const order = v.map((value, i) => ({ value, i })).sort((a, b) => a.value - b.value);
+    const r = new Array<number>(v.length);
+    for (let i = 0; i < order.length; ) {
+      let j = i;
+      while (j + 1 < order.length && order[j + 1].value === order[i].value) j++;
+      for (let k = i; k <= j; k++) r[order[k].i] = (i + j) / 2 + 1;
+      i = j + 1;
+    }
+    return r;
+  };
+  const rx = rank(x);
+  const ry = rank(y);
+  const mx = mean(rx);
+  const my = mean(ry);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
+  return sxx && syy ? sxy / Math.sqrt(sxx * syy) : NaN;
+}
+
+/**
+ * y at x on the polyline through the points (sorted by x), clamped to the
+ * ends: a control's lift at the NLL another method spent.
+ */
+export function interpolateAt(points: readonly { x: number; y: number }[], x: number): number {
+  const p = points.filter((q) => Number.isFinite(q.x) && Number.isFinite(q.y)).sort((a, b) => a.x - b.x);
+  if (p.length === 0 || !Number.isFinite(x)) return NaN;
+  if (x <= p[0].x) return p[0].y;
+  for (let i = 1; i < p.length; i++) {
+    if (x <= p[i].x) {
+      const t = (x - p[i - 1].x) / (p[i].x - p[i - 1].x || 1);
+      return p[i - 1].y + t * (p[i].y - p[i - 1].y);
+    }
+  }
+  return p[p.length - 1].y;
+}

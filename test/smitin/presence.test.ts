@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { FRAMES_PER_BAR } from '../../src/constants.js';
+import { crosstalkOf, interpolateAt, newSilences, presence, presenceChange, spearman, worstCell } from '../../src/smitin/eval/presence.js';
+import { encodeBass, encodeDrums, HOLD, REST } from '../../src/model/tinyband/layout.js';
+
+/** Tokens of `frames` frames: drums hit on the frames `drums` marks, bass plays a note on the frames `bass` marks. */
+function band(drums: (t: number) => boolean, bass: (t: number) => boolean, frames = 2 * FRAMES_PER_BAR): Uint16Array[] {
+  const kick = encodeDrums(new Set(['kick']));
+  return [
+    Uint16Array.from({ length: frames }, (_, t) => (drums(t) ? kick : encodeDrums(new Set()))),
+    Uint16Array.from({ length: frames }, (_, t) => (bass(t) ? encodeBass({ kind: 'note', pitch: 40 }) : encodeBass({ kind: 'rest' }))),
+    new Uint16Array(frames).fill(REST),
+    new Uint16Array(frames).fill(REST),
+  ];
+}
+
+describe('presence and crosstalk', () => {
+  it('frame share and present rate per instrument; the change against the twins; crosstalk leaves out the knob', () => {
+    const none = [band(() => true, () => true), band(() => false, () => true)];
+    const steered = [band(() => true, (t) => t % 4 === 0), band((t) => t % 2 === 0, () => true)];
+    const p = presence(none);
+    expect(p.share.drums).toBeCloseTo(0.5);
+    expect(p.present.drums).toBeCloseTo(0.5);
+    expect(p.share.piano).toBe(0);
+    const change = presenceChange(steered, none);
+    expect(change.drums.share).toBeCloseTo(0.25);
+    expect(change.drums.present).toBeCloseTo(0.5);
+    expect(change.bass.share).toBeCloseTo(-0.375);
+    // the bass held in a quarter of the frames is still present (>= 0.25)
+    expect(change.bass.present).toBe(0);
+    const cross = crosstalkOf(change, 'drums');
+    expect(Object.keys(cross)).toEqual(['bass', 'piano', 'guitar']);
+    expect(worstCell(cross)).toBeCloseTo(0.375);
+  });
+
+  it('a new silent bar is one the steered item has and its twin does not', () => {
+    const twin = band((t) => t >= FRAMES_PER_BAR, () => false);
+    expect(newSilences([band(() => false, () => false)], [twin])).toBe(1);
+    expect(newSilences([twin], [twin])).toBe(0);
+    expect(newSilences([band(() => true, () => false)], [twin])).toBe(0);
+    // holds keep a note sounding: a bar held from the bar before is not silent
+    const held = band(() => false, (t) => t === 0);
+    held[1].fill(HOLD, 1);
+    expect(newSilences([held], [band(() => true, () => true)])).toBe(0);
+  });
+
+  it("Spearman's rho: 1 for any increasing relation, -1 reversed, ties share a rank", () => {
+    expect(spearman([1, 2, 3, 4], [0.1, 0.5, 0.51, 9])).toBeCloseTo(1);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1);
+    expect(spearman([1, 2, 3, 4], [1, 1, 2, 2])).toBeCloseTo(0.894, 3);
+    expect(() => spearman([1], [1])).toThrow(/two lists of equal length/);
+  });
+
+  it('interpolates along a polyline sorted by x, clamped at its ends', () => {
+    const pts = [{ x: 2, y: 1 }, { x: 1, y: 0 }, { x: 3, y: 3 }];
+    expect(interpolateAt(pts, 1.5)).toBeCloseTo(0.5);
+    expect(interpolateAt(pts, 2.5)).toBeCloseTo(2);
+    expect(interpolateAt(pts, 0)).toBe(0);
+    expect(interpolateAt(pts, 9)).toBe(3);
+    expect(interpolateAt([], 1)).toBeNaN();
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The product's steering (the defaults plus tinyband's steering.json) on
+ * music the model plays itself, knob at its value from the first step (the
+ * setting where the earlier default moved the whole band): a knob moves its
+ * own instrument and, with the hold monitor, leaves another within a bound.
+ * 10 prompts of a seed smitin eval does not use; generation is deterministic.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MusicgenModel } from '../../src/model/musicgen/index.js';
+import { knobItems, knobRuns, measured, type KnobItem } from '../../src/smitin/eval/knobs.js';
+import { presenceChange } from '../../src/smitin/eval/presence.js';
+import { evalSampling } from '../../src/smitin/eval/runner.js';
+import { loadSteerableModel } from '../../src/smitin/prepare.js';
+import { readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
+import { Steerer, type SteeringSettings } from '../../src/smitin/steerer.js';
+import { modelSteering } from '../../src/smitin/steering-file.js';
+import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
+
+const PROBES = join(SHIPPED_MODEL, 'probes.safetensors');
+const ready = MODEL_DIR === SHIPPED_MODEL && existsSync(PROBES);
+
+describe.skipIf(!ready)('selective steering on tinyband (the product default, from the first step)', () => {
+  let model: MusicgenModel;
+  let probes: ProbeSet;
+  let product: Partial<SteeringSettings>;
+  let items: KnobItem[];
+  let none: Uint16Array[][];
+  const run = async (strengths: Record<string, number>, settings: Partial<SteeringSettings>, steerers: Steerer[] = []) =>
+    (
+      await knobRuns({
+        model,
+        items,
+        sampling: evalSampling(model),
+        setting: 'start',
+        strengths,
+        steerer: () => {
+          const s = new Steerer(probes, strengths, settings, { record: true });
+          steerers.push(s);
+          return s;
+        },
+      })
+    ).map(measured);
+
+  beforeAll(async () => {
+    model = await loadSteerableModel(SHIPPED_MODEL, { threads: 1 });
+    probes = readProbeSet(PROBES);
+    product = modelSteering(SHIPPED_MODEL, PROBES, probes);
+    items = knobItems(10, 5);
+    none = (await knobRuns({ model, items, sampling: evalSampling(model), setting: 'start' })).map(measured);
+  });
+  afterAll(async () => model?.release());
+
+  it('drums=+1 raises the drums where they already play or not (the earlier default lowered them)', async () => {
+    const change = presenceChange(await run({ drums: 1 }, product), none);
+    expect(change.drums.share).toBeGreaterThan(0.05);
+    expect(change.drums.present).toBeGreaterThan(0);
+  });
+
+  it('bass=-1 takes most of the bass out, and the hold monitor keeps the drums within 0.15 of their share', async () => {
+    const steerers: Steerer[] = [];
+    const change = presenceChange(await run({ bass: -1 }, product, steerers), none);
+    expect(change.bass.share).toBeLessThan(-0.3);
+    expect(Math.abs(change.drums.share)).toBeLessThan(0.15);
+    // the hold counter-steered the features not pushed at some runs, and never pushed bass's own knob the wrong way
+    const drums = steerers[0].features.indexOf('drums');
+    const bass = steerers[0].features.indexOf('bass');
+    expect(steerers.some((s) => s.trace.some((t) => t.applied[drums] !== 0))).toBe(true);
+    expect(steerers.every((s) => s.trace.every((t) => t.applied[bass] <= 0))).toBe(true);
+  });
+
+  it('without the hold monitor no feature but the pushed one is ever pushed', async () => {
+    const steerers: Steerer[] = [];
+    const { hold: _hold, ...noHold } = product;
+    await run({ bass: -1 }, noHold, steerers);
+    const bass = steerers[0].features.indexOf('bass');
+    expect(steerers.every((s) => s.trace.every((t) => t.applied.every((a, i) => i === bass || a === 0)))).toBe(true);
+  });
+});
