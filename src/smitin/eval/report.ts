@@ -119,7 +119,7 @@ export function markdownReport(rows: readonly EvalRow[], probes: Record<string, 
   const best = bestRows(rows);
   const means = instrumentMeans(best);
   let s = `# smitin eval\n\nMade by \`${command}\`. Metric definitions: docs/eval.md.\n\n`;
-  s += `Methods: \`topk8\` / \`topk16\` are ITI's top-K; the paper's K = 16 and 48 (of MusicGen-large's 48 x 32 heads) map to K = 8 and 16 of tinyband's 32 heads (4 layers x 8). \`smitin\` is the product's default steering: soft weighting with self-monitoring (same-pass monitor), the shift on the conditional CFG half, layer 0 left out. \`random\`: random unit directions on the same heads with the same sigma and weights as \`smitin\`, monitor off (the control); \`random-topk16\`: the same on ITI's top-16 heads; \`random-monitor\`: everything as \`smitin\`, monitor included, but the directions. \`reference\`: the composer's own bars 3-6 after the prompt.\n\n`;
+  s += `Methods: \`topk8\` / \`topk16\` are ITI's top-K; the paper's K = 16 and 48 (of MusicGen-large's 48 x 32 heads) map to K = 8 and 16 of tinyband's 32 heads (4 layers x 8). \`smitin\` is SMITIN as the paper has it: soft weighting with self-monitoring (same-pass monitor), the shift on the conditional CFG half, layer 0 left out. \`product\` is what render and live play: that, plus the model's steering.json (per-feature layers and alphas, the hold monitor). \`random\`: random unit directions on the same heads with the same sigma and weights as \`smitin\`, monitor off (the control); \`random-topk16\`: the same on ITI's top-16 heads; \`random-monitor\`: everything as \`smitin\`, monitor included, but the directions. \`reference\`: the composer's own bars 3-6 after the prompt.\n\n`;
   s += `## Probes\n\n| feature | best acc | best acc after layer 0 | mean acc |\n|---|---|---|---|\n`;
   for (const [name, p] of Object.entries(probes)) s += `| ${name} | ${f(p.best_acc)} | ${f(p.best_acc_after_first_layer)} | ${f(p.mean_acc)} |\n`;
   if (means.length) s += `\n## Mean over instruments (best alpha per instrument: highest success with in_key within ${IN_KEY_TOLERANCE} of none)\n\n` + markdown(COLUMNS, means);
@@ -153,6 +153,7 @@ const PALETTE: Record<string, string> = {
   topk8: '#1f77b4',
   topk16: '#17becf',
   smitin: '#d62728',
+  product: '#2ca02c',
 };
 const EXTRA = ['#9467bd', '#e377c2', '#2ca02c', '#ff7f0e', '#aec7e8', '#98df8a', '#c5b0d5'];
 
