@@ -79,6 +79,8 @@ export interface SteeringSettings {
   hold: number;
   /** Drift of a held feature's monitor value tolerated before it is counter-steered. */
   holdMargin: number;
+  /** The layers whose heads the hold monitor reads (empty: the monitor's own reading); below every pushed layer, it reads the music played, not the push. */
+  holdLayers: readonly number[];
   /**
    * No push before the window holds `warmup` positions. Pushed from the
    * first step of a piece generated from silence, every knob at 30 moved the
@@ -133,6 +135,7 @@ export const DEFAULT_STEERING: SteeringSettings = {
   warmup: 16,
   hold: 0,
   holdMargin: 0.1,
+  holdLayers: [],
   pushAfterWarmup: true,
 };
 
@@ -162,7 +165,11 @@ interface FeatureState {
   active: boolean;
   gain: number;
   monitor: number;
-  /** Hold monitor: the reading held (NaN until taken), its running mean while nothing is pushed, and the counter-strength now. */
+  /** Hold monitor: its readers (flat layer * H + h; empty: the monitor's), its reading, the reading held (NaN until taken; a running mean while nothing is pushed), and the counter-strength now. */
+  holdReaders: number[];
+  holdLayer: Int32Array;
+  holdOffset: Int32Array;
+  held: number;
   baseline: number;
   holdStrength: number;
 }
@@ -215,6 +222,8 @@ export class Steerer implements StepHook {
       });
       const first = this.settings.monitorFromLayer * heads;
       const readers = topHeads(f.accuracy.subarray(first), Math.min(this.settings.monitorHeads, f.accuracy.length - first)).map((i) => i + first);
+      const holdHeads = this.settings.holdLayers.flatMap((l) => Array.from({ length: heads }, (_, h) => l * heads + h));
+      const holdReaders = holdHeads.sort((a, b) => f.accuracy[b] - f.accuracy[a] || a - b).slice(0, this.settings.monitorHeads);
       const state: FeatureState = {
         probes: f,
         unit,
@@ -228,6 +237,10 @@ export class Steerer implements StepHook {
         active: true,
         gain: 1,
         monitor: NaN,
+        holdReaders,
+        holdLayer: Int32Array.from(holdReaders, (i) => Math.floor(i / heads)),
+        holdOffset: Int32Array.from(holdReaders, (i) => (i % heads) * headDim),
+        held: NaN,
         baseline: NaN,
         holdStrength: 0,
       };
@@ -352,42 +365,45 @@ export class Steerer implements StepHook {
     const { warmup, holdMargin, hold } = this.settings;
     const pushing = this.states.some((s) => s.strength !== 0);
     for (const s of this.states) {
-      if (s.strength !== 0 || !Number.isFinite(s.monitor)) {
+      if (s.strength !== 0 || !Number.isFinite(s.held)) {
         s.holdStrength = 0;
         continue;
       }
       if (!pushing) {
         s.holdStrength = 0;
-        if (positions >= warmup) s.baseline = Number.isFinite(s.baseline) ? s.baseline + (s.monitor - s.baseline) / HOLD_MEAN_STEPS : s.monitor;
+        if (positions >= warmup) s.baseline = Number.isFinite(s.baseline) ? s.baseline + (s.held - s.baseline) / HOLD_MEAN_STEPS : s.held;
         continue;
       }
       if (positions < warmup) continue;
-      if (!Number.isFinite(s.baseline)) s.baseline = s.monitor;
-      const drift = s.baseline - s.monitor;
+      if (!Number.isFinite(s.baseline)) s.baseline = s.held;
+      const drift = s.baseline - s.held;
       const over = Math.abs(drift) - holdMargin;
       s.holdStrength = over > 0 ? Math.max(-1, Math.min(1, Math.sign(drift) * over * hold)) : 0;
     }
   }
 
+  /** The median probe probability of `s`'s probes over the given heads of the decoder's last head outputs. */
+  private probeMedian(decoder: DecoderSession, s: FeatureState, readers: readonly number[], layer: Int32Array, offset: Int32Array): number {
+    const { headDim, probs } = this;
+    const { weights, bias } = s.probes;
+    for (let r = 0; r < readers.length; r++) {
+      const i = readers[r];
+      const z = decoder.heads(layer[r]);
+      const wo = i * headDim;
+      let dot = bias[i];
+      for (let d = 0; d < headDim; d++) dot += weights[wo + d] * z[offset[r] + d];
+      probs[r] = 1 / (1 + Math.exp(-dot));
+    }
+    return medianInPlace(probs, readers.length);
+  }
+
   /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
   private read(decoder: DecoderSession, positions: number): void {
-    const { headDim } = this;
-    const probs = this.probs;
-    for (const s of this.states) {
-      const { weights, bias } = s.probes;
-      const count = s.readers.length;
-      for (let r = 0; r < count; r++) {
-        const i = s.readers[r];
-        const z = decoder.heads(s.readerLayer[r]);
-        const zo = s.readerOffset[r];
-        const wo = i * headDim;
-        let dot = bias[i];
-        for (let d = 0; d < headDim; d++) dot += weights[wo + d] * z[zo + d];
-        probs[r] = 1 / (1 + Math.exp(-dot));
-      }
-      s.monitor = medianInPlace(probs, count);
+    for (const s of this.states) s.monitor = this.probeMedian(decoder, s, s.readers, s.readerLayer, s.readerOffset);
+    if (this.settings.hold > 0) {
+      for (const s of this.states) s.held = s.holdReaders.length ? this.probeMedian(decoder, s, s.holdReaders, s.holdLayer, s.holdOffset) : s.monitor;
+      this.holdStep(positions);
     }
-    if (this.settings.hold > 0) this.holdStep(positions);
     for (const s of this.states) {
       if (s.strength === 0 || positions < this.settings.warmup) continue;
       const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis });
@@ -424,6 +440,7 @@ function checkSettings(s: SteeringSettings, layers: number): void {
   for (const [name, ls] of Object.entries(s.layers)) {
     if (ls.length === 0 || ls.some((l) => !Number.isInteger(l) || l < 0 || l >= layers)) throw new RangeError(`layers of ${name} must be integers in [0, ${layers - 1}], got: ${ls.join(', ')}`);
   }
+  if (s.holdLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= layers)) throw new RangeError(`holdLayers must be integers in [0, ${layers - 1}], got: ${s.holdLayers.join(', ')}`);
   for (const [name, a] of Object.entries(s.alphas)) if (!(Number.isFinite(a) && a >= 0)) throw new RangeError(`alpha of ${name} must be a finite number >= 0, got: ${a}`);
   if (!(s.hysteresis >= 0 && s.hysteresis < 1)) throw new RangeError(`hysteresis must be in [0, 1), got: ${s.hysteresis}`);
   if (!(MONITOR_MODES as readonly string[]).includes(s.monitor)) throw new RangeError(`monitor must be one of ${MONITOR_MODES.join(', ')}, got: ${s.monitor}`);

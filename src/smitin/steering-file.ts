@@ -6,7 +6,7 @@
  *
  *   { "probes": "probes.safetensors", "evidence": "...",
  *     "layers": { "drums": [1, 2], ... }, "alphas": { "drums": 40, ... },
- *     "hold": 1.5, "holdMargin": 0.1 }
+ *     "hold": 1.5, "holdMargin": 0.1, "holdLayers": [0] }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +29,7 @@ const SteeringFileSchema = z.strictObject({
   alphas: z.record(name, z.number().min(0, 'expected alpha >= 0').max(1000, 'expected alpha <= 1000')).optional(),
   hold: z.number().min(0, 'expected hold >= 0').max(100, 'expected hold <= 100').optional(),
   holdMargin: z.number().min(0, 'expected a margin >= 0').lt(1, 'expected a margin < 1').optional(),
+  holdLayers: z.array(z.int().min(0, 'expected a layer >= 0')).optional(),
 });
 export type SteeringFile = z.infer<typeof SteeringFileSchema>;
 
@@ -58,9 +59,9 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {})]) {
     if (!features.includes(key)) throw new UsageError(`${file}: no probes for ${key} in ${probesFile} (it has: ${features.join(', ')})`);
   }
-  for (const [feature, layers] of Object.entries(s.layers ?? {})) {
+  for (const [field, layers] of [...Object.entries(s.layers ?? {}).map(([f, ls]) => [`layers.${f}`, ls] as const), ['holdLayers', s.holdLayers ?? []] as const]) {
     const bad = layers.find((l) => l >= probes.model.layers);
-    if (bad !== undefined) throw new UsageError(`${file}: layers.${feature}: layer ${bad} is past the model's ${probes.model.layers} layers`);
+    if (bad !== undefined) throw new UsageError(`${file}: ${field}: layer ${bad} is past the model's ${probes.model.layers} layers`);
   }
   const out: Partial<SteeringSettings> = {};
   if (s.alpha !== undefined) out.alpha = s.alpha;
@@ -68,5 +69,6 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.alphas) out.alphas = s.alphas;
   if (s.hold !== undefined) out.hold = s.hold;
   if (s.holdMargin !== undefined) out.holdMargin = s.holdMargin;
+  if (s.holdLayers) out.holdLayers = s.holdLayers;
   return out;
 }

@@ -23,6 +23,10 @@ describe("a model's steering.json", () => {
     expect(s.layers?.drums).toEqual(expect.arrayContaining([1]));
     expect(Object.keys(s.alphas ?? {})).toEqual(expect.arrayContaining(['drums', 'bass', 'piano', 'guitar']));
     expect(s.hold).toBeGreaterThan(0);
+    // the hold reads a layer no push reaches
+    const pushed = Object.values(s.layers ?? {}).flat();
+    expect(s.holdLayers?.length).toBeGreaterThan(0);
+    for (const l of s.holdLayers ?? []) expect(pushed).not.toContain(l);
   });
 
   it('applies to the probe file it names and to no other', () => {
@@ -40,6 +44,7 @@ describe("a model's steering.json", () => {
     expect(bad('{ "probes": ')).toThrow(/steering\.json: not valid JSON/);
     expect(bad({ ...valid, evidence: undefined })).toThrow(/steering\.json: evidence: /);
     expect(bad({ ...valid, layers: { drums: [9] } })).toThrow(/steering\.json: layers\.drums: layer 9 is past the model's 4 layers/);
+    expect(bad({ ...valid, holdLayers: [7] })).toThrow(/steering\.json: holdLayers: layer 7 is past the model's 4 layers/);
     expect(bad({ ...valid, alphas: { tuba: 3 } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, hold: -1 })).toThrow(/steering\.json: hold: expected hold >= 0/);
     expect(bad({ ...valid, extra: 1 })).toThrow(/steering\.json: \(top level\): /);

@@ -73,7 +73,7 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
   if (quick) return c;
   for (const scale of CONTROL_SCALES.filter((x) => x !== 1)) each('turn', { ...product, scale }, [1]);
   // what the product's choices are measured against (issue 11): each left out in turn, and the paper's SMITIN as it was the default
-  const { hold: _hold, holdMargin: _margin, ...noHold } = product.settings;
+  const { hold: _hold, holdMargin: _margin, holdLayers: _layers, ...noHold } = product.settings;
   each('start', { method: 'product-no-hold', settings: noHold }, SIGNS);
   each('start', { method: 'smitin-all-layers', settings: {} }, SIGNS);
   each('start', { method: 'smitin-from-step-1', settings: { pushAfterWarmup: false } }, SIGNS);
