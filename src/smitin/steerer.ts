@@ -356,14 +356,18 @@ export class Steerer implements StepHook {
 
   /**
    * The hold monitor: a feature at strength 0 keeps the reading it had
-   * while nothing was pushed (a running mean; the first reading after the
-   * warmup when the push came first). While another feature is pushed, a
-   * drift beyond holdMargin is counter-steered along the held feature's own
-   * direction with strength hold * (drift - margin), clamped to [-1, 1].
+   * while no push was applied (a running mean; the first reading after the
+   * warmup when the push came first). While another feature's push is
+   * applied, a drift beyond holdMargin is counter-steered along the held
+   * feature's own direction with strength hold * (drift - margin), clamped
+   * to [-1, 1]. Holding whenever a knob was merely off centre fought the
+   * music's own changes of section: on 30-s renders with drums=+1, drums
+   * already playing and their push off, it took the drums out for bars.
    */
   private holdStep(positions: number): void {
     const { warmup, holdMargin, hold } = this.settings;
-    const pushing = this.states.some((s) => s.strength !== 0);
+    // only a push being applied moves the other features: while the monitor holds every push off, the music is the model's own and the baselines follow it
+    const pushing = this.states.some((s) => s.strength !== 0 && (this.settings.monitor === 'off' || s.gain > 0));
     for (const s of this.states) {
       if (s.strength !== 0 || !Number.isFinite(s.held)) {
         s.holdStrength = 0;
