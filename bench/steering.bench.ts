@@ -14,6 +14,7 @@ import { encodeText, loadModel, MusicgenGenerator, type MusicgenModel, type Step
 import { loadSteerableModel } from '../src/smitin/prepare.js';
 import { readProbeSet } from '../src/smitin/probe-set.js';
 import { DEFAULT_STEERING, Steerer, type MonitorMode } from '../src/smitin/steerer.js';
+import { modelSteering } from '../src/smitin/steering-file.js';
 import { percentile } from '../src/util/percentile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
@@ -32,10 +33,14 @@ const plain = await loadModel(MODEL, { threads: 1 });
 const prepared = await loadSteerableModel(MODEL, { threads: 1 });
 const probes = readProbeSet(join(MODEL, 'probes.safetensors'));
 const steer = (monitor: MonitorMode, every = 1) => () => new Steerer(probes, FEATURES, { monitor, every });
+// what render and live play: the defaults plus the model's steering.json (its layers, alphas and the hold monitor)
+const product = modelSteering(MODEL, join(MODEL, 'probes.safetensors'), probes);
 const configs: Config[] = [
   { name: 'plain decoder', model: plain, hook: () => undefined },
   { name: 'prepared, no steering', model: prepared, hook: () => undefined },
   { name: '4 features, monitor same pass', model: prepared, hook: steer('same') },
+  { name: 'product, 4 features', model: prepared, hook: () => new Steerer(probes, FEATURES, product) },
+  { name: 'product, drums=-0.7, 5 held', model: prepared, hook: () => new Steerer(probes, { drums: -0.7 }, product) },
   { name: '4 features, monitor off', model: prepared, hook: steer('off') },
   { name: '4 features, monitor clean pass', model: prepared, hook: steer('clean') },
   { name: '4 features, clean pass, every 5', model: prepared, hook: steer('clean', 5) },
