@@ -7,13 +7,14 @@
  * (dose-response), and the random-direction control at equal NLL.
  */
 import { INSTRUMENTS, type Instrument } from '../../model/tinyband/layout.js';
+import { INSTRUMENT_SUCCESS_SHARE } from '../tinyband-features.js';
 import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
 import type { MusicgenModel } from '../../model/musicgen/index.js';
 import type { ProbeSet } from '../probe-set.js';
 import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../steerer.js';
 import { knobItems, knobRuns, KNOB_SETTINGS, MEASURED_FROM, measured, TURN_RUN, type KnobItem, type KnobSetting } from './knobs.js';
 import { continuationNll } from './nll.js';
-import { crosstalkOf, interpolateAt, newSilences, presence, presenceChange, spearman, worstCell, type PresenceChange } from './presence.js';
+import { crosstalkOf, finiteMean, instrumentShares, interpolateAt, newSilences, presence, presenceChange, spearman, worstCell, type PresenceChange } from './presence.js';
 import { evalSampling, randomDirections } from './runner.js';
 
 export interface LiveMethod {
@@ -126,11 +127,6 @@ export interface LiveEvalOptions {
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
-function mean(xs: readonly number[]): number {
-  const ok = xs.filter(Number.isFinite);
-  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
-}
-
 export function conditionLabel(c: LiveCondition): string {
   return `${c.setting} ${c.method.method}${(c.method.scale ?? 1) !== 1 ? ` x${c.method.scale}` : ''} ${c.feature}=${c.strength > 0 ? '+' : ''}${c.strength}`;
 }
@@ -145,6 +141,7 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
   const none = await knobRuns({ model, items, sampling, setting: 'start', onItem: progress('none') });
   const quality = await qualityOf(model, items, none);
   const nonePresence = presence(none.map(measured));
+  const noneShares = none.map((t) => instrumentShares(measured(t)));
   const rows: LiveRow[] = [
     { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: nonePresence.share, presents: nonePresence.present, change: presenceChange(none.map(measured), none.map(measured)), crosstalk_max: 0, ...quality, nll_ratio: 1, new_silences: 0, applied: 0 },
   ];
@@ -171,11 +168,12 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
     const m = runs.map(measured);
     const own = presence(m);
     const change = presenceChange(m, none.map(measured));
-    const lacking = items.map((_, i) => i).filter((i) => !(presence([measured(none[i])]).present[c.feature] > 0));
+    const col = INSTRUMENTS.indexOf(c.feature);
+    const lacking = items.map((_, i) => i).filter((i) => noneShares[i][col] < INSTRUMENT_SUCCESS_SHARE);
     const ownFi = steerers[0]?.features.indexOf(c.feature) ?? -1;
     const from = c.setting === 'turn' ? TURN_RUN : 0;
     const alpha = featureAlpha(c.method, c.feature);
-    const applied = mean(steerers.flatMap((s) => s.trace.filter((t) => t.run >= from).map((t) => Math.abs(t.applied[ownFi]) / alpha)));
+    const applied = finiteMean(steerers.flatMap((s) => s.trace.filter((t) => t.run >= from).map((t) => Math.abs(t.applied[ownFi]) / alpha)));
     rows.push({
       setting: c.setting,
       method: c.method.method,
@@ -208,9 +206,9 @@ async function qualityOf(model: MusicgenModel, items: readonly KnobItem[], runs:
     items.map((it, i) => ({ text: it.text, prompt: runs[i].map((r) => r.subarray(0, MEASURED_FROM)), continuation: measured(runs[i]) })),
   );
   return {
-    nll: mean(Array.from(nll)),
-    in_key: mean(runs.map((r) => bestKey(measured(r)).inKey)),
-    drums_on_grid: mean(runs.map((r, i) => drumsOnGrid(measured(r), items[i].style).onGrid)),
+    nll: finiteMean(Array.from(nll)),
+    in_key: finiteMean(runs.map((r) => bestKey(measured(r)).inKey)),
+    drums_on_grid: finiteMean(runs.map((r, i) => drumsOnGrid(measured(r), items[i].style).onGrid)),
   };
 }
 

@@ -24,7 +24,8 @@ export function instrumentShares(tokens: readonly ArrayLike<number>[]): number[]
   return soundingInstruments(tokens).map((r) => r.reduce((a, b) => a + b, 0) / Math.max(1, r.length));
 }
 
-function mean(xs: readonly number[]): number {
+/** The mean of the finite values (NaN when there are none): every eval average skips items a metric does not apply to. */
+export function finiteMean(xs: readonly number[]): number {
   const ok = xs.filter(Number.isFinite);
   return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
 }
@@ -35,8 +36,8 @@ export function presence(items: readonly (readonly ArrayLike<number>[])[]): { sh
   const share: InstrumentValues = {};
   const present: InstrumentValues = {};
   INSTRUMENTS.forEach((inst, i) => {
-    share[inst] = mean(shares.map((s) => s[i]));
-    present[inst] = mean(shares.map((s) => (s[i] >= INSTRUMENT_SUCCESS_SHARE ? 1 : 0)));
+    share[inst] = finiteMean(shares.map((s) => s[i]));
+    present[inst] = finiteMean(shares.map((s) => (s[i] >= INSTRUMENT_SUCCESS_SHARE ? 1 : 0)));
   });
   return { share, present };
 }
@@ -93,8 +94,8 @@ export function spearman(x: readonly number[], y: readonly number[]): number {
   };
   const rx = rank(x);
   const ry = rank(y);
-  const mx = mean(rx);
-  const my = mean(ry);
+  const mx = finiteMean(rx);
+  const my = finiteMean(ry);
   let sxy = 0;
   let sxx = 0;
   let syy = 0;

@@ -4,7 +4,7 @@
  * intervention; then every row's metrics (see docs/eval.md).
  */
 import { encodeText, MusicgenGenerator, type Conditioning, type MusicgenModel } from '../../model/musicgen/index.js';
-import { INSTRUMENTS, isInstrument, soundingInstruments } from '../../model/tinyband/layout.js';
+import { INSTRUMENTS, isInstrument } from '../../model/tinyband/layout.js';
 import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
 import { Rng } from '../../util/rng.js';
 import type { FeatureProbes, ProbeSet } from '../probe-set.js';
@@ -13,7 +13,7 @@ import { featureAmount, featurePresent, type TinybandFeature } from '../tinyband
 import { bassOnOwnChords, tokenEmbedding } from './embedding.js';
 import { fitGaussian, frechetDistance, type Gaussian } from './frechet.js';
 import { continuationNll } from './nll.js';
-import { crosstalkOf, presenceChange, worstCell, type PresenceChange } from './presence.js';
+import { crosstalkOf, finiteMean, instrumentShares, presenceChange, worstCell, type PresenceChange } from './presence.js';
 import { additionItems, CONTINUATION_FRAMES, referenceWindows, removalItems, type EvalItem } from './prompts.js';
 
 /** The model's own sampling (generation_config.json; tinyband: guidance 1.5, top-k 16, temperature 1): what render and live play by default. */
@@ -176,15 +176,6 @@ export function totalContinuations(features: readonly TinybandFeature[], n: numb
   return features.reduce((s, f) => s + n * add + (isInstrument(f) ? n * rem : 0), 0);
 }
 
-function mean(xs: readonly number[]): number {
-  const ok = xs.filter(Number.isFinite);
-  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
-}
-
-function shares(tokens: readonly ArrayLike<number>[]): number[] {
-  return soundingInstruments(tokens).map((r) => r.reduce((a, b) => a + b, 0) / Math.max(1, r.length));
-}
-
 function crosstalkInto(row: EvalRow, feature: string, tokens: Uint16Array[][], none: Uint16Array[][]): void {
   row.crosstalk = crosstalkOf(presenceChange(tokens, none), feature);
   row.crosstalk_max = worstCell(row.crosstalk);
@@ -270,13 +261,13 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
       alpha: spec.alpha,
       strength: spec.strength,
       n: items.length,
-      success: mean(out.tokens.map((t) => (featurePresent(feature, t) ? 1 : 0))),
+      success: finiteMean(out.tokens.map((t) => (featurePresent(feature, t) ? 1 : 0))),
       lift: NaN,
-      amount: mean(out.tokens.map((t) => featureAmount(feature, t))),
-      in_key: mean(out.tokens.map((t) => bestKey(t).inKey)),
-      bass_on_chords: mean(out.tokens.map((t) => bassOnOwnChords(t))),
-      drums_on_grid: mean(out.tokens.map((t, i) => drumsOnGrid(t, items[i].style).onGrid)),
-      nll: mean(Array.from(nll)),
+      amount: finiteMean(out.tokens.map((t) => featureAmount(feature, t))),
+      in_key: finiteMean(out.tokens.map((t) => bestKey(t).inKey)),
+      bass_on_chords: finiteMean(out.tokens.map((t) => bassOnOwnChords(t))),
+      drums_on_grid: finiteMean(out.tokens.map((t, i) => drumsOnGrid(t, items[i].style).onGrid)),
+      nll: finiteMean(Array.from(nll)),
       frechet: reference ? frechetDistance(fitGaussian(out.tokens.map((t) => tokenEmbedding(t))), reference) : null,
       collateral: NaN,
       applied: out.applied,
@@ -286,10 +277,10 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
 
   /** Mean absolute change, against `none`, of the mean frame share of the instruments other than the feature. */
   const collateral = (feature: TinybandFeature, a: Uint16Array[][], none: Uint16Array[][]): number => {
-    const ma = INSTRUMENTS.map((_, i) => mean(a.map((t) => shares(t)[i])));
-    const mn = INSTRUMENTS.map((_, i) => mean(none.map((t) => shares(t)[i])));
+    const ma = INSTRUMENTS.map((_, i) => finiteMean(a.map((t) => instrumentShares(t)[i])));
+    const mn = INSTRUMENTS.map((_, i) => finiteMean(none.map((t) => instrumentShares(t)[i])));
     const others = INSTRUMENTS.map((inst, i) => ({ inst, i })).filter((x) => x.inst !== feature);
-    return mean(others.map(({ i }) => Math.abs(ma[i] - mn[i])));
+    return finiteMean(others.map(({ i }) => Math.abs(ma[i] - mn[i])));
   };
 
   const rows: EvalRow[] = [];
