@@ -6,7 +6,9 @@
  * s_f * alpha * gain_f * u_{f,l}, where u_{f,l} puts w_{l,h} * sigma_{l,h} *
  * theta_{l,h} into head h's slice (weights from weighting.ts). u is fixed by
  * the settings, so a step costs one multiply-add of F vectors per layer.
- * Features add up.
+ * Features add up. A knob's companions (settings.companions) add a push of
+ * their own to the features that share its streams, so s_f is the knob's
+ * strength plus the companion pushes of the other knobs.
  *
  * The monitor (monitor.ts) reads the conditional row's head outputs:
  * - `same`: the heads.{l} outputs of the step just run, taken before each
@@ -49,6 +51,25 @@ export interface SteeringSettings {
   layers: Readonly<Record<string, readonly number[]>>;
   /** Per feature, its own alpha in place of `alpha`. */
   alphas: Readonly<Record<string, number>>;
+  /**
+   * Per feature, what its alpha is multiplied by while its strength is
+   * negative (removal): on tinyband piano's removal, with its companion
+   * holding guitar out, stopped at 0.85 of its share at the alpha that adds
+   * it cleanly.
+   */
+  removalGains: Readonly<Record<string, number>>;
+  /**
+   * Per knob, pushes on other features that go with it: while `piano` is at
+   * s > 0, every feature named in `companions.piano.up` is pushed with s
+   * times its value (`down` while s < 0, with |s|), through that feature's
+   * own layers, alpha and monitor. On tinyband piano and guitar share the
+   * harmony and melody streams: raising one made the model hand the other's
+   * notes over to it (guitar -0.21 / -0.27 of share / present rate with
+   * piano=+1) and lowering one handed its notes to the other (+0.21 /
+   * +0.20); a companion push on the other instrument with the knob's sign
+   * took those cells to about 0.05 (models/tinyband/steering.json).
+   */
+  companions: Readonly<Record<string, Companions>>;
   /** Shift the positions of a window's first run (the prompt) too. */
   shiftPrompt: boolean;
   direction: DirectionKind;
@@ -93,6 +114,12 @@ export interface SteeringSettings {
   pushAfterWarmup: boolean;
 }
 
+/** A knob's companion pushes per sign: feature -> strength at knob +1 (up) or -1 (down). */
+export interface Companions {
+  up?: Readonly<Record<string, number>>;
+  down?: Readonly<Record<string, number>>;
+}
+
 /**
  * The push of strength 1, in sigmas, per weighting. Soft weights sum to far
  * less than K ones (on tinyband about a fifth of top-16's), so soft needs a
@@ -126,6 +153,8 @@ export const DEFAULT_STEERING: SteeringSettings = {
   fromLayer: 1,
   layers: {},
   alphas: {},
+  removalGains: {},
+  companions: {},
   shiftPrompt: false,
   direction: 'probe',
   monitorHeads: 16,
@@ -159,9 +188,14 @@ interface FeatureState {
   readerLayer: Int32Array;
   readerOffset: Int32Array;
   threshold: number;
+  /** The performer's knob. */
+  knob: number;
+  /** The strength pushed: the knob plus the companion pushes of the other knobs, clamped to [-1, 1]. */
   strength: number;
   /** This feature's alpha (the settings' unless a preset gives its own). */
   alpha: number;
+  /** Multiplies alpha while the strength is negative. */
+  removalGain: number;
   active: boolean;
   gain: number;
   monitor: number;
@@ -232,8 +266,10 @@ export class Steerer implements StepHook {
         readerOffset: Int32Array.from(readers, (i) => (i % heads) * headDim),
         // kept below 1 so that a feature fully there always stops the push
         threshold: Math.min(0.99, monitorThreshold(f.accuracy) + this.settings.thresholdOffset),
+        knob: 0,
         strength: 0,
         alpha: this.settings.alphas[f.name] ?? this.settings.alpha,
+        removalGain: this.settings.removalGains[f.name] ?? 1,
         active: true,
         gain: 1,
         monitor: NaN,
@@ -247,6 +283,14 @@ export class Steerer implements StepHook {
       return state;
     });
     this.features = this.states.map((s) => s.probes.name);
+    for (const [knob, c] of Object.entries(this.settings.companions)) {
+      for (const name of [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]) {
+        if (!this.features.includes(name)) throw new RangeError(`companions name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
+      }
+    }
+    for (const name of Object.keys(this.settings.removalGains)) {
+      if (!this.features.includes(name)) throw new RangeError(`removalGains name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
+    }
     this.probs = new Float64Array(this.settings.monitorHeads);
     const n = this.states.length;
     this.last = { run: -1, monitor: new Float64Array(n).fill(NaN), gain: new Float64Array(n).fill(1), applied: new Float64Array(n) };
@@ -258,16 +302,30 @@ export class Steerer implements StepHook {
     const s = this.states.find((x) => x.probes.name === name);
     if (!s) throw new RangeError(`no probes for feature ${name} (the probe set has: ${this.features.join(', ')})`);
     if (!Number.isFinite(value)) throw new RangeError(`strength of ${name} must be a finite number, got: ${value}`);
-    const v = Math.max(-1, Math.min(1, value));
-    // a new direction starts the monitor afresh: "present enough" and "absent enough" are different states
-    if (Math.sign(v) !== Math.sign(s.strength)) {
-      s.active = true;
-      s.gain = 1;
-    }
-    s.strength = v;
+    s.knob = Math.max(-1, Math.min(1, value));
+    this.updateStrengths();
   }
 
-  /** Sets one feature's alpha (a live preset's per-feature maximum push). */
+  /** Each feature's pushed strength from the knobs and their companions. */
+  private updateStrengths(): void {
+    const { companions } = this.settings;
+    const pushed = this.states.map((s) => s.knob);
+    for (const s of this.states) {
+      const c = s.knob > 0 ? companions[s.probes.name]?.up : s.knob < 0 ? companions[s.probes.name]?.down : undefined;
+      for (const [name, k] of Object.entries(c ?? {})) pushed[this.features.indexOf(name)] += Math.abs(s.knob) * k;
+    }
+    this.states.forEach((s, i) => {
+      const v = Math.max(-1, Math.min(1, pushed[i]));
+      // a new direction starts the monitor afresh: "present enough" and "absent enough" are different states
+      if (Math.sign(v) !== Math.sign(s.strength)) {
+        s.active = true;
+        s.gain = 1;
+      }
+      s.strength = v;
+    });
+  }
+
+  /** Sets one feature's alpha (a live preset's per-feature maximum push); removal keeps its gain over it. */
   setAlpha(name: string, alpha: number): void {
     const s = this.states.find((x) => x.probes.name === name);
     if (!s) throw new RangeError(`no probes for feature ${name} (the probe set has: ${this.features.join(', ')})`);
@@ -278,13 +336,13 @@ export class Steerer implements StepHook {
   /** Telemetry of one feature now: strength, monitor value, gain. */
   feature(i: number): { name: string; strength: number; monitor: number; gain: number } {
     const s = this.states[i];
-    return { name: s.probes.name, strength: s.strength, monitor: s.monitor, gain: this.settings.monitor === 'off' ? 1 : s.gain };
+    return { name: s.probes.name, strength: s.knob, monitor: s.monitor, gain: this.settings.monitor === 'off' ? 1 : s.gain };
   }
 
   strength(name: string): number {
     const s = this.states.find((x) => x.probes.name === name);
     if (!s) throw new RangeError(`no probes for feature ${name}`);
-    return s.strength;
+    return s.knob;
   }
 
   before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void {
@@ -321,7 +379,7 @@ export class Steerer implements StepHook {
     const n = this.states.length;
     for (let i = 0; i < n; i++) {
       const s = this.states[i];
-      t.applied[i] = s.strength * s.alpha * (settings.monitor === 'off' ? 1 : s.gain) + s.holdStrength * s.alpha;
+      t.applied[i] = s.strength * s.alpha * (s.strength < 0 ? s.removalGain : 1) * (settings.monitor === 'off' ? 1 : s.gain) + s.holdStrength * s.alpha;
     }
     if (t.applied.every((a) => a === 0)) {
       decoder.setShifting(false);
@@ -446,6 +504,15 @@ function checkSettings(s: SteeringSettings, layers: number): void {
   }
   if (s.holdLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= layers)) throw new RangeError(`holdLayers must be integers in [0, ${layers - 1}], got: ${s.holdLayers.join(', ')}`);
   for (const [name, a] of Object.entries(s.alphas)) if (!(Number.isFinite(a) && a >= 0)) throw new RangeError(`alpha of ${name} must be a finite number >= 0, got: ${a}`);
+  for (const [name, g] of Object.entries(s.removalGains)) if (!(Number.isFinite(g) && g > 0)) throw new RangeError(`removal gain of ${name} must be a finite number > 0, got: ${g}`);
+  for (const [knob, c] of Object.entries(s.companions)) {
+    for (const [sign, pushes] of Object.entries(c as Record<string, Readonly<Record<string, number>> | undefined>)) {
+      if (sign !== 'up' && sign !== 'down') throw new RangeError(`companions of ${knob}: expected up or down, got: ${sign}`);
+      for (const [name, k] of Object.entries(pushes ?? {})) {
+        if (!(Math.abs(k) <= 1)) throw new RangeError(`companion ${name} of ${knob} (${sign}) must be in [-1, 1], got: ${k}`);
+      }
+    }
+  }
   if (!(s.hysteresis >= 0 && s.hysteresis < 1)) throw new RangeError(`hysteresis must be in [0, 1), got: ${s.hysteresis}`);
   if (!(MONITOR_MODES as readonly string[]).includes(s.monitor)) throw new RangeError(`monitor must be one of ${MONITOR_MODES.join(', ')}, got: ${s.monitor}`);
   if (!(HALVES as readonly string[]).includes(s.halves)) throw new RangeError(`halves must be one of ${HALVES.join(', ')}, got: ${s.halves}`);

@@ -6,7 +6,9 @@
  *
  *   { "probes": "probes.safetensors", "evidence": "...",
  *     "layers": { "drums": [1, 2], ... }, "alphas": { "drums": 40, ... },
- *     "hold": 1.5, "holdMargin": 0.1, "holdLayers": [0] }
+ *     "hold": 1.5, "holdMargin": 0.1, "holdLayers": [0],
+ *     "removalGains": { "piano": 1.33 },
+ *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } } }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +20,7 @@ import type { SteeringSettings } from './steerer.js';
 export const STEERING_FILE = 'steering.json';
 
 const name = z.string().regex(/^[A-Za-z][\w-]*$/, 'expected a feature name');
+const pushes = z.record(name, z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1'));
 const SteeringFileSchema = z.strictObject({
   $comment: z.string().optional(),
   /** The probe file (in the same folder) these choices were measured with. */
@@ -30,6 +33,8 @@ const SteeringFileSchema = z.strictObject({
   hold: z.number().min(0, 'expected hold >= 0').max(100, 'expected hold <= 100').optional(),
   holdMargin: z.number().min(0, 'expected a margin >= 0').lt(1, 'expected a margin < 1').optional(),
   holdLayers: z.array(z.int().min(0, 'expected a layer >= 0')).optional(),
+  removalGains: z.record(name, z.number().gt(0, 'expected a gain > 0').max(10, 'expected a gain <= 10')).optional(),
+  companions: z.record(name, z.strictObject({ up: pushes.optional(), down: pushes.optional() })).optional(),
 });
 export type SteeringFile = z.infer<typeof SteeringFileSchema>;
 
@@ -56,7 +61,8 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   const s = parsed.data;
   if (resolve(dirname(file), s.probes) !== resolve(probesFile)) return {};
   const features = probes.features.map((f) => f.name);
-  for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {})]) {
+  const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
+  for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...companionNames]) {
     if (!features.includes(key)) throw new UsageError(`${file}: no probes for ${key} in ${probesFile} (it has: ${features.join(', ')})`);
   }
   for (const [field, layers] of [...Object.entries(s.layers ?? {}).map(([f, ls]) => [`layers.${f}`, ls] as const), ['holdLayers', s.holdLayers ?? []] as const]) {
@@ -70,5 +76,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.hold !== undefined) out.hold = s.hold;
   if (s.holdMargin !== undefined) out.holdMargin = s.holdMargin;
   if (s.holdLayers) out.holdLayers = s.holdLayers;
+  if (s.removalGains) out.removalGains = s.removalGains;
+  if (s.companions) out.companions = s.companions;
   return out;
 }

@@ -70,10 +70,22 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(steerers.every((s) => s.trace.every((t) => t.applied[bass] <= 0))).toBe(true);
   });
 
+  it("piano=-1 takes the piano out without handing its notes to the guitar (piano's companion pushes guitar down with it)", async () => {
+    const { companions: _companions, removalGains: _gains, ...without } = product;
+    const withCompanions = presenceChange(await run({ piano: -1 }, product), none);
+    const alone = presenceChange(await run({ piano: -1 }, without), none);
+    expect(withCompanions.piano.share).toBeLessThan(-0.3);
+    expect(withCompanions.guitar.share).toBeLessThan(0.25);
+    // without the companion the model plays the piano's part on the guitar
+    expect(alone.guitar.share).toBeGreaterThan(withCompanions.guitar.share + 0.15);
+  });
+
   it('without the hold monitor no feature but the pushed one is ever pushed', async () => {
     const steerers: Steerer[] = [];
     const { hold: _hold, ...noHold } = product;
     await run({ bass: -1 }, noHold, steerers);
+    // bass has no companions (piano and guitar have: each other)
+    expect(product.companions?.bass).toBeUndefined();
     const bass = steerers[0].features.indexOf('bass');
     expect(steerers.every((s) => s.trace.every((t) => t.applied.every((a, i) => i === bass || a === 0)))).toBe(true);
   });

@@ -27,6 +27,9 @@ describe("a model's steering.json", () => {
     const pushed = Object.values(s.layers ?? {}).flat();
     expect(s.holdLayers?.length).toBeGreaterThan(0);
     for (const l of s.holdLayers ?? []) expect(pushed).not.toContain(l);
+    // piano and guitar share two streams: each carries the other along
+    expect(s.companions?.piano?.up?.guitar).toBeGreaterThan(0);
+    expect(s.companions?.piano?.down?.guitar).toBeLessThan(0);
   });
 
   it('applies to the probe file it names and to no other', () => {
@@ -48,5 +51,9 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, alphas: { tuba: 3 } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, hold: -1 })).toThrow(/steering\.json: hold: expected hold >= 0/);
     expect(bad({ ...valid, extra: 1 })).toThrow(/steering\.json: \(top level\): /);
+    expect(bad({ ...valid, companions: { piano: { up: { tuba: 0.4 } } } })).toThrow(/steering\.json: no probes for tuba/);
+    expect(bad({ ...valid, companions: { piano: { up: { guitar: 2 } } } })).toThrow(/steering\.json: companions\.piano\.up\.guitar: expected a strength <= 1/);
+    expect(bad({ ...valid, companions: { piano: { sideways: { guitar: 0.4 } } } })).toThrow(/steering\.json: companions\.piano: /);
+    expect(bad({ ...valid, removalGains: { piano: 0 } })).toThrow(/steering\.json: removalGains\.piano: expected a gain > 0/);
   });
 });

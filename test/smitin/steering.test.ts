@@ -103,6 +103,23 @@ describe.skipIf(!ready)('SMITIN steering on tinyband', () => {
     }
   });
 
+  it("a knob's companions push their features with it, per sign, and removal pushes with its gain", async () => {
+    const settings = { monitor: 'off' as const, alpha: 10, companions: { drums: { up: { bass: 0.4 }, down: { bass: -0.2, piano: 0.3 } } }, removalGains: { drums: 2 } };
+    const applied = async (strength: number) => {
+      const [r] = await continueAll(drumPrompts(false).slice(0, 1), { strength, settings });
+      const s = r.steerer!;
+      const last = s.trace[s.trace.length - 1].applied;
+      // the knobs themselves are unchanged: a companion is a push, not a knob
+      expect(s.strength('bass')).toBe(0);
+      return Object.fromEntries(s.features.map((f, i) => [f, Math.round(last[i] * 1e6) / 1e6]));
+    };
+    expect(await applied(0.5)).toMatchObject({ drums: 5, bass: 2, piano: 0, guitar: 0 });
+    expect(await applied(-0.5)).toMatchObject({ drums: -10, bass: -1, piano: 1.5, guitar: 0 });
+    expect(() => new Steerer(probes, {}, { companions: { drums: { up: { tuba: 1 } } } })).toThrow(/companions name tuba, which has no probes/);
+    expect(() => new Steerer(probes, {}, { companions: { drums: { up: { bass: 2 } } } })).toThrow(/companion bass of drums \(up\) must be in \[-1, 1\], got: 2/);
+    expect(() => new Steerer(probes, {}, { removalGains: { drums: 0 } })).toThrow(/removal gain of drums must be a finite number > 0, got: 0/);
+  });
+
   it('refuses settings that cannot work, naming them', () => {
     expect(() => new Steerer(probes, {}, { monitorFromLayer: 4 })).toThrow(/monitorFromLayer must be an integer in \[0, 3\], got: 4/);
     expect(() => new Steerer(probes, {}, { thresholdOffset: 1 })).toThrow(/thresholdOffset must be in \(-1, 1\), got: 1/);

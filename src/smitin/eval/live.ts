@@ -34,10 +34,10 @@ export function methodSettings(m: LiveMethod): Partial<SteeringSettings> {
   return { ...m.settings, alpha, alphas };
 }
 
-/** The alpha a feature is pushed with under a method. */
-export function featureAlpha(m: LiveMethod, feature: string): number {
+/** The alpha a feature is pushed with under a method at a strength's sign (removal gain included). */
+export function featureAlpha(m: LiveMethod, feature: string, strength: number): number {
   const s = methodSettings(m);
-  return s.alphas?.[feature] ?? s.alpha!;
+  return (s.alphas?.[feature] ?? s.alpha!) * (strength < 0 ? (s.removalGains?.[feature] ?? 1) : 1);
 }
 
 export interface LiveCondition {
@@ -76,6 +76,8 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
   // what the product's choices are measured against (issue 11): each left out in turn, and the paper's SMITIN as it was the default
   const { hold: _hold, holdMargin: _margin, holdLayers: _layers, ...noHold } = product.settings;
   each('start', { method: 'product-no-hold', settings: noHold }, SIGNS);
+  const { companions: _companions, removalGains: _removal, ...noCompanions } = product.settings;
+  each('start', { method: 'product-no-companions', settings: noCompanions }, SIGNS);
   each('start', { method: 'smitin-all-layers', settings: {} }, SIGNS);
   each('start', { method: 'smitin-from-step-1', settings: { pushAfterWarmup: false } }, SIGNS);
   return c;
@@ -172,7 +174,7 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
     const lacking = items.map((_, i) => i).filter((i) => noneShares[i][col] < INSTRUMENT_SUCCESS_SHARE);
     const ownFi = steerers[0]?.features.indexOf(c.feature) ?? -1;
     const from = c.setting === 'turn' ? TURN_RUN : 0;
-    const alpha = featureAlpha(c.method, c.feature);
+    const alpha = featureAlpha(c.method, c.feature, c.strength);
     const applied = finiteMean(steerers.flatMap((s) => s.trace.filter((t) => t.run >= from).map((t) => Math.abs(t.applied[ownFi]) / alpha)));
     rows.push({
       setting: c.setting,
