@@ -42,11 +42,13 @@ describe('smitin eval', () => {
     expect(result.dose_response.drums.strengths).toEqual([-1, -0.5, 0, 0.5, 1]);
     expect(result.dose_response.drums.spearman_share).toEqual(expect.any(Number));
     expect(result.control.drums.random_lift_at_product_nll).toEqual(expect.any(Number));
+    expect(result.layout_floor.joins['piano joins guitar'].share).toEqual(expect.any(Number));
     const live = result.live.filter((r: { method: string; setting: string; strength: number }) => r.method === 'product' && r.setting === 'turn');
     expect(live.map((r: { strength: number }) => r.strength).sort((a: number, b: number) => a - b)).toEqual([-1, -0.5, 0.5, 1]);
     // the product's removal takes drums out of the model's own music
     expect(live.find((r: { strength: number }) => r.strength === -1).change.drums.share).toBeLessThan(0);
     for (const f of ['live.md', 'crosstalk.svg', 'dose-response.svg', 'control.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/layout's own floor for piano and guitar[^\n]*piano joins guitar: guitar -0\.\d\d/);
     expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toMatch(/^<svg[\s\S]*drums=-1[\s\S]*<\/svg>\n$/);
   }, 150_000);
 

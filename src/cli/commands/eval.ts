@@ -7,6 +7,7 @@ import { continuationCrosstalk, continuationOwnChange, evalSampling, FULL_SWEEP,
 import { controlAtEqualNll, crosstalkMatrix, doseResponse, isProductRow, livePlan, productMethod, runLiveEval, type LiveRow } from '../../smitin/eval/live.js';
 import { modelSteering } from '../../smitin/steering-file.js';
 import { controlSvg, crosstalkSvg, doseSvg, liveMarkdown } from '../../smitin/eval/live-report.js';
+import { layoutFloor } from '../../smitin/eval/layout-floor.js';
 import { isInstrument } from '../../model/tinyband/layout.js';
 import { Option } from 'commander';
 import { loadSteerableModel } from '../../smitin/prepare.js';
@@ -91,7 +92,7 @@ export function evalCommand(): Command {
         const command = ['smitin eval', ...process.argv.slice(3)].join(' ');
         const seconds = (performance.now() - t0) / 1000;
         const live = liveRows.length
-          ? { rows: liveRows, crosstalk: crosstalkMatrix(liveRows), dose_response: doseResponse(liveRows), control: controlAtEqualNll(liveRows) }
+          ? { rows: liveRows, crosstalk: crosstalkMatrix(liveRows), dose_response: doseResponse(liveRows), control: controlAtEqualNll(liveRows), layout_floor: layoutFloor() }
           : null;
         const crosstalk = { ...(continuation ? { continuation: continuationCrosstalk(rows) } : {}), ...(live?.crosstalk ?? {}) };
         const result = {
@@ -103,10 +104,11 @@ export function evalCommand(): Command {
           crosstalk,
           dose_response: live?.dose_response ?? {},
           control: live?.control ?? {},
+          layout_floor: live?.layout_floor ?? null,
           live: live?.rows ?? [],
         };
         const json = JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-        const liveText = live ? liveMarkdown(live.rows, live.dose_response, live.control) : '';
+        const liveText = live ? liveMarkdown(live.rows, live.dose_response, live.control, live.layout_floor) : '';
         if (opts.out) {
           const pretty = JSON.stringify(JSON.parse(json), null, 1) + '\n';
           if (continuation) {

@@ -3,6 +3,7 @@ import { INSTRUMENTS } from '../../model/tinyband/layout.js';
 import { KNOB_BARS, MEASURED_BARS, TURN_BAR } from './knobs.js';
 import { PRODUCT_METHOD, type ControlEntry, type DoseResponse, type LiveRow } from './live.js';
 import type { PresenceChange } from './presence.js';
+import type { LayoutFloor } from './layout-floor.js';
 
 /** The goals of issue 11, in one place: the report marks the cells that miss them. */
 export const GOALS = { crosstalk: 0.1, success: 0.9, shareDrop: 0.9, nllRatio: 1.5, inKey: 0.02, grid: 0.03, spearman: 0.95, randomLift: 0.05 } as const;
@@ -29,13 +30,17 @@ function knobTable(rows: readonly LiveRow[], none: LiveRow): string {
   return s;
 }
 
-export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, DoseResponse>, control: Record<string, ControlEntry>): string {
+export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, DoseResponse>, control: Record<string, ControlEntry>, floor?: LayoutFloor): string {
   const none = rows.find((r) => r.setting === 'none');
   if (!none) return '';
   const n = none.n;
   let s = `\n# Live setting: knobs on music the model plays itself\n\n`;
   s += `${n} text prompts (style, mood and energy words) with their own sampling seeds; the model plays ${KNOB_BARS} bars from silence. \`start\`: the knob is at its value from the first step (\`smitin render --steer\`); \`turn\`: the knob moves from 0 at bar ${TURN_BAR + 1} of the running piece (a live knob). Everything is measured on the last ${MEASURED_BARS} bars against the unsteered twin (same prompt, same seed). Cells: change of frame share / change of present rate (present: in at least a quarter of the frames); the knob's own instrument in brackets; \`!\` marks a cell that misses the goal (crosstalk <= ${GOALS.crosstalk}, success >= ${GOALS.success}, share drop >= ${GOALS.shareDrop}, NLL <= ${GOALS.nllRatio}x unsteered, in-key within ${GOALS.inKey}, drums on grid within ${GOALS.grid}, no new silent bar).\n\n`;
   s += `Unsteered: ${INSTRUMENTS.map((i) => `${i} share ${f(none.shares[i])}, present ${f(none.presents[i])}`).join('; ')}; NLL ${f(none.nll, 3)}, in-key ${f(none.in_key, 3)}, drums on grid ${f(none.drums_on_grid, 3)}.\n\n`;
+  if (floor) {
+    const joins = Object.entries(floor.joins).map(([k, c]) => `${k}: ${k.split(' ').pop()} ${sf(c.share)} / ${sf(c.present)}`).join('; ');
+    s += `The token layout's own floor for piano and guitar, which share the harmony and melody streams (the composer's music, ${floor.pieces} pieces, ${floor.sections} sections; src/smitin/eval/layout-floor.ts): one joining a section where the other plays alone changes the other's share / present rate by ${joins}; leaving, the same with the sign turned. Their cells on each other are judged against this, not zero.\n\n`;
+  }
   const groups = [...new Set(rows.filter((r) => r.setting !== 'none').map((r) => `${r.method}|${r.scale}|${r.setting}`))];
   for (const g of groups) {
     const [method, scale, setting] = g.split('|');
