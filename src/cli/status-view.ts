@@ -15,6 +15,8 @@ import { printable } from '../util/printable.js';
 
 /** A status line is cut here: wide enough for a terminal, short enough that a long prompt cannot push the figures off it. */
 const LINE_MAX = 200;
+/** The width assumed when the terminal does not say (the default of macOS's and Windows' terminals). */
+export const DEFAULT_COLUMNS = 80;
 /** A note names files and values; longer ones were cut where the outside value went in, this is the last guard. */
 const NOTE_MAX = 500;
 
@@ -26,26 +28,46 @@ export interface StatusExtra {
   take?: { file: string; seconds: number } | null;
 }
 
+/**
+ * The view's lines, each short enough for an 80-column terminal with
+ * ordinary names (the view cuts whatever is longer to the terminal's width,
+ * so a line never wraps: a wrapped line would break the redraw in place).
+ */
 export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
   const bar = (v: number) => {
     const n = Math.round(((v + 1) / 2) * 10);
     return `${'-'.repeat(Math.max(0, Math.min(10, n)))}|${' '.repeat(Math.max(0, 10 - n))}`.slice(0, 11);
   };
   const num = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '  - ');
+  const signed = (v: number) => (v > 0 ? '+' : v < 0 ? '-' : ' ') + Math.abs(v).toFixed(2);
   const take = extra.take ? `  [REC ${extra.take.file} ${extra.take.seconds.toFixed(1)} s]` : t.recording ? '  [REC]' : '';
   const lines = [
-    `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 60)}"${take}  ${printable(extra.device, 40)}`,
-    `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  device ${num(t.deviceLatencyMs, 0)} ms  underruns ${t.underruns}  control latency ${num(t.controlLatencyMs, 0)} ms`,
+    `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${take}`,
+    `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  underruns ${t.underruns}`,
+    `out: ${printable(extra.device, 30)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
     `issues: ${summarizeIssues(extra.issues, 6) || 'none'}`,
   ];
-  // a gain means something only while the feature is pushed
-  for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} strength ${num(f.strength).padStart(5)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  gain ${f.strength === 0 ? '  - ' : num(f.gain)}`);
+  for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} ${signed(f.strength)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  ${pushState(f)}`);
   return lines;
+}
+
+/** What the monitor is doing to a knob's push, in a musician's words: a gain of 0 is not "muted" but "the feature is there". */
+function pushState(f: { strength: number; gain: number }): string {
+  if (f.strength === 0) return 'not pushed';
+  if (!(f.gain > 0)) return `there, push paused`;
+  return `pushing ${f.gain.toFixed(2)}`;
+}
+
+/** `line` cut to `width` columns (code points; an ellipsis marks the cut). */
+export function fitWidth(line: string, width: number): string {
+  const chars = [...line];
+  return chars.length <= width ? line : chars.slice(0, Math.max(0, width - 1)).join('') + '…';
 }
 
 export class StatusView {
   private drawn = 0;
   private lastPlain = 0;
+  private width = 0;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -55,14 +77,18 @@ export class StatusView {
   render(raw: string[]): void {
     const lines = raw.map((l) => printable(l, LINE_MAX));
     if (this.out.isTTY) {
-      const up = this.drawn ? `\x1b[${this.drawn}A` : '';
-      this.out.write(up + lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n');
+      // one column to spare: a line that fills the last column wraps on some terminals
+      const width = (this.out.columns || DEFAULT_COLUMNS) - 1;
+      // after a resize the old lines may have wrapped into more rows than were drawn: clear the screen instead
+      const up = this.drawn && width !== this.width ? '\x1b[H\x1b[2J' : this.drawn ? `\x1b[${this.drawn}A` : '';
+      this.width = width;
+      this.out.write(up + lines.map((l) => `\x1b[2K${fitWidth(l, width)}`).join('\n') + '\n');
       this.drawn = lines.length;
     } else {
       const now = Date.now();
       if (now - this.lastPlain < this.plainEveryMs) return;
       this.lastPlain = now;
-      this.out.write(lines.slice(0, 3).join(' | ') + '\n');
+      this.out.write(lines.slice(0, 4).join(' | ') + '\n');
     }
   }
 

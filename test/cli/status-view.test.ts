@@ -22,23 +22,45 @@ const t: Telemetry = {
 
 describe('statusLines', () => {
   it('shows transport, engine figures and one line per feature; no reading is a dash, not NaN', () => {
-    const lines = statusLines(t, { device: 'null sink', issues: { 'osc/malformed': 1 } });
-    expect(lines).toHaveLength(5);
-    expect(lines[0]).toBe('playing  120.0 BPM  "funk"  [REC]  null sink');
+    const lines = statusLines({ ...t, features: [...t.features, { name: 'piano', strength: -0.5, monitor: 0.1, gain: 0 }] }, { device: 'null sink', issues: { 'osc/malformed': 1 } });
+    expect(lines).toHaveLength(7);
+    expect(lines[0]).toBe('playing  120.0 BPM  "funk"  [REC]');
     expect(lines[1]).toContain('x25.0 real time');
     expect(lines[1]).toContain('underruns 2');
-    expect(lines[1]).toContain('control latency   -  ms');
-    expect(lines[2]).toBe('issues: osc/malformed 1');
-    expect(lines[3]).toMatch(/drums +strength +1\.00 \[----------\|\] +monitor 0\.80 +gain 0\.20/);
+    expect(lines[2]).toBe('out: null sink  latency: device 11 ms, knob to sound   -  ms');
+    expect(lines[3]).toBe('issues: osc/malformed 1');
+    expect(lines[4]).toMatch(/drums +\+1\.00 \[----------\|\] +monitor 0\.80 +pushing 0\.20/);
     // bass is not pushed: its gain means nothing, and it has no monitor reading yet
-    expect(lines[4]).toMatch(/bass +strength +0\.00 \[-----\| +\] +monitor +- +gain +-/);
+    expect(lines[5]).toMatch(/bass +0\.00 \[-----\| +\] +monitor +- +not pushed/);
+    // a gain of 0 is the monitor finding the feature where it was asked to be, not a mute
+    expect(lines[6]).toMatch(/piano +-0\.50 \[---\| +\] +monitor 0\.10 +there, push paused/);
     expect(lines.join('\n')).not.toContain('NaN');
+    // at ordinary lengths every line fits an 80-column terminal as it is
+    for (const l of lines) expect(l.length).toBeLessThan(80);
   });
 
   it('shows the take being recorded, with its file and length', () => {
     const lines = statusLines(t, { device: 'null sink', issues: {}, take: { file: 'takes/take-2.wav', seconds: 12.34 } });
     expect(lines[0]).toContain('[REC takes/take-2.wav 12.3 s]');
-    expect(lines[2]).toBe('issues: none');
+    expect(lines[3]).toBe('issues: none');
+  });
+
+  it('never wraps a line: on an 80x24 terminal every line is cut to 79 columns, and a resize redraws from the top', () => {
+    const written: string[] = [];
+    const out = { isTTY: true, columns: 80, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream & { columns: number };
+    const view = new StatusView(out);
+    const long = statusLines({ ...t, prompt: 'funk happy energetic '.repeat(5) }, { device: 'a PortAudio device with a very long name '.repeat(2), issues: {}, take: { file: 'takes/' + 'x'.repeat(90) + '.wav', seconds: 1 } });
+    view.render(long);
+    view.render(long);
+    const rows = (chunk: string) => chunk.split('\n').slice(0, -1).map((r) => r.replace(/\x1b\[(\d+A|2K|H|2J)/g, ''));
+    for (const r of rows(written[0])) expect([...r].length).toBeLessThanOrEqual(79);
+    expect(rows(written[0]).some((r) => r.endsWith('…'))).toBe(true);
+    // the second frame moves up exactly the rows the first one drew
+    expect(written[1].startsWith(`\x1b[${long.length}A`)).toBe(true);
+    out.columns = 60;
+    view.render(long);
+    expect(written[2].startsWith('\x1b[H\x1b[2J')).toBe(true);
+    for (const r of rows(written[2])) expect([...r].length).toBeLessThanOrEqual(59);
   });
 
   it('prints no raw control character from an ESC-laden prompt, note or feature name', () => {
@@ -50,7 +72,7 @@ describe('statusLines', () => {
     view.note(`engine: ${evil}`);
     const text = written.join('');
     // the view's own cursor controls are ESC [ n A and ESC [ 2K / ESC [ J; nothing else may carry a control character
-    const foreign = text.replace(/\x1b\[(\d+A|2K|J)/g, '');
+    const foreign = text.replace(/\x1b\[(\d+A|2K|J|H|2J)/g, '');
     expect(foreign).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text).toContain('\\x1b]0;pwned\\x07');
     expect(text.length).toBeLessThan(2000);
