@@ -54,6 +54,25 @@ describe('smitin CLI', () => {
     expect(energy).toBeGreaterThan(0);
   });
 
+  it("the README's --only and --without examples play what they say; an instrument that never plays, or a silent result, is warned about", () => {
+    const dir = tempDir();
+    const peak = (f: string) => decodeWav(readFileSync(join(dir, f))).channels[0].reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    for (const [flag, list] of [['--only', 'drums,bass'], ['--without', 'piano']]) {
+      const r = smitin(['compose', '--seed', '13', '--seconds', '20', flag, list, '--out', join(dir, `${flag}.wav`), '--json']);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout).warnings).toEqual([]);
+      expect(peak(`${flag}.wav`)).toBeGreaterThan(0.05);
+    }
+    // seed 7 at 120 BPM: piano and guitar, then guitar alone
+    const silent = smitin(['compose', '--seed', '7', '--seconds', '20', '--only', 'drums,bass', '--out', join(dir, 'silent.wav')]);
+    expect(silent.status).toBe(0);
+    expect(silent.stderr).toMatch(/^warning: drums, bass never play in seed 7 \(rock in E minor[^\n]*\): there is nothing of it to keep\nwarning: the result is silent/);
+    expect(peak('silent.wav')).toBe(0);
+    const nothing = smitin(['compose', '--seed', '7', '--seconds', '20', '--without', 'bass', '--out', join(dir, 'nobass.wav')]);
+    expect(nothing.stderr).toMatch(/^warning: bass never plays in seed 7 [^\n]*: there is nothing to remove\n$/);
+  });
+
   const bad: [string, string[], RegExp][] = [
     ['unknown instrument', ['--without', 'tuba'], /unknown instrument "tuba": expected one of drums, bass, piano, guitar/],
     ['unknown style', ['--style', 'polka'], /unknown style "polka": expected one of rock, funk, house, ballad, bossa/],

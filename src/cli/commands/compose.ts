@@ -30,16 +30,30 @@ export interface ComposedAudio {
   piece: Piece;
   left: Float32Array;
   right: Float32Array;
+  /** What a listener would not expect from the options: an instrument named that never plays, a silent result. */
+  warnings: string[];
 }
 
 export function renderComposition(opts: Omit<ComposeCliOptions, 'out' | 'json'>): ComposedAudio {
   const frames = Math.ceil((opts.seconds * SAMPLE_RATE) / samplesPerFrame(opts.tempo));
-  let piece = compose({ seed: opts.seed, style: opts.style, bars: Math.ceil(frames / FRAMES_PER_BAR) });
+  const composed = compose({ seed: opts.seed, style: opts.style, bars: Math.ceil(frames / FRAMES_PER_BAR) });
   const drop = opts.only ? INSTRUMENTS.filter((i) => !opts.only!.includes(i)) : (opts.without ?? []);
+  let piece = composed;
   for (const inst of drop) piece = withoutInstrument(piece, inst);
   const full = renderTokens(piece.tokens, { tempo: opts.tempo });
   const [left, right] = cutWithFade([full.left, full.right], Math.round(opts.seconds * SAMPLE_RATE));
-  return { piece, left, right };
+  const plays = (i: Instrument) => composed.sections.some((s) => s.playing[i]);
+  const warnings: string[] = [];
+  const named = opts.only ?? opts.without ?? [];
+  const silentNamed = named.filter((i) => !plays(i));
+  const which = `seed ${opts.seed} (${describePiece(composed)})`;
+  if (silentNamed.length) {
+    const them = silentNamed.join(', ');
+    const verb = silentNamed.length > 1 ? 'never play' : 'never plays';
+    warnings.push(`${them} ${verb} in ${which}: ${opts.only ? 'there is nothing of it to keep' : 'there is nothing to remove'}`);
+  }
+  if (!left.some((x) => x !== 0)) warnings.push(`the result is silent: nothing that plays in ${which} is kept; try another --seed`);
+  return { piece, left, right, warnings };
 }
 
 export function describePiece(piece: Piece): string {
@@ -66,6 +80,7 @@ export function composeCommand(): Command {
         file.write(encodeWav([audio.left, audio.right], SAMPLE_RATE));
         return audio;
       });
+      for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
       const wallSeconds = (performance.now() - started) / 1000;
       const summary = {
         out: opts.out,
@@ -78,6 +93,7 @@ export function composeCommand(): Command {
         tags: result.piece.tags,
         bars: result.piece.bars,
         sections: result.piece.sections,
+        warnings: result.warnings,
         wallSeconds,
       };
       if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
