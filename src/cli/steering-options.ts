@@ -4,6 +4,7 @@ import type { ProbeSet } from '../smitin/probe-set.js';
 import { defaultAlpha, DEFAULT_STEERING, DIRECTIONS, HALVES, MONITOR_MODES, type SteeringSettings } from '../smitin/steerer.js';
 import { parseWeighting, type Weighting } from '../smitin/weighting.js';
 import { UsageError } from '../util/errors.js';
+import { TINYBAND_FEATURES } from '../smitin/tinyband-features.js';
 import type { CheckedModel } from './model-check.js';
 import { numberIn, parseDecimal } from './options.js';
 
@@ -42,10 +43,15 @@ function weighting(raw: string): Weighting {
   }
 }
 
-export function addSteeringOptions(cmd: Command): Command {
+/** --steer: what a musician asks for. */
+export function addSteerOption(cmd: Command): Command {
+  return cmd.option('--steer <list>', `features and strengths in [-1, 1], e.g. drums=1,guitar=-0.5 (negative pushes a feature out; tinyband: ${TINYBAND_FEATURES.join(', ')})`, parseSteer);
+}
+
+/** How SMITIN pushes: research options, after the musician's in --help (the model's steering.json sets the product's choices). */
+export function addSteeringResearchOptions(cmd: Command): Command {
   return cmd
     .option('--probes <file>', 'probe set (smitin probes train; default: the model folder\'s probes.safetensors)')
-    .option('--steer <list>', 'features and strengths in [-1, 1], e.g. drums=1,guitar=-0.5 (negative pushes a feature out)', parseSteer)
     .option('--weighting <w>', 'heads pushed: soft (SMITIN: every head, weight ((acc-min)/(max-min))^3) or topk:K (ITI: the K most accurate)', weighting, DEFAULT_STEERING.weighting)
     .option('--alpha <a>', 'push of strength 1, in sigmas (default: 30 for soft, 20 for topk)', numberIn('alpha', 0, 1000))
     .option('--every <s>', 'intervene on every s-th step (the paper: 5)', numberIn('every', 1, 1000, { integer: true }), DEFAULT_STEERING.every)

@@ -17,6 +17,19 @@ describe('smitin CLI', () => {
     expect(smitin(['compose', '--help']).stdout).toContain('--tempo <bpm>');
   });
 
+  it("render --help leads with what a musician sets; the steering research options come last; no machine path", () => {
+    const help = smitin(['render', '--help']).stdout;
+    const at = (s: string) => help.indexOf(s);
+    expect(at('Music:')).toBeGreaterThan(0);
+    expect(at('--prompt <text>')).toBeGreaterThan(at('Music:'));
+    expect(at('--steer <list>')).toBeLessThan(at('Model and sampling:'));
+    expect(at('Steering research')).toBeGreaterThan(at('--temperature'));
+    for (const research of ['--halves', '--from-layer', '--shift-prompt', '--direction', '--every']) expect(at(research)).toBeGreaterThan(at('Steering research'));
+    const flat = help.replace(/\s+/g, ' ');
+    expect(flat).toMatch(/tinyband knows: rock funk house ballad bossa happy bright sad dark calm steady energetic drums bass piano guitar;/);
+    expect(flat).toContain('(default: the shipped tinyband)');
+  });
+
   it('renders a composed piece of the asked length to a 48 kHz stereo WAV', () => {
     const dir = tempDir();
     const out = join(dir, 'band.wav');

@@ -71,3 +71,12 @@ describe.skipIf(!MODEL_DIR)(`the model's tokenizer.json (${MODEL_DIR ?? NO_MODEL
     expect(odd.ids.filter((id) => id === tok.unkId)).toHaveLength(3);
   });
 });
+
+describe("the words a musician can type (PROMPT_WORDS, shown in --help)", () => {
+  it("are exactly the shipped tinyband tokenizer's words", async () => {
+    const { PROMPT_WORDS } = await import('../../src/model/tinyband/styles.js');
+    const { SHIPPED_MODEL } = await import('../helpers/model.js');
+    const vocab = Object.keys(JSON.parse(readFileSync(join(SHIPPED_MODEL, 'tokenizer.json'), 'utf8')).model.vocab).filter((w) => !/^<.*>$/.test(w));
+    expect([...PROMPT_WORDS].sort()).toEqual(vocab.sort());
+  });
+});

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { BEATS_PER_BAR, DEFAULT_TEMPO, FRAMES_PER_BEAT, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
+import { PROMPT_WORDS } from '../../model/tinyband/styles.js';
 import { cutWithFade } from '../../audio/fade.js';
 import { StreamResampler } from '../../audio/resample.js';
 import { encodeWav } from '../../audio/wav.js';
@@ -27,7 +28,7 @@ import { packageRoot } from '../../util/package-root.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { resolveModelAndProbes } from '../model-check.js';
 import { numberIn } from '../options.js';
-import { addSteeringOptions, resolveSteering, type SteeringCliOptions } from '../steering-options.js';
+import { addSteerOption, addSteeringResearchOptions, resolveSteering, type SteeringCliOptions } from '../steering-options.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { Steerer } from '../../smitin/steerer.js';
 import { formatWeighting } from '../../smitin/weighting.js';
@@ -165,14 +166,21 @@ function round(x: number): number | null {
 }
 
 export function renderCommand(): Command {
-  return addSteeringOptions(new Command('render'))
+  const cmd = new Command('render')
     .description('generate music with a MusicGen model (default: the shipped tinyband) from a text prompt and render it to WAV')
-    .requiredOption('--prompt <text>', 'what to play, e.g. "funk happy energetic" (words the model does not know are read as <unk>)')
+    .optionsGroup('Music:')
+    .requiredOption('--prompt <text>', `what to play, e.g. "funk happy energetic" (tinyband knows: ${PROMPT_WORDS.join(' ')}; words the model does not know are read as <unk>)`)
     .requiredOption('--out <file.wav>', 'output WAV file (48 kHz stereo, 32-bit float)')
-    .option('--model <dir>', 'model folder (config.json, generation_config.json, tokenizer.json, onnx/)', defaultModelDir())
     .option('--seconds <n>', `length in seconds (0 < n <= ${MAX_SECONDS}); past the model's window it slides, keeping the last part as context`, numberIn('seconds', 0.001, MAX_SECONDS), 10)
     .option('--seed <n>', 'random seed: the same seed gives the same music', numberIn('seed', 0, 2 ** 32 - 1, { integer: true }), 1)
-    .option('--tempo <bpm>', `tempo in BPM (${MIN_TEMPO}..${MAX_TEMPO}); tinyband frames are 16th notes (EnCodec models ignore it: 50 frames/s)`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO)
+    .option('--tempo <bpm>', `tempo in BPM (${MIN_TEMPO}..${MAX_TEMPO}); tinyband frames are 16th notes (EnCodec models ignore it: 50 frames/s)`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO);
+  addSteerOption(cmd)
+    .option('--continue <dir>', 'tinyband: continue a piece of a token dataset (smitin dataset, or samples) instead of starting from silence; the WAV holds the prompt, then the continuation')
+    .option('--item <n>', 'with --continue: which piece (0-based)', numberIn('item', 0, 1e9, { integer: true }), 0)
+    .option('--prompt-bars <n>', 'with --continue: how many bars of it to continue from', numberIn('prompt-bars', 1, 15, { integer: true }), 2)
+    .option('--json', 'print a JSON summary: frames, seconds, wallSeconds, realtimeFactor (audio seconds per second of generation and synthesis), msPerStep, ...')
+    .optionsGroup('Model and sampling:')
+    .addOption(new Option('--model <dir>', 'model folder (config.json, generation_config.json, tokenizer.json, onnx/)').default(defaultModelDir(), 'the shipped tinyband'))
     .addOption(new Option('--dtype <type>', 'model files: fp32 (*.onnx), fp16 (*_fp16.onnx), q8 (*_quantized.onnx)').choices(DTYPES).default('fp32'))
     .addOption(new Option('--ep <provider>', 'onnxruntime execution provider').choices(EXECUTION_PROVIDERS).default('cpu'))
     .option('--threads <n>', 'threads per operator (default: 1 for tinyband-sized models, else onnxruntime picks)', numberIn('threads', 1, 256, { integer: true }))
@@ -180,10 +188,9 @@ export function renderCommand(): Command {
     .option('--top-k <k>', 'sample among the k most likely ids; 0 = all (default: generation_config.json)', numberIn('top-k', 0, 1_000_000, { integer: true }))
     .option('--top-p <p>', 'nucleus sampling mass, (0, 1]; 1 = off (default: generation_config.json)', numberIn('top-p', 1e-6, 1))
     .option('--temperature <t>', 'sampling temperature > 0 (default: generation_config.json)', numberIn('temperature', 1e-3, 100))
-    .option('--continue <dir>', 'tinyband: continue a piece of a token dataset (smitin dataset, or samples) instead of starting from silence; the WAV holds the prompt, then the continuation')
-    .option('--item <n>', 'with --continue: which piece (0-based)', numberIn('item', 0, 1e9, { integer: true }), 0)
-    .option('--prompt-bars <n>', 'with --continue: how many bars of it to continue from', numberIn('prompt-bars', 1, 15, { integer: true }), 2)
-    .option('--json', 'print a JSON summary: frames, seconds, wallSeconds, realtimeFactor (audio seconds per second of generation and synthesis), msPerStep, ...')
+    .optionsGroup('Steering research (how SMITIN pushes; the model folder\'s steering.json holds the measured choices):');
+  return addSteeringResearchOptions(cmd)
+    .optionsGroup('')
     .action(async (opts: RenderCliOptions) => {
       if (!opts.out.toLowerCase().endsWith('.wav')) throw new UsageError(`--out must name a .wav file, got: ${opts.out}`);
       const started = performance.now();

@@ -8,7 +8,7 @@
  * A groove lists its patterns from sparse to dense; a piece's energy picks
  * how far along that list it reaches.
  */
-import type { DrumVoice } from './layout.js';
+import { INSTRUMENTS, type DrumVoice } from './layout.js';
 
 export const STYLE_NAMES = ['rock', 'funk', 'house', 'ballad', 'bossa'] as const;
 export type StyleName = (typeof STYLE_NAMES)[number];
@@ -200,6 +200,9 @@ export const MOOD_WORDS: Record<'major' | 'minor', readonly string[]> = {
 };
 export const ENERGY_WORDS = ['calm', 'steady', 'energetic'] as const;
 export type Energy = 0 | 1 | 2;
+
+/** Every word tinyband's text encoder knows (its tokenizer.json less the T5 specials): what a musician can type. */
+export const PROMPT_WORDS: readonly string[] = [...STYLE_NAMES, ...MOOD_WORDS.major, ...MOOD_WORDS.minor, ...ENERGY_WORDS, ...INSTRUMENTS];
 
 export function isStyleName(name: string): name is StyleName {
   return (STYLE_NAMES as readonly string[]).includes(name);
