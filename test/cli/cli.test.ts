@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
@@ -15,6 +16,14 @@ describe('smitin CLI', () => {
       expect(r.stdout).toMatch(/Usage: smitin /);
     }
     expect(smitin(['compose', '--help']).stdout).toContain('--tempo <bpm>');
+  });
+
+  it('`npx smitin` runs the linked CLI at once: nothing is installed into npx\'s cache (that re-ran tsc for 20 s)', () => {
+    const cache = tempDir('smitin-npm-cache-');
+    const r = spawnSync('npx', ['--no-install', 'smitin', '--help'], { encoding: 'utf8', env: { ...process.env, npm_config_cache: cache }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Usage: smitin /);
+    expect(existsSync(join(cache, '_npx'))).toBe(false);
   });
 
   it("render --help leads with what a musician sets; the steering research options come last; no machine path", () => {
