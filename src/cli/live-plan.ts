@@ -17,6 +17,7 @@ import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../con
 import { parseTarget } from '../control/telemetry-out.js';
 import type { ModelSpec } from '../model/musicgen/index.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
+import type { LiveSessionConfig } from '../session/live-session.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { resolveLiveModel } from './model-check.js';
@@ -117,4 +118,27 @@ export function planLive(opts: LiveCliOptions): LivePlan {
   }
 
   return { opts, spec, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
+}
+
+/** The checked command line as a session's configuration. */
+export function sessionConfig(plan: LivePlan): LiveSessionConfig {
+  const { opts } = plan;
+  return {
+    modelDir: opts.model,
+    probesFile: plan.probesFile,
+    steering: plan.steering,
+    features: plan.features,
+    preset: plan.preset,
+    presetDirs: plan.presetDirs,
+    osc: opts.oscPort ? { host: opts.oscHost, port: opts.oscPort } : null,
+    oscTargets: opts.oscTarget,
+    midi: { input: opts.midiIn, output: opts.midiOut },
+    output: { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, nullSinkReason: plan.nullSinkReason },
+    latencyMs: opts.latency,
+    prompt: opts.prompt,
+    tempo: opts.tempo,
+    seed: opts.seed,
+    steer: opts.steer ?? {},
+    recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
+  };
 }

@@ -1,0 +1,291 @@
+/**
+ * The live session: the product's centre. It owns the engine, the control
+ * inputs (MIDI, OSC), the audio output, recording, telemetry fan-out,
+ * the preset's steering settings and the shutdown order. `smitin live`
+ * only checks the command line (cli/live-plan.ts) and starts one.
+ *
+ * The parts open in the order that lets each be closed: the OSC socket (a
+ * port in use is still the user's to fix: UsageError, before any audio),
+ * the output, the engine, the takes. From then on nothing a control
+ * message, a file or the disk does stops the music. stop() stops the
+ * output pulling first, so the takes hold everything that played, then
+ * closes the rest in reverse order of opening; a failed start closes what
+ * it had opened before it throws.
+ */
+import { filter, first, map, type Observable, type Subscription } from 'rxjs';
+import { openDefaultOutput, openNullOutput, type AudioOutput } from '../audio/output.js';
+import { Takes, type RecordFormat, type TakeRecord } from '../audio/takes.js';
+import { controlCommands, type Control } from '../control/index.js';
+import { presetLoader, type Preset } from '../control/presets.js';
+import { TelemetryOut } from '../control/telemetry-out.js';
+import { nowMs } from '../engine/control-block.js';
+import { LiveEngine } from '../engine/live-engine.js';
+import type { EngineCommand, Telemetry } from '../engine/protocol.js';
+import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
+import { UsageError } from '../util/errors.js';
+import { percentile } from '../util/percentile.js';
+import { Closers } from './closers.js';
+
+/** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
+export interface LiveSessionConfig {
+  modelDir: string;
+  /** null: play without steering. */
+  probesFile: string | null;
+  /** The model's own steering choices (its steering.json). */
+  steering: Partial<SteeringSettings>;
+  /** The probe set's features (empty without steering). */
+  features: string[];
+  preset: Preset;
+  /** Where /smitin/preset looks up names: the user's folder first, then the shipped presets. */
+  presetDirs: string[];
+  /** OSC input, or null for none. */
+  osc: { host: string; port: number } | null;
+  /** Telemetry targets beyond the preset's ("host:port"). */
+  oscTargets: string[];
+  midi: { input?: string; output?: string };
+  output: { device?: string; sampleRate: number; bufferFrames: number; /** Play on the real-time null sink, for this reason. */ nullSinkReason: string | null };
+  latencyMs: number;
+  prompt: string;
+  tempo: number;
+  seed: number;
+  /** Starting strengths. */
+  steer: Record<string, number>;
+  recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
+}
+
+/** Commands kept while the engine starts (a few seconds of knob moves; the oldest go first). */
+const EARLY_COMMANDS_MAX = 1000;
+
+/** What a session did, from start to stop: the stage figures. */
+export type LiveFigures = ReturnType<typeof summary> & { osc: unknown; rssMb: { start: number; peak: number; end: number }; heapMb: number };
+
+export class LiveSession {
+  private readonly subs: Subscription[] = [];
+  private last: Telemetry | null = null;
+  private started = 0;
+  private stopped: Promise<LiveFigures> | null = null;
+  private readonly rss = { start: process.memoryUsage.rss(), peak: 0, end: 0 };
+  /** Telemetry with the session's own parts filled in (take, issues, measured control latency). */
+  readonly telemetry$: Observable<Telemetry>;
+
+  private constructor(
+    private readonly say: (message: string) => void,
+    private readonly closers: Closers,
+    readonly control: Control,
+    readonly output: AudioOutput,
+    readonly engine: LiveEngine,
+    private readonly session: Takes | null,
+    private readonly takes: Takes,
+    private readonly untap: () => void,
+  ) {
+    this.telemetry$ = engine.telemetry$.pipe(
+      filter((t): t is Telemetry => t !== null),
+      map((t): Telemetry => {
+        const measured = engine.output.latencies;
+        const take = takes.status() ?? session?.status() ?? null;
+        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot() };
+      }),
+    );
+  }
+
+  /**
+   * Opens every part and starts the music. `say` receives the notes a
+   * performer should read (where OSC listens, which device plays, problems);
+   * a start-up mistake of the user's (an OSC port in use, a device that will
+   * not open) is a UsageError, thrown after closing what was opened.
+   */
+  static async start(config: LiveSessionConfig, say: (message: string) => void): Promise<LiveSession> {
+    const closers = new Closers();
+    try {
+      return await LiveSession.open(config, say, closers);
+    } catch (err) {
+      await closers.closeAll(say);
+      throw err;
+    }
+  }
+
+  private static async open(config: LiveSessionConfig, say: (message: string) => void, closers: Closers): Promise<LiveSession> {
+    const control = controlCommands({
+      preset: config.preset,
+      features: config.features,
+      osc: config.osc ?? undefined,
+      midi: config.midi,
+      loadPreset: presetLoader({ dirs: config.presetDirs, features: config.features }),
+    });
+    closers.add('control', () => control.dispose());
+    // A knob turned while the model loads still counts: commands are taken from the moment the socket is open and
+    // queued (bounded) until the engine is there to apply them.
+    const early: EngineCommand[] = [];
+    let deliver = (cmd: EngineCommand) => {
+      if (early.length >= EARLY_COMMANDS_MAX) early.shift();
+      early.push(cmd);
+    };
+    const earlySub = control.commands$.subscribe((cmd) => deliver(cmd));
+    closers.add('control subscription', () => earlySub.unsubscribe());
+    if (control.oscReady) {
+      // a port in use is a start-up mistake like a bad path: said once, exit 2, before any audio
+      const where = await control.oscReady.catch((err: Error) => {
+        throw new UsageError(err.message);
+      });
+      const scope = where.host === '127.0.0.1' ? 'this machine only; --osc-host 0.0.0.0 lets the LAN in' : 'open to the network';
+      const buffer = where.recvBufferBytes ? `, ${(where.recvBufferBytes / 2 ** 20).toFixed(1)} MiB receive buffer` : '';
+      say(`OSC: listening on ${where.host}:${where.port} (${scope}${buffer}; /smitin/feature/<name> f, /smitin/prompt s, ... see docs/control.md)`);
+    }
+
+    const { output: out } = config;
+    const outputOptions = { device: out.device, sampleRate: out.sampleRate, bufferFrames: out.bufferFrames, onError: (e: Error) => say(`audio: ${e.message}`) };
+    let output: AudioOutput;
+    if (out.nullSinkReason) {
+      output = openNullOutput(outputOptions);
+      say(`audio: ${out.nullSinkReason}`);
+    } else {
+      let opened: ReturnType<typeof openDefaultOutput>;
+      try {
+        opened = openDefaultOutput(outputOptions);
+      } catch (err) {
+        // the device was listed a moment ago but will not open at these settings: still the user's to fix
+        throw new UsageError(`--device: ${(err as Error).message}`);
+      }
+      output = opened.output;
+      say(`audio: ${opened.reason}`);
+    }
+    closers.add('audio output', () => output.stop());
+
+    const engine = await LiveEngine.start({
+      modelDir: config.modelDir,
+      probesFile: config.probesFile,
+      prompt: config.prompt,
+      tempo: config.tempo,
+      sampleRate: output.sampleRate,
+      latencyMs: config.latencyMs,
+      seed: config.seed,
+      deviceLatencyMs: output.latencyMs,
+      alphas: alphasOf(config.preset),
+      steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...config.steering },
+    });
+    // closed after the output stops pulling (closers run in reverse)
+    closers.add('engine', () => engine.close());
+
+    // Two recorders. The session take (--record) is the whole performance, from start to stop, that no control message
+    // can stop or split (a stage network toggling record must not cost the set). /smitin/record and record buttons make
+    // takes of their own in the takes folder, named by the clock: nothing from the network names a file.
+    const rec = config.recording;
+    const recorder = (record?: string) => new Takes({ dir: rec.takes, record, overwrite: rec.overwrite, format: rec.format, sampleRate: output.sampleRate, issues: control.issues, onNote: say });
+    const session = rec.record ? recorder(rec.record) : null;
+    const takes = recorder();
+    const untap = engine.output.tap((block) => {
+      session?.write(block);
+      takes.write(block);
+    });
+    // takes are finalised after the output has stopped pulling (closers run in reverse): they hold everything that played
+    closers.add('recording', () => {
+      untap();
+      takes.stop();
+      session?.stop();
+    });
+    session?.start();
+
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap);
+    closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
+    s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
+    s.subs.push(control.issues$.subscribe((i) => say(`${i.source}: ${i.message}`)));
+    deliver = (cmd) => s.command(cmd);
+    early.splice(0).forEach((cmd) => s.command(cmd));
+    // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
+    s.subs.push(control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p))));
+    for (const [feature, value] of Object.entries(config.steer)) s.command({ type: 'strength', feature, value });
+
+    const telemetryOut = new TelemetryOut({ targets: [...config.preset.osc.telemetryTargets, ...config.oscTargets], hz: config.preset.osc.telemetryHz, issues: control.issues });
+    closers.add('telemetry', () => telemetryOut.close());
+    // control latency is a figure about a performer's moves: the preset's own values at start are not one
+    engine.output.measureFrom(null);
+    s.subs.push(control.mapping.input$.pipe(first()).subscribe(() => engine.output.measureFrom(nowMs())));
+    s.subs.push(
+      s.telemetry$.subscribe((t) => {
+        s.last = t;
+        control.mapping.setTransportState({ playing: t.playing, recording: t.recording });
+      }),
+    );
+    s.subs.push(telemetryOut.connect(s.telemetry$));
+
+    // memory is a stage figure: a leak shows over a set, so the figures give it at start, at the end and at its peak
+    const rssTimer = setInterval(() => (s.rss.peak = Math.max(s.rss.peak, process.memoryUsage.rss())), 1000);
+    closers.add('memory watch', () => clearInterval(rssTimer));
+    output.start(engine.pull);
+    s.started = performance.now();
+    return s;
+  }
+
+  get deviceName(): string {
+    return this.output.deviceName;
+  }
+
+  /** Applies a command as a control input would. Nothing a command does may end the session: a failure is reported, the music goes on. */
+  command(cmd: EngineCommand): void {
+    try {
+      if (cmd.type === 'record') {
+        if (cmd.on) this.takes.start();
+        else this.takes.stop();
+      }
+      this.engine.command(cmd);
+    } catch (err) {
+      this.say(`command ${cmd.type}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stops the output pulling, finalises the takes, closes every part in reverse order of opening, and returns the figures. Idempotent. */
+  stop(): Promise<LiveFigures> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<LiveFigures> {
+    // stop pulling first, so the takes hold everything that played, then the rest (closers, in reverse)
+    await this.output.stop();
+    this.untap();
+    this.takes.stop();
+    this.session?.stop();
+    const seconds = (performance.now() - this.started) / 1000;
+    const { rss } = this;
+    rss.end = process.memoryUsage.rss();
+    rss.peak = Math.max(rss.peak, rss.end);
+    const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+    const lat = this.engine.output.latencies;
+    const figures: LiveFigures = {
+      ...summary(this.last, this.engine, this.output, seconds, lat, [...(this.session?.list() ?? []), ...this.takes.list()], this.control.issues.snapshot()),
+      osc: this.control.osc?.stats() ?? null,
+      rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) },
+      heapMb: mb(process.memoryUsage().heapUsed),
+    };
+    await this.closers.closeAll(this.say);
+    return figures;
+  }
+}
+
+/** A preset's per-feature maximum pushes. */
+function alphasOf(p: Preset): Record<string, number> {
+  return Object.fromEntries(Object.entries(p.features).flatMap(([n, f]) => (f.maxAlpha !== undefined ? [[n, f.maxAlpha]] : [])));
+}
+
+function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput, seconds: number, lat: number[], takes: TakeRecord[], issues: Record<string, number>) {
+  return {
+    seconds,
+    device: output.deviceName,
+    sampleRate: output.sampleRate,
+    bufferFrames: output.bufferFrames,
+    deviceLatencyMs: output.latencyMs,
+    blocks: output.stats.blocks,
+    audioErrors: output.stats.errors,
+    resyncs: output.stats.resyncs,
+    underruns: engine.output.underruns,
+    controlLatencyMs: { count: lat.length, p50: lat.length ? percentile(lat, 50) : null, p99: lat.length ? percentile(lat, 99) : null },
+    realtimeFactor: last?.realtimeFactor ?? null,
+    prompt: last?.prompt ?? null,
+    reprimes: last?.reprimes ?? 0,
+    frames: last?.frames ?? 0,
+    stepMs: last?.stepMs ?? null,
+    features: last?.features ?? [],
+    takes,
+    issues,
+  };
+}

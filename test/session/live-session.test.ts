@@ -1,0 +1,54 @@
+/**
+ * The live session in-process, as `smitin live` starts it (its checked
+ * command line as the configuration): a knob reaches the engine, the
+ * session take holds the whole run, stop() closes everything once.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { firstValueFrom, filter, timeout } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { decodeWav } from '../../src/audio/wav.js';
+import { planLive, sessionConfig } from '../../src/cli/live-plan.js';
+import { LiveSession } from '../../src/session/live-session.js';
+import { tempDir } from '../helpers/cli.js';
+import { SHIPPED_MODEL } from '../helpers/model.js';
+
+describe('LiveSession', () => {
+  it('plays on the null sink: a knob reaches the engine, the take is the whole run, stop() is idempotent', async () => {
+    const dir = tempDir('smitin-session-');
+    const plan = planLive({
+      model: SHIPPED_MODEL,
+      preset: 'generic-8-knob',
+      rate: 48000,
+      buffer: 512,
+      latency: 100,
+      oscPort: 0,
+      oscHost: '127.0.0.1',
+      oscTarget: [],
+      prompt: 'funk happy energetic',
+      tempo: 120,
+      record: join(dir, 'take.wav'),
+      takes: join(dir, 'takes'),
+      recordFormat: 'f32',
+      seed: 1,
+    });
+    const notes: string[] = [];
+    const session = await LiveSession.start(sessionConfig(plan), (m) => notes.push(m));
+    try {
+      expect(notes.join('\n')).toMatch(/audio: /);
+      session.command({ type: 'strength', feature: 'drums', value: 0.75 });
+      const t = await firstValueFrom(session.telemetry$.pipe(filter((x) => x.features.find((f) => f.name === 'drums')?.strength === 0.75), timeout(20_000)));
+      expect(t.recording).toBe(true);
+      expect(t.take?.file).toMatch(/take\.wav$/);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      const figures = await session.stop();
+      expect(await session.stop()).toBe(figures);
+      expect(figures.blocks).toBeGreaterThan(0);
+      const take = decodeWav(readFileSync(join(dir, 'take.wav')));
+      // the session take holds everything that played: as long as the run, to within a device buffer or two
+      expect(Math.abs(take.channels[0].length / 48000 - figures.blocks * 512 / 48000)).toBeLessThan(0.05);
+      expect(figures.takes.map((x: { file: string }) => x.file)).toEqual([join(dir, 'take.wav')]);
+    }
+  }, 60_000);
+});
