@@ -1,5 +1,5 @@
 /**
- * Control latency of the live engine at its default settings: from an OSC
+ * Control latency of the live session at `smitin live`'s defaults: from an OSC
  * packet leaving a client (UDP on loopback) to the first sample generated
  * with the new strength being handed to the audio output, over 200 knob
  * moves. The output is the real-time null sink with the default device
@@ -10,28 +10,21 @@
  *   npx tsc -p tsconfig.json && node dist/bench/control-latency.bench.js [moves, default 200] [ms between moves, default 250]
  */
 import dgram from 'node:dgram';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_BUFFER_FRAMES, openNullOutput } from '../src/audio/output.js';
-import { controlCommands } from '../src/control/index.js';
+import { DEFAULT_BUFFER_FRAMES } from '../src/audio/output.js';
 import { OSC } from '../src/control/osc-source.js';
-import { loadPreset } from '../src/control/presets.js';
 import { nowMs } from '../src/engine/control-block.js';
-import { DEFAULT_LATENCY_MS, LiveEngine } from '../src/engine/live-engine.js';
+import { DEFAULT_LATENCY_MS } from '../src/engine/live-engine.js';
 import { percentile } from '../src/util/percentile.js';
+import { startBenchSession } from './live-session.js';
+import { freeUdpPort } from './free-port.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const MODEL = join(REPO, 'models', 'tinyband');
 const MOVES = Number(process.argv[2] ?? 200);
 const GAP_MS = Number(process.argv[3] ?? 250);
 const TEMPO = 120;
 
-const engine = await LiveEngine.start({ modelDir: MODEL, probesFile: join(MODEL, 'probes.safetensors'), prompt: 'funk happy energetic', tempo: TEMPO, sampleRate: 48000, latencyMs: DEFAULT_LATENCY_MS });
-const output = openNullOutput({ sampleRate: 48000, bufferFrames: DEFAULT_BUFFER_FRAMES });
-const control = controlCommands({ preset: loadPreset('generic-8-knob'), features: engine.features, osc: { host: '127.0.0.1', port: 0 } });
-control.commands$.subscribe((c) => engine.command(c));
-const { port } = await control.oscReady!;
-output.start(engine.pull);
+const port = await freeUdpPort();
+const session = await startBenchSession({ oscPort: port, tempo: TEMPO });
+const { engine, output } = session;
 await new Promise((r) => setTimeout(r, 2000)); // warm up: ring full, telemetry flowing
 
 const client = dgram.createSocket('udp4');
@@ -62,6 +55,4 @@ console.log(`defaults: ring target ${DEFAULT_LATENCY_MS} ms, device buffer ${DEF
 console.log(`p50 ${pct(50).toFixed(1)} ms  p90 ${pct(90).toFixed(1)} ms  p99 ${pct(99).toFixed(1)} ms  max ${latencies[latencies.length - 1].toFixed(1)} ms`);
 console.log(`goal p99 <= frame + ring target + device buffer = ${bound.toFixed(1)} ms: ${pct(99) <= bound ? 'met' : 'NOT met'} (p99 / bound = ${(pct(99) / bound).toFixed(2)})`);
 console.log(`underruns ${engine.output.underruns}, output errors ${output.stats.errors}`);
-await output.stop();
-await control.dispose();
-await engine.close();
+await session.stop();

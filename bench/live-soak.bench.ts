@@ -1,5 +1,5 @@
 /**
- * The live engine for a long stretch at default settings, as on stage: the
+ * The live session for a long stretch at default settings, as on stage: the
  * real-time null sink pulls, a knob moves every 2 s (a random feature to a
  * random strength), the prompt changes every minute. Prints underruns and
  * memory (process RSS, which includes the worker, and the main thread's
@@ -8,19 +8,15 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/live-soak.bench.js [minutes, default 10]
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openNullOutput } from '../src/audio/output.js';
-import { DEFAULT_LATENCY_MS, LiveEngine } from '../src/engine/live-engine.js';
+import { DEFAULT_LATENCY_MS } from '../src/engine/live-engine.js';
 import { Rng } from '../src/util/rng.js';
+import { startBenchSession } from './live-session.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const MODEL = join(REPO, 'models', 'tinyband');
 const MINUTES = Number(process.argv[2] ?? 10);
 const PROMPTS = ['funk happy energetic', 'rock dark steady', 'bossa calm', 'house bright energetic', 'ballad sad calm'];
 
-const engine = await LiveEngine.start({ modelDir: MODEL, probesFile: join(MODEL, 'probes.safetensors'), prompt: PROMPTS[0], tempo: 120, sampleRate: 48000, latencyMs: DEFAULT_LATENCY_MS });
-const output = openNullOutput({ sampleRate: 48000 });
+const session = await startBenchSession({ prompt: PROMPTS[0] });
+const { engine, output } = session;
 let rtf = 0;
 let stepMs = 0;
 engine.telemetry$.subscribe((t) => {
@@ -28,14 +24,13 @@ engine.telemetry$.subscribe((t) => {
   rtf = t.realtimeFactor;
   stepMs = t.stepMs;
 });
-output.start(engine.pull);
 const rng = new Rng(7);
 const t0 = performance.now();
 const mb = (b: number) => b / 2 ** 20;
 let first: NodeJS.MemoryUsage | null = null;
-const knobs = setInterval(() => engine.command({ type: 'strength', feature: rng.pick(engine.features), value: Math.round((rng.next() * 2 - 1) * 100) / 100 }), 2000);
+const knobs = setInterval(() => session.command({ type: 'strength', feature: rng.pick(engine.features), value: Math.round((rng.next() * 2 - 1) * 100) / 100 }), 2000);
 let p = 0;
-const prompts = setInterval(() => engine.command({ type: 'prompt', text: PROMPTS[++p % PROMPTS.length] }), 60_000);
+const prompts = setInterval(() => session.command({ type: 'prompt', text: PROMPTS[++p % PROMPTS.length] }), 60_000);
 const samples = setInterval(() => {
   const m = process.memoryUsage();
   const minute = (performance.now() - t0) / 60_000;
@@ -48,8 +43,7 @@ clearInterval(prompts);
 clearInterval(samples);
 const end = process.memoryUsage();
 const base = first ?? end;
-console.log(`live engine, ${MINUTES} min at default settings (ring target ${DEFAULT_LATENCY_MS} ms, 512-frame null sink at 48 kHz, a knob move every 2 s, a prompt change every minute)`);
+console.log(`live session, ${MINUTES} min at default settings (ring target ${DEFAULT_LATENCY_MS} ms, 512-frame null sink at 48 kHz, a knob move every 2 s, a prompt change every minute)`);
 console.log(`underruns ${engine.output.underruns}, output blocks ${output.stats.blocks}, resyncs ${output.stats.resyncs}, errors ${output.stats.errors}`);
 console.log(`rss ${mb(base.rss).toFixed(1)} MB at 1 min -> ${mb(end.rss).toFixed(1)} MB at the end (${((end.rss / base.rss - 1) * 100).toFixed(1)} %); main heap ${mb(base.heapUsed).toFixed(1)} -> ${mb(end.heapUsed).toFixed(1)} MB (${((end.heapUsed / base.heapUsed - 1) * 100).toFixed(1)} %)`);
-await output.stop();
-await engine.close();
+await session.stop();

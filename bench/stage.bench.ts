@@ -27,6 +27,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { decodeWav } from '../src/audio/wav.js';
 import { OSC, parsePacket } from '../src/control/osc-source.js';
 import { sendFuzz, sendPaced, TINYBAND_FEATURES } from './osc-fuzz.js';
+import { freeUdpPort } from './free-port.js';
 
 const BIN = fileURLToPath(new URL('../../bin/smitin.js', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 60);
@@ -65,17 +66,9 @@ function runSender(job: Job): Promise<SenderResult> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'smitin-stage-'));
-  const port = await freePort();
+  const port = await freeUdpPort();
   const telemetry = dgram.createSocket('udp4');
   const strengths = new Map<string, number>();
   telemetry.on('message', (data) => {

@@ -4,15 +4,7 @@ import dgram from 'node:dgram';
 import { OSC, parsePacket } from '../../src/control/osc-source.js';
 import { BIN, tempDir } from './cli.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freeUdpPort as freePort } from '../../bench/free-port.js';
 
 export interface OscListener {
   port: number;
