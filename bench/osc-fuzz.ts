@@ -19,7 +19,10 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { MAX_TEMPO, MIN_TEMPO } from '../src/constants.js';
-import { GUIDANCE_RANGE, OSC_INPUTS, STRENGTH_RANGE, TEMPERATURE_RANGE } from '../src/control/osc-namespace.js';
+import { OSC_INPUTS } from '../src/control/osc-namespace.js';
+import { CONTROL_RANGES } from '../src/protocol.js';
+
+const { strength: STRENGTH_RANGE, temperature: TEMPERATURE_RANGE, guidance: GUIDANCE_RANGE } = CONTROL_RANGES;
 import { MAX_OSC_BUNDLE_DEPTH, shortestFloat32 } from '../src/control/osc-source.js';
 
 export const FUZZ_KINDS = [

@@ -9,7 +9,7 @@
  * so nothing outside can move the cursor, clear the screen or retitle the
  * window.
  */
-import type { Telemetry } from '../engine/protocol.js';
+import type { Telemetry } from '../protocol.js';
 import { summarizeIssues } from '../control/issues.js';
 import { printable } from '../util/printable.js';
 

@@ -10,7 +10,7 @@
  * that does not exist) is reported on issues$ and left out: the rest works.
  */
 import { type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { EngineCommand } from '../engine/protocol.js';
+import type { EngineCommand } from '../protocol.js';
 import { IssueLog, type ControlIssue } from './issues.js';
 import { ControlMapping, type MidiEcho } from './mapping.js';
 import { openMidiInput, openMidiOutput, type MidiFactory, type MidiInput, type MidiOutput } from './midi-source.js';

@@ -35,7 +35,7 @@ import {
   throttleTime,
   type SchedulerLike,
 } from 'rxjs';
-import type { EngineCommand } from '../engine/protocol.js';
+import { KNOB_DEFAULT_RANGES, SETTING_TARGETS, type EngineCommand } from '../protocol.js';
 import { knobToValue, valueToKnob, type Scale } from './cc-scale.js';
 import { clockToTempo } from './clock-tempo.js';
 import { IssueLog } from './issues.js';
@@ -78,12 +78,7 @@ export interface MappingOptions {
   loadPreset?: (name: string) => Promise<Preset>;
 }
 
-const SETTINGS: readonly SettingName[] = ['temperature', 'guidance', 'tempo'];
-const SETTING_DEFAULT_RANGE: Record<SettingName, { min: number; max: number }> = {
-  temperature: { min: 0.5, max: 1.5 },
-  guidance: { min: 1, max: 6 },
-  tempo: { min: 60, max: 200 },
-};
+const SETTINGS: readonly SettingName[] = SETTING_TARGETS;
 /** Within two 7-bit steps of the current value a knob has picked up. */
 const PICKUP_TOLERANCE_STEPS = 2 / 127;
 
@@ -445,11 +440,11 @@ export class ControlMapping {
     const binding = { cc, channel: ch, cc14: false };
     if (this.features.has(target)) {
       const existing = features[target] as FeaturePreset | undefined;
-      features[target] = existing ? { ...existing, ...binding } : { curve: 'linear', min: -1, max: 1, initial: 0, ...binding };
+      features[target] = existing ? { ...existing, ...binding } : { curve: 'linear', ...KNOB_DEFAULT_RANGES.strength, initial: 0, ...binding };
     } else {
       const name = target as SettingName;
       const existing = settings[name];
-      settings[name] = existing ? { ...existing, ...binding } : { curve: 'linear', ...SETTING_DEFAULT_RANGE[name], ...binding };
+      settings[name] = existing ? { ...existing, ...binding } : { curve: 'linear', ...KNOB_DEFAULT_RANGES[name], ...binding };
     }
     const next: Preset = { ...old, features, settings, triggers };
     this.preset$.next(next);

@@ -9,8 +9,7 @@
  * that overshoots should still do the nearest right thing.
  */
 import { filter, map, type OperatorFunction } from 'rxjs';
-import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
-import type { EngineCommand } from '../engine/protocol.js';
+import { CONTROL_RANGES, MAX_PROMPT_LENGTH, SETTING_TARGETS, type EngineCommand } from '../protocol.js';
 import { IssueLog } from './issues.js';
 import type { OscArg, OscMessage } from './osc-source.js';
 import { PRESET_NAME } from './presets.js';
@@ -19,12 +18,7 @@ import { printable, quoted } from '../util/printable.js';
 /** What the OSC namespace produces: engine commands, plus MIDI-learn requests that stay in the control layer. */
 export type ControlEvent = EngineCommand | { type: 'learn'; target: string | null };
 
-export const TEMPERATURE_RANGE = { min: 0.05, max: 4 } as const;
-export const GUIDANCE_RANGE = { min: 1, max: 20 } as const;
-export const STRENGTH_RANGE = { min: -1, max: 1 } as const;
-export const MAX_PROMPT_LENGTH = 500;
-/** Control targets that are not features but can be learned onto a knob. */
-export const SETTING_TARGETS = ['temperature', 'guidance', 'tempo'] as const;
+const { strength: STRENGTH_RANGE, temperature: TEMPERATURE_RANGE, guidance: GUIDANCE_RANGE, tempo: TEMPO_RANGE } = CONTROL_RANGES;
 
 export interface OscAddressSpec {
   address: string;
@@ -93,10 +87,10 @@ const INPUTS: readonly InputSpec[] = [
   {
     address: '/smitin/tempo',
     args: 'f',
-    range: `${MIN_TEMPO}..${MAX_TEMPO} BPM (clamped)`,
+    range: `${TEMPO_RANGE.min}..${TEMPO_RANGE.max} BPM (clamped)`,
     meaning: 'Tempo in BPM; a running MIDI clock (when the preset follows it) sets it too, the latest wins.',
     handle: (ctx, m) => {
-      const bpm = numberArg(ctx, m, { min: MIN_TEMPO, max: MAX_TEMPO });
+      const bpm = numberArg(ctx, m, TEMPO_RANGE);
       return bpm === null ? null : { type: 'tempo', bpm };
     },
   },

@@ -15,7 +15,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
+import { CONTROL_RANGES, KNOB_DEFAULT_RANGES } from '../protocol.js';
 import { packageRoot } from '../util/package-root.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
@@ -63,19 +63,15 @@ function setting(min: number, max: number, defaults: { min: number; max: number 
   const inRange = z.number().min(min, `expected a value >= ${min}`).max(max, `expected a value <= ${max}`);
   return z.strictObject({ ...controlFields, min: inRange.default(defaults.min), max: inRange.default(defaults.max), initial: inRange.optional() });
 }
-export const SETTING_LIMITS = {
-  temperature: { min: 0.05, max: 4 },
-  guidance: { min: 1, max: 20 },
-  tempo: { min: MIN_TEMPO, max: MAX_TEMPO },
-} as const;
+const { temperature, guidance, tempo } = CONTROL_RANGES;
 const settings = z
   .strictObject({
-    temperature: setting(SETTING_LIMITS.temperature.min, SETTING_LIMITS.temperature.max, { min: 0.5, max: 1.5 }).optional(),
-    guidance: setting(SETTING_LIMITS.guidance.min, SETTING_LIMITS.guidance.max, { min: 1, max: 6 }).optional(),
-    tempo: setting(SETTING_LIMITS.tempo.min, SETTING_LIMITS.tempo.max, { min: MIN_TEMPO, max: MAX_TEMPO }).optional(),
+    temperature: setting(temperature.min, temperature.max, KNOB_DEFAULT_RANGES.temperature).optional(),
+    guidance: setting(guidance.min, guidance.max, KNOB_DEFAULT_RANGES.guidance).optional(),
+    tempo: setting(tempo.min, tempo.max, KNOB_DEFAULT_RANGES.tempo).optional(),
   })
   .default({});
-export type SettingName = 'temperature' | 'guidance' | 'tempo';
+export type { SettingName } from '../protocol.js';
 export type SettingPreset = z.infer<ReturnType<typeof setting>>;
 
 export const TRANSPORT_ACTIONS = ['play', 'stop', 'toggle-play', 'record-toggle'] as const;

@@ -15,7 +15,7 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { asyncScheduler, Observable, throttleTime, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Telemetry } from '../engine/protocol.js';
+import type { Telemetry } from '../protocol.js';
 import { IssueLog } from './issues.js';
 import { OSC } from './osc-source.js';
 

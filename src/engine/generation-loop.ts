@@ -19,7 +19,7 @@ import type { ProbeSet } from '../smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import type { ControlBlock } from './control-block.js';
 import { openFrameCodec, type FrameCodec } from './frame-codec.js';
-import type { EngineCommand, FeatureTelemetry } from './protocol.js';
+import type { EngineCommand, FeatureTelemetry } from '../protocol.js';
 import { StereoRing } from './ring.js';
 
 export interface LoopSettings {

@@ -14,14 +14,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
-import { MAX_TEMPO, MIN_TEMPO } from '../constants.js';
+import { MIN_TEMPO } from '../constants.js';
 import { readModelFolder } from '../model/musicgen/index.js';
 import { readProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { ControlBlock } from './control-block.js';
 import type { LoopSettings } from './generation-loop.js';
 import { OutputStage } from './output-stage.js';
-import type { EngineCommand, FeatureTelemetry, Telemetry } from './protocol.js';
+import { checkControl, MAX_PROMPT_LENGTH, type EngineCommand, type FeatureTelemetry, type Telemetry } from '../protocol.js';
 import { StereoRing } from './ring.js';
 import type { ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -173,22 +173,19 @@ export class LiveEngine {
   private apply(cmd: EngineCommand): void {
     switch (cmd.type) {
       case 'strength':
-        this.controls.setStrength(cmd.feature, cmd.value);
+        this.controls.setStrength(cmd.feature, checkControl('strength', cmd.value));
         return;
       case 'temperature':
-        if (!(Number.isFinite(cmd.value) && cmd.value > 0 && cmd.value <= 100)) throw new RangeError(`temperature must be in (0, 100], got: ${cmd.value}`);
-        this.controls.setTemperature(cmd.value);
+        this.controls.setTemperature(checkControl('temperature', cmd.value));
         return;
       case 'guidance':
-        if (!(Number.isFinite(cmd.value) && cmd.value >= 0 && cmd.value <= 100)) throw new RangeError(`guidance must be in [0, 100], got: ${cmd.value}`);
-        this.controls.setGuidance(cmd.value);
+        this.controls.setGuidance(checkControl('guidance', cmd.value));
         return;
       case 'tempo':
-        if (!(Number.isFinite(cmd.bpm) && cmd.bpm >= MIN_TEMPO && cmd.bpm <= MAX_TEMPO)) throw new RangeError(`tempo must be in [${MIN_TEMPO}, ${MAX_TEMPO}] BPM, got: ${cmd.bpm}`);
-        this.tempo = cmd.bpm;
+        this.tempo = checkControl('tempo', cmd.bpm);
         break;
       case 'prompt':
-        if (typeof cmd.text !== 'string' || cmd.text.length > 500) throw new RangeError('prompt must be a string of at most 500 characters');
+        if (typeof cmd.text !== 'string' || cmd.text.length > MAX_PROMPT_LENGTH) throw new RangeError(`prompt must be a string of at most ${MAX_PROMPT_LENGTH} characters`);
         this.prompt = cmd.text;
         break;
       case 'play':

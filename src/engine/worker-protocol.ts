@@ -1,6 +1,6 @@
 /** Messages between the live engine's main side and its generation worker. */
 import type { LoopMessage, LoopSettings } from './generation-loop.js';
-import type { EngineCommand } from './protocol.js';
+import type { EngineCommand } from '../protocol.js';
 
 export interface WorkerInit {
   modelDir: string;

@@ -20,7 +20,7 @@ import { presetLoader, type Preset } from '../control/presets.js';
 import { TelemetryOut } from '../control/telemetry-out.js';
 import { nowMs } from '../engine/control-block.js';
 import { LiveEngine } from '../engine/live-engine.js';
-import type { EngineCommand, Telemetry } from '../engine/protocol.js';
+import type { EngineCommand, Telemetry } from '../protocol.js';
 import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatusView, statusLines } from '../../src/cli/status-view.js';
-import type { Telemetry } from '../../src/engine/protocol.js';
+import type { Telemetry } from '../../src/protocol.js';
 
 const t: Telemetry = {
   time: 3,

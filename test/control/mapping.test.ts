@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { EngineCommand } from '../../src/engine/protocol.js';
+import type { EngineCommand } from '../../src/protocol.js';
 import { applyCurve, invertCurve, knobToValue, valueToKnob } from '../../src/control/cc-scale.js';
 import { clockToTempo } from '../../src/control/clock-tempo.js';
 import { IssueLog } from '../../src/control/issues.js';

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendPaced } from '../../bench/osc-fuzz.js';
-import type { EngineCommand } from '../../src/engine/protocol.js';
+import type { EngineCommand } from '../../src/protocol.js';
 import { controlCommands, type Control } from '../../src/control/index.js';
 import { OSC, type OscArg } from '../../src/control/osc-source.js';
 import { parsePreset } from '../../src/control/presets.js';

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { firstValueFrom, filter, take, toArray, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EngineCommand } from '../../src/engine/protocol.js';
+import type { EngineCommand } from '../../src/protocol.js';
 import { controlCommands, type Control } from '../../src/control/index.js';
 import { IssueLog } from '../../src/control/issues.js';
 import { OscNamespace, type ControlEvent } from '../../src/control/osc-namespace.js';

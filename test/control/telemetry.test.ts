@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Telemetry } from '../../src/engine/protocol.js';
+import type { Telemetry } from '../../src/protocol.js';
 import { IssueLog } from '../../src/control/issues.js';
 import { parsePacket } from '../../src/control/osc-source.js';
 import { parseTarget, TelemetryOut } from '../../src/control/telemetry-out.js';

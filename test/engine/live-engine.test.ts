@@ -129,8 +129,8 @@ describe.skipIf(!ready)('LiveEngine on tinyband', () => {
     engine.setAlphas({ drums: -1 });
     expect(issues.slice(n)).toEqual([
       'command strength: unknown feature cowbell (the model\'s probes have: drums, bass, piano, guitar, minor, dense)',
-      'command tempo: tempo must be in [60, 200] BPM, got: 1000',
-      'command temperature: temperature must be in (0, 100], got: NaN',
+      'command tempo: tempo must be in [60, 200], got: 1000',
+      'command temperature: temperature must be in [0.05, 4], got: NaN',
       'alphas: cowbell=10 is not a feature of the probes with an alpha in [0, 1000]',
       'alphas: drums=-1 is not a feature of the probes with an alpha in [0, 1000]',
     ]);

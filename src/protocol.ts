@@ -1,0 +1,113 @@
+/**
+ * The live protocol, transport-neutral: what flows between the control
+ * layer, the engine and the outputs. Commands in (from MIDI, OSC, presets,
+ * the web page), telemetry out (to the status view, OSC targets, MIDI LED
+ * rings). Plain data, so it crosses threads and sockets as it is. The range
+ * of every control is defined here once: the OSC namespace, presets, the
+ * MIDI mapping and the engine all check against it.
+ */
+import { MAX_TEMPO, MIN_TEMPO } from './constants.js';
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/** Every continuous control's range: out-of-range values from outside are clamped to it (and reported), the engine refuses them. */
+export const CONTROL_RANGES = {
+  /** A feature's strength: 1 pushes it in, -1 pushes it out, 0 leaves the music alone. */
+  strength: { min: -1, max: 1 },
+  /** Sampling temperature: lower is safer, higher is wilder. */
+  temperature: { min: 0.05, max: 4 },
+  /** Classifier-free guidance scale: how closely the music follows the prompt. */
+  guidance: { min: 1, max: 20 },
+  /** Tempo in BPM. */
+  tempo: { min: MIN_TEMPO, max: MAX_TEMPO },
+} as const satisfies Record<string, Range>;
+
+/** The longest prompt accepted, in characters. */
+export const MAX_PROMPT_LENGTH = 500;
+
+/** Controls that are not features but can be learned onto a knob. */
+export const SETTING_TARGETS = ['temperature', 'guidance', 'tempo'] as const;
+export type SettingName = (typeof SETTING_TARGETS)[number];
+
+/** The span a knob covers when its preset (or MIDI learn) does not say: the musical part of each range. */
+export const KNOB_DEFAULT_RANGES: Record<'strength' | SettingName, Range> = {
+  strength: CONTROL_RANGES.strength,
+  temperature: { min: 0.5, max: 1.5 },
+  guidance: { min: 1, max: 6 },
+  tempo: CONTROL_RANGES.tempo,
+};
+
+/** Whether `v` is a finite number within `r`. */
+export function inRange(r: Range, v: number): boolean {
+  return Number.isFinite(v) && v >= r.min && v <= r.max;
+}
+
+/** `v` when it is within the control's range; a RangeError naming the control and its range otherwise (commands reach the engine already clamped). */
+export function checkControl(name: keyof typeof CONTROL_RANGES, v: number): number {
+  const r = CONTROL_RANGES[name];
+  if (!inRange(r, v)) throw new RangeError(`${name} must be in [${r.min}, ${r.max}], got: ${v}`);
+  return v;
+}
+
+/** A command to the live engine. Values are already validated and clamped by the control layer. */
+export type EngineCommand =
+  /** Strength of one feature in [-1, 1] (0 = leave the music alone). */
+  | { type: 'strength'; feature: string; value: number }
+  /** The text prompt: the music follows it from the next bar without a restart. */
+  | { type: 'prompt'; text: string }
+  /** Tempo in BPM (CONTROL_RANGES.tempo). */
+  | { type: 'tempo'; bpm: number }
+  | { type: 'play' }
+  | { type: 'stop' }
+  /** Sampling temperature (CONTROL_RANGES.temperature). */
+  | { type: 'temperature'; value: number }
+  /** Classifier-free guidance scale (CONTROL_RANGES.guidance). */
+  | { type: 'guidance'; value: number }
+  /** Start or stop the WAV recording. */
+  | { type: 'record'; on: boolean }
+  /** A preset was loaded (by name: nothing from outside names a path). */
+  | { type: 'preset'; name: string };
+
+export interface FeatureTelemetry {
+  name: string;
+  /** The strength the engine used at its last step. */
+  strength: number;
+  /** SMITIN's monitor value C_f in [0, 1] (NaN before the first reading). */
+  monitor: number;
+  /** The gain the monitor applied (0 = the feature is there, push stopped). */
+  gain: number;
+}
+
+/** What the engine reports, a few times a second. */
+export interface Telemetry {
+  /** Seconds since the engine started. */
+  time: number;
+  playing: boolean;
+  tempo: number;
+  prompt: string;
+  features: FeatureTelemetry[];
+  /** Seconds of audio generated per second of generation work (> 1: keeps up). */
+  realtimeFactor: number;
+  /** Milliseconds of one decoder step (mean since the last report). */
+  stepMs: number;
+  /** Audio waiting in the ring, in milliseconds. */
+  ringMs: number;
+  /** Times the output found the ring empty (faded to silence). */
+  underruns: number;
+  /** Output device latency in milliseconds, as the device reports it. */
+  deviceLatencyMs: number;
+  /** Measured control latency (command received -> first sample with it reaching the output), ms; NaN until measured. */
+  controlLatencyMs: number;
+  recording: boolean;
+  /** Prompt changes applied so far: each re-primes the model, at most once a bar. */
+  reprimes?: number;
+  /** Model frames generated so far (tinyband: 16ths; a bar is 16). */
+  frames?: number;
+  /** The take being recorded: its file and length (the session fills it in; the engine does not record). */
+  take?: { file: string; seconds: number } | null;
+  /** Problems with control input and recording so far, counted by 'source/kind'. */
+  issues?: Record<string, number>;
+}
