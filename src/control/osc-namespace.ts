@@ -1,5 +1,5 @@
 /**
- * The OSC namespace of DESIGN §4, as one table of data: each input address
+ * The OSC namespace (docs/architecture.md, The protocol), as one table of data: each input address
  * with its arguments, range and meaning, and the handler that turns a
  * message into a control event. docs/control.md is rendered from the same
  * table (renderOscTable), and a test checks the two agree.

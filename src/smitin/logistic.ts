@@ -1,6 +1,6 @@
 /**
  * Exact L2-regularised logistic regression, the probe fitted on every
- * attention head (DESIGN §1.2): minimises
+ * attention head (docs/architecture.md, SMITIN as implemented): minimises
  *
  *   f(w, b) = sum_i [softplus(z_i) - y_i z_i] + (l2/2) ||w||^2,  z_i = w.x_i + b
  *

@@ -1,5 +1,5 @@
 /**
- * SMITIN's self-monitor (DESIGN §1.4): the probes read the model's own head
+ * SMITIN's self-monitor (docs/architecture.md, SMITIN as implemented): the probes read the model's own head
  * outputs while it generates. C_f, the median probe probability over the
  * feature's most accurate heads, says how present the feature already is.
  * While it is below tau_f the push goes on with a gain that decays as

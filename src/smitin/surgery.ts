@@ -1,5 +1,5 @@
 /**
- * Graph surgery that makes a MusicGen decoder steerable (DESIGN §1.3-1.4):
+ * Graph surgery that makes a MusicGen decoder steerable (docs/architecture.md, SMITIN as implemented):
  * for every decoder layer l the prepared graph has
  *
  *   input  iti.{l}   float [total_batch_size, H*Dh]: added to the input of

@@ -4,7 +4,7 @@
  * w = ((acc - min) / (max - min))^3, so good probes dominate and chance-level
  * ones vanish). Layers below `fromLayer` are left out of both: a first
  * experiment found layer 0's "lexical" heads the most accurate yet harmful
- * to push (DESIGN §1, pitfall 1).
+ * to push (docs/architecture.md, SMITIN as implemented: layer 0).
  */
 export type Weighting = { kind: 'topk'; k: number } | { kind: 'soft' };
 
