@@ -16,6 +16,7 @@ import { checkRecordOptions, type RecordFormat } from '../audio/takes.js';
 import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../control/presets.js';
 import { parseTarget } from '../control/telemetry-out.js';
 import type { ModelSpec } from '../model/musicgen/index.js';
+import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
 import type { LiveSessionConfig } from '../session/live-session.js';
 import { UsageError } from '../util/errors.js';
@@ -52,6 +53,7 @@ export interface LiveCliOptions {
 export interface LivePlan {
   opts: LiveCliOptions;
   spec: ModelSpec;
+  tokenizer: PromptTokenizer;
   /** null: play without steering. */
   probesFile: string | null;
   /** The model's own steering choices (its steering.json). */
@@ -79,7 +81,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     }
   }
 
-  const { spec, probesFile, features, note, steering } = resolveLiveModel(opts.model, opts.probes);
+  const { spec, tokenizer, probesFile, features, note, steering } = resolveLiveModel(opts.model, opts.probes);
 
   if (opts.steer) {
     if (!probesFile) {
@@ -117,7 +119,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     nullSinkReason = `no audio output device (${devices.audio.reason ?? 'PortAudio lists none'}); playing on a real-time null sink (control, telemetry and recording still work)`;
   }
 
-  return { opts, spec, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
+  return { opts, spec, tokenizer, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
 }
 
 /** The checked command line as a session's configuration. */
@@ -125,6 +127,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
   const { opts } = plan;
   return {
     modelDir: opts.model,
+    tokenizer: plan.tokenizer,
     probesFile: plan.probesFile,
     steering: plan.steering,
     features: plan.features,

@@ -15,6 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readModelFolder, type Dtype, type ModelSpec } from '../model/musicgen/index.js';
+import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import { checkDecoder, checkEncodecDecoder, checkTextEncoder } from '../model/musicgen/contract.js';
 import { asSession, readOnnxSignature } from '../model/onnx/model-file.js';
 import { ensurePrepared } from '../smitin/prepare.js';
@@ -40,6 +41,8 @@ export interface ModelCheckOptions {
 
 export interface CheckedModel {
   spec: ModelSpec;
+  /** The model's prompt tokenizer (which words it knows). */
+  tokenizer: PromptTokenizer;
   /** The probe set, checked to fit this decoder; null: play without steering. */
   probes: ProbeSet | null;
   probesFile: string | null;
@@ -89,7 +92,7 @@ function probesFileFor(dir: string, options: ModelCheckOptions, notes: string[])
 export function resolveModelAndProbes(dir: string, options: ModelCheckOptions = {}): CheckedModel {
   const t0 = performance.now();
   try {
-    const { spec } = readModelFolder(dir, options.dtype ?? 'fp32');
+    const { spec, tokenizer } = readModelFolder(dir, options.dtype ?? 'fp32');
     checkModelFiles(spec);
     const notes: string[] = [];
     const probesFile = probesFileFor(dir, options, notes);
@@ -102,7 +105,7 @@ export function resolveModelAndProbes(dir: string, options: ModelCheckOptions = 
       if (prepared.note) notes.push(prepared.note);
     }
     const steering = probes ? modelSteering(dir, probesFile!, probes) : {};
-    return { spec, probes, probesFile, features: probes?.features.map((f) => f.name) ?? [], steering, preparedDecoder, notes, ms: performance.now() - t0 };
+    return { spec, tokenizer, probes, probesFile, features: probes?.features.map((f) => f.name) ?? [], steering, preparedDecoder, notes, ms: performance.now() - t0 };
   } catch (err) {
     throw asUsage(err);
   }

@@ -42,13 +42,18 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
   const signed = (v: number) => (v > 0 ? '+' : v < 0 ? '-' : ' ') + Math.abs(v).toFixed(2);
   const take = extra.take ? `  [REC ${extra.take.file} ${extra.take.seconds.toFixed(1)} s]` : t.recording ? '  [REC]' : '';
   const lines = [
-    `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${take}`,
+    `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${unknown(t.unknownWords)}${take}`,
     `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  underruns ${t.underruns}`,
     `out: ${printable(extra.device, 30)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
     `issues: ${summarizeIssues(extra.issues, 6) || 'none'}`,
   ];
   for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} ${signed(f.strength)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  ${pushState(f)}`);
   return lines;
+}
+
+/** The prompt's words the model does not know: it reads them as <unk>, so a musician should see which. */
+function unknown(words: readonly string[] | undefined): string {
+  return words?.length ? ` (unknown: ${words.map((w) => printable(w, 20)).join(', ')})` : '';
 }
 
 /** What the monitor is doing to a knob's push, in a musician's words: a gain of 0 is not "muted" but "the feature is there". */

@@ -25,10 +25,13 @@ import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
 import { Closers } from './closers.js';
+import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 
 /** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
 export interface LiveSessionConfig {
   modelDir: string;
+  /** The model's prompt tokenizer: which words of a prompt it knows. */
+  tokenizer: PromptTokenizer;
   /** null: play without steering. */
   probesFile: string | null;
   /** The model's own steering choices (its steering.json). */
@@ -77,13 +80,16 @@ export class LiveSession {
     private readonly session: Takes | null,
     private readonly takes: Takes,
     private readonly untap: () => void,
+    tokenizer: PromptTokenizer,
   ) {
+    let unknown = { prompt: '', words: [] as string[] };
     this.telemetry$ = engine.telemetry$.pipe(
       filter((t): t is Telemetry => t !== null),
       map((t): Telemetry => {
         const measured = engine.output.latencies;
         const take = takes.status() ?? session?.status() ?? null;
-        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot() };
+        if (t.prompt !== unknown.prompt) unknown = { prompt: t.prompt, words: tokenizer.encode(t.prompt).unknown };
+        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot(), unknownWords: unknown.words };
       }),
     );
   }
@@ -185,7 +191,8 @@ export class LiveSession {
     });
     session?.start();
 
-    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap);
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap, config.tokenizer);
+    if (config.tokenizer.words) say(`prompt words the model knows: ${config.tokenizer.words.join(' ')}`);
     closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
     s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
     s.subs.push(control.issues$.subscribe((i) => say(`${i.source}: ${i.message}`)));

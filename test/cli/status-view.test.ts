@@ -39,6 +39,11 @@ describe('statusLines', () => {
     for (const l of lines) expect(l.length).toBeLessThan(80);
   });
 
+  it("flags the prompt's words the model does not know", () => {
+    const lines = statusLines({ ...t, prompt: 'funk groovy', unknownWords: ['groovy'] }, { device: 'null sink', issues: {} });
+    expect(lines[0]).toBe('playing  120.0 BPM  "funk groovy" (unknown: groovy)  [REC]');
+  });
+
   it('shows the take being recorded, with its file and length', () => {
     const lines = statusLines(t, { device: 'null sink', issues: {}, take: { file: 'takes/take-2.wav', seconds: 12.34 } });
     expect(lines[0]).toContain('[REC takes/take-2.wav 12.3 s]');

@@ -36,6 +36,11 @@ describe('LiveSession', () => {
     const session = await LiveSession.start(sessionConfig(plan), (m) => notes.push(m));
     try {
       expect(notes.join('\n')).toMatch(/audio: /);
+      // a word-level model's words are what a musician can type: the session says them at start
+      expect(notes).toContain('prompt words the model knows: rock funk house ballad bossa happy bright sad dark calm steady energetic drums bass piano guitar');
+      session.command({ type: 'prompt', text: 'funk groovy' });
+      const flagged = await firstValueFrom(session.telemetry$.pipe(filter((x) => x.prompt === 'funk groovy'), timeout(20_000)));
+      expect(flagged.unknownWords).toEqual(['groovy']);
       session.command({ type: 'strength', feature: 'drums', value: 0.75 });
       const t = await firstValueFrom(session.telemetry$.pipe(filter((x) => x.features.find((f) => f.name === 'drums')?.strength === 0.75), timeout(20_000)));
       expect(t.recording).toBe(true);

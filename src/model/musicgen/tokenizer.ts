@@ -28,6 +28,8 @@ export class PromptTokenizer {
     readonly unkId: number | null,
     readonly maxLength: number | null,
     readonly file: string,
+    /** A word-level vocabulary's words (specials left out): what a musician can type; null for a subword model (T5), which reads any text. */
+    readonly words: readonly string[] | null,
   ) {}
 
   /** `json` is the parsed tokenizer.json; errors name `file`. */
@@ -46,7 +48,9 @@ export class PromptTokenizer {
     if (typeof t.model?.unk_id === 'number') unkId = t.model.unk_id; // Unigram names the id
     else if (typeof t.model?.unk_token === 'string') unkId = tokenizer.token_to_id(t.model.unk_token) ?? null;
     const max = t.truncation?.max_length;
-    return new PromptTokenizer(tokenizer, unkId, typeof max === 'number' && max > 0 ? max : null, file);
+    const vocab = t.model?.type === 'WordLevel' && typeof t.model.vocab === 'object' && t.model.vocab !== null ? Object.keys(t.model.vocab) : null;
+    const words = vocab ? vocab.filter((w) => !/^<.*>$/.test(w)) : null;
+    return new PromptTokenizer(tokenizer, unkId, typeof max === 'number' && max > 0 ? max : null, file, words);
   }
 
   encode(text: string): EncodedPrompt {
