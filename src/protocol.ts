@@ -108,6 +108,11 @@ export interface Telemetry {
   frames?: number;
   /** The take being recorded: its file and length (the session fills it in; the engine does not record). */
   take?: { file: string; seconds: number } | null;
+  /** Sampling temperature and guidance scale the engine plays with now. */
+  temperature?: number;
+  guidance?: number;
+  /** The controller preset in force (the session fills it in). */
+  preset?: string;
   /** Words of the prompt the model does not know (read as <unk>; the session fills it in). */
   unknownWords?: string[];
   /** Problems with control input and recording so far, counted by 'source/kind'. */

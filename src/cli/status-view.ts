@@ -43,6 +43,7 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
   const take = extra.take ? `  [REC ${extra.take.file} ${extra.take.seconds.toFixed(1)} s]` : t.recording ? '  [REC]' : '';
   const lines = [
     `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${unknown(t.unknownWords)}${take}`,
+    `preset ${printable(t.preset ?? '-', 30)}  temperature ${num(t.temperature ?? NaN)}  guidance ${num(t.guidance ?? NaN)}`,
     `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  underruns ${t.underruns}`,
     `out: ${printable(extra.device, 30)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
     `issues: ${summarizeIssues(extra.issues, 6) || 'none'}`,
@@ -93,7 +94,7 @@ export class StatusView {
       const now = Date.now();
       if (now - this.lastPlain < this.plainEveryMs) return;
       this.lastPlain = now;
-      this.out.write(lines.slice(0, 4).join(' | ') + '\n');
+      this.out.write(lines.slice(0, 5).join(' | ') + '\n');
     }
   }
 

@@ -236,6 +236,8 @@ export class LiveEngine {
       recording: this.recording,
       reprimes,
       frames,
+      temperature: this.controls.temperature(),
+      guidance: this.controls.guidance(),
     });
   }
 

@@ -89,7 +89,7 @@ export class LiveSession {
         const measured = engine.output.latencies;
         const take = takes.status() ?? session?.status() ?? null;
         if (t.prompt !== unknown.prompt) unknown = { prompt: t.prompt, words: tokenizer.encode(t.prompt).unknown };
-        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot(), unknownWords: unknown.words };
+        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot(), unknownWords: unknown.words, preset: control.mapping.preset.name };
       }),
     );
   }

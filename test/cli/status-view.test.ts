@@ -23,17 +23,19 @@ const t: Telemetry = {
 describe('statusLines', () => {
   it('shows transport, engine figures and one line per feature; no reading is a dash, not NaN', () => {
     const lines = statusLines({ ...t, features: [...t.features, { name: 'piano', strength: -0.5, monitor: 0.1, gain: 0 }] }, { device: 'null sink', issues: { 'osc/malformed': 1 } });
-    expect(lines).toHaveLength(7);
+    expect(lines).toHaveLength(8);
     expect(lines[0]).toBe('playing  120.0 BPM  "funk"  [REC]');
-    expect(lines[1]).toContain('x25.0 real time');
-    expect(lines[1]).toContain('underruns 2');
-    expect(lines[2]).toBe('out: null sink  latency: device 11 ms, knob to sound   -  ms');
-    expect(lines[3]).toBe('issues: osc/malformed 1');
-    expect(lines[4]).toMatch(/drums +\+1\.00 \[----------\|\] +monitor 0\.80 +pushing 0\.20/);
+    expect(lines[1]).toBe('preset -  temperature   -   guidance   - ');
+    expect(lines[2]).toContain('x25.0 real time');
+    expect(lines[2]).toContain('underruns 2');
+    expect(lines[3]).toBe('out: null sink  latency: device 11 ms, knob to sound   -  ms');
+    expect(lines[4]).toBe('issues: osc/malformed 1');
+    expect(statusLines({ ...t, preset: 'korg-nanokontrol2', temperature: 1, guidance: 1.5 }, { device: 'x', issues: {} })[1]).toBe('preset korg-nanokontrol2  temperature 1.00  guidance 1.50');
+    expect(lines[5]).toMatch(/drums +\+1\.00 \[----------\|\] +monitor 0\.80 +pushing 0\.20/);
     // bass is not pushed: its gain means nothing, and it has no monitor reading yet
-    expect(lines[5]).toMatch(/bass +0\.00 \[-----\| +\] +monitor +- +not pushed/);
+    expect(lines[6]).toMatch(/bass +0\.00 \[-----\| +\] +monitor +- +not pushed/);
     // a gain of 0 is the monitor finding the feature where it was asked to be, not a mute
-    expect(lines[6]).toMatch(/piano +-0\.50 \[---\| +\] +monitor 0\.10 +there, push paused/);
+    expect(lines[7]).toMatch(/piano +-0\.50 \[---\| +\] +monitor 0\.10 +there, push paused/);
     expect(lines.join('\n')).not.toContain('NaN');
     // at ordinary lengths every line fits an 80-column terminal as it is
     for (const l of lines) expect(l.length).toBeLessThan(80);
@@ -47,7 +49,7 @@ describe('statusLines', () => {
   it('shows the take being recorded, with its file and length', () => {
     const lines = statusLines(t, { device: 'null sink', issues: {}, take: { file: 'takes/take-2.wav', seconds: 12.34 } });
     expect(lines[0]).toContain('[REC takes/take-2.wav 12.3 s]');
-    expect(lines[3]).toBe('issues: none');
+    expect(lines[4]).toBe('issues: none');
   });
 
   it('never wraps a line: on an 80x24 terminal every line is cut to 79 columns, and a resize redraws from the top', () => {

@@ -44,6 +44,7 @@ describe('LiveSession', () => {
       session.command({ type: 'strength', feature: 'drums', value: 0.75 });
       const t = await firstValueFrom(session.telemetry$.pipe(filter((x) => x.features.find((f) => f.name === 'drums')?.strength === 0.75), timeout(20_000)));
       expect(t.recording).toBe(true);
+      expect(t).toMatchObject({ preset: 'Generic 8 knobs', guidance: 1.5 });
       expect(t.take?.file).toMatch(/take\.wav$/);
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
