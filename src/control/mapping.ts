@@ -123,8 +123,14 @@ export class ControlMapping {
   private readonly discrete = new Subject<EngineCommand>();
   private readonly echoes = new Subject<MidiEcho>();
   private readonly learnedSubject = new Subject<Learned>();
+  private readonly armedSubject = new Subject<string | null>();
+  private readonly loadedSubject = new Subject<Preset>();
   readonly echo$: Observable<MidiEcho> = this.echoes.asObservable();
   readonly learned$: Observable<Learned> = this.learnedSubject.asObservable();
+  /** MIDI learn armed for a target (null: cancelled), as it happens. */
+  readonly armed$: Observable<string | null> = this.armedSubject.asObservable();
+  /** A preset switched to while playing (not the bindings MIDI learn adds to the live one). */
+  readonly loaded$: Observable<Preset> = this.loadedSubject.asObservable();
 
   constructor(options: MappingOptions) {
     this.options = options;
@@ -202,6 +208,7 @@ export class ControlMapping {
     this.preset$.next(preset);
     this.index(preset);
     this.applyPresetValues();
+    this.loadedSubject.next(preset);
   }
 
   /** Arms MIDI learn for a feature or setting (null cancels). */
@@ -211,6 +218,7 @@ export class ControlMapping {
       return;
     }
     this.learnTarget = target;
+    this.armedSubject.next(target);
   }
 
   /** Each control input from outside (MIDI, OSC, the web page), as it is handled; the preset's own values are not inputs. */

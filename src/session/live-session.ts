@@ -25,6 +25,8 @@ import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
 import { Closers } from './closers.js';
+import { saveLearnedPreset } from './learned-preset.js';
+import { quoted } from '../util/printable.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 
 /** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
@@ -67,6 +69,8 @@ export class LiveSession {
   private last: Telemetry | null = null;
   private started = 0;
   private stopped: Promise<LiveFigures> | null = null;
+  /** Bindings made by MIDI learn this session. */
+  private learned = 0;
   private readonly rss = { start: process.memoryUsage.rss(), peak: 0, end: 0 };
   /** Telemetry with the session's own parts filled in (take, issues, measured control latency). */
   readonly telemetry$: Observable<Telemetry>;
@@ -81,6 +85,7 @@ export class LiveSession {
     private readonly takes: Takes,
     private readonly untap: () => void,
     tokenizer: PromptTokenizer,
+    private readonly takesDir: string,
   ) {
     let unknown = { prompt: '', words: [] as string[] };
     this.telemetry$ = engine.telemetry$.pipe(
@@ -191,7 +196,7 @@ export class LiveSession {
     });
     session?.start();
 
-    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap, config.tokenizer);
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap, config.tokenizer, rec.takes);
     if (config.tokenizer.words) say(`prompt words the model knows: ${config.tokenizer.words.join(' ')}`);
     closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
     s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
@@ -200,6 +205,14 @@ export class LiveSession {
     early.splice(0).forEach((cmd) => s.command(cmd));
     // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
     s.subs.push(control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p))));
+    s.subs.push(control.mapping.loaded$.subscribe((p) => say(`preset ${quoted(p.name, 60)} loaded`)));
+    s.subs.push(control.mapping.armed$.subscribe((t) => say(t === null ? 'MIDI learn cancelled' : `MIDI learn: move a knob, fader or CC button to bind it to ${t}`)));
+    s.subs.push(
+      control.mapping.learned$.subscribe((l) => {
+        s.learned++;
+        say(`MIDI learn: CC ${l.cc} on channel ${l.channel} now moves ${l.target} (saved at the end of the session)`);
+      }),
+    );
     for (const [feature, value] of Object.entries(config.steer)) s.command({ type: 'strength', feature, value });
 
     const telemetryOut = new TelemetryOut({ targets: [...config.preset.osc.telemetryTargets, ...config.oscTargets], hz: config.preset.osc.telemetryHz, issues: control.issues });
@@ -265,7 +278,17 @@ export class LiveSession {
       heapMb: mb(process.memoryUsage().heapUsed),
     };
     await this.closers.closeAll(this.say);
+    if (this.learned > 0) this.saveLearned();
     return figures;
+  }
+
+  private saveLearned(): void {
+    try {
+      const file = saveLearnedPreset(this.control.mapping.preset, this.takesDir);
+      this.say(`MIDI learn: ${this.learned} binding${this.learned > 1 ? 's' : ''} saved in ${file}; start with them: --preset ${file}`);
+    } catch (err) {
+      this.say(`MIDI learn: the bindings could not be saved (${(err as Error).message})`);
+    }
   }
 }
 

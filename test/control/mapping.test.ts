@@ -165,10 +165,17 @@ describe('mapping: MIDI CC at the boundary', () => {
   it('MIDI learn from /smitin/learn: the next moved CC binds, replaces its old use, and persists in the live preset', () => {
     const r = rig(preset({ pickup: true }));
     const learned: unknown[] = [];
+    const armed: unknown[] = [];
+    const loaded: unknown[] = [];
     r.mapping.learned$.subscribe((l) => learned.push(l));
+    r.mapping.armed$.subscribe((t) => armed.push(t));
+    r.mapping.loaded$.subscribe((p) => loaded.push(p.name));
     r.events$.next({ type: 'learn', target: 'guitar' });
+    expect(armed).toEqual(['guitar']);
     r.cc(70, 127, 2); // CC 70 on channel 3
     expect(learned).toEqual([{ target: 'guitar', channel: 3, cc: 70 }]);
+    // a binding changes the live preset, but it is not a preset load (the session says "loaded" only for those)
+    expect(loaded).toEqual([]);
     expect(r.mapping.preset.features.guitar).toMatchObject({ cc: 70, channel: 3, cc14: false });
     r.cc(70, 64, 2); // guitar was 0, knob now at the centre: picked up
     r.cc(70, 127, 2);
