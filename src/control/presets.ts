@@ -333,3 +333,23 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const message = issue.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
   return `${where}: ${message}${input === undefined ? '' : `, got: ${JSON.stringify(input)}`}`;
 }
+
+/** Which control moves what, in one line a musician reads at start: "CC 70 drums, CC 71 bass, ...; note 36 play". */
+export function describeBindings(preset: Preset): string {
+  const where = (c: { cc?: number; note?: number; channel?: number }) => {
+    const ch = (c.channel ?? preset.channel) !== preset.channel ? ` ch ${c.channel}` : '';
+    return c.cc !== undefined ? `CC ${c.cc}${ch}` : c.note !== undefined ? `note ${c.note}${ch}` : null;
+  };
+  const knobs = [...Object.entries(preset.features), ...Object.entries(preset.settings)].flatMap(([name, c]) => {
+    const w = c ? where(c) : null;
+    return w ? [`${w} ${name}`] : [];
+  });
+  const buttons = preset.triggers.flatMap((t) => {
+    const a = t.action;
+    const what = typeof a === 'string' ? a : 'toggle' in a ? `toggle ${a.toggle}` : `learn ${a.learn}`;
+    const w = where(t);
+    return w ? [`${w} ${what}`] : [];
+  });
+  const parts = [knobs.length ? knobs.join(', ') : 'no knobs mapped (send /smitin/learn NAME, then move one)', ...(buttons.length ? [buttons.join(', ')] : [])];
+  return `${parts.join('; ')} (channel ${preset.channel})`;
+}

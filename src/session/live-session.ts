@@ -16,7 +16,7 @@ import { filter, first, map, type Observable, type Subscription } from 'rxjs';
 import { openDefaultOutput, openNullOutput, type AudioOutput } from '../audio/output.js';
 import { Takes, type RecordFormat, type TakeRecord } from '../audio/takes.js';
 import { controlCommands, type Control } from '../control/index.js';
-import { presetLoader, type Preset } from '../control/presets.js';
+import { describeBindings, presetLoader, type Preset } from '../control/presets.js';
 import { TelemetryOut } from '../control/telemetry-out.js';
 import { nowMs } from '../engine/control-block.js';
 import { LiveEngine } from '../engine/live-engine.js';
@@ -205,7 +205,8 @@ export class LiveSession {
     early.splice(0).forEach((cmd) => s.command(cmd));
     // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
     s.subs.push(control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p))));
-    s.subs.push(control.mapping.loaded$.subscribe((p) => say(`preset ${quoted(p.name, 60)} loaded`)));
+    say(`preset ${quoted(config.preset.name, 60)}: ${describeBindings(config.preset)}`);
+    s.subs.push(control.mapping.loaded$.subscribe((p) => say(`preset ${quoted(p.name, 60)} loaded: ${describeBindings(p)}`)));
     s.subs.push(control.mapping.armed$.subscribe((t) => say(t === null ? 'MIDI learn cancelled' : `MIDI learn: move a knob, fader or CC button to bind it to ${t}`)));
     s.subs.push(
       control.mapping.learned$.subscribe((l) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderOscTable } from '../../src/control/osc-namespace.js';
-import { listPresets, loadPreset, PresetError, readPreset, resolvePreset } from '../../src/control/presets.js';
+import { listPresets, loadPreset, PresetError, readPreset, resolvePreset, describeBindings } from '../../src/control/presets.js';
 import { TINYBAND_FEATURES } from '../../src/smitin/tinyband-features.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smitin-presets-'));
@@ -102,5 +102,14 @@ describe('presets', () => {
   it('docs/control.md carries the OSC namespace table as the code has it', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../docs/control.md', import.meta.url)), 'utf8');
     expect(doc).toContain(renderOscTable());
+  });
+});
+
+describe('describeBindings: which control moves what, in one line', () => {
+  it('lists knobs, then buttons, with a channel only where it differs', () => {
+    expect(describeBindings(loadPreset('generic-8-knob'))).toBe('CC 70 drums, CC 71 bass, CC 72 piano, CC 73 guitar, CC 74 minor, CC 75 dense, CC 76 temperature, CC 77 guidance (channel 1)');
+    expect(describeBindings(loadPreset('akai-mpk-mini-mk3'))).toMatch(/CC 77 guidance; note 36 ch 10 play, note 37 ch 10 stop, note 40 ch 10 toggle drums/);
+    const empty = { ...loadPreset('generic-8-knob'), features: {}, settings: {} };
+    expect(describeBindings(empty)).toBe('no knobs mapped (send /smitin/learn NAME, then move one) (channel 1)');
   });
 });

@@ -36,6 +36,8 @@ describe('LiveSession', () => {
     const session = await LiveSession.start(sessionConfig(plan), (m) => notes.push(m));
     try {
       expect(notes.join('\n')).toMatch(/audio: /);
+      // which knob moves what, before the first note plays
+      expect(notes).toContain('preset "Generic 8 knobs": CC 70 drums, CC 71 bass, CC 72 piano, CC 73 guitar, CC 74 minor, CC 75 dense, CC 76 temperature, CC 77 guidance (channel 1)');
       // a word-level model's words are what a musician can type: the session says them at start
       expect(notes).toContain('prompt words the model knows: rock funk house ballad bossa happy bright sad dark calm steady energetic drums bass piano guitar');
       session.command({ type: 'prompt', text: 'funk groovy' });
