@@ -111,6 +111,8 @@ export interface Telemetry {
   /** Sampling temperature and guidance scale the engine plays with now. */
   temperature?: number;
   guidance?: number;
+  /** The output's peak level since the last report, dB full scale (-Infinity: silence; the session fills it in). */
+  peakDbfs?: number;
   /** The controller preset in force (the session fills it in). */
   preset?: string;
   /** Words of the prompt the model does not know (read as <unk>; the session fills it in). */

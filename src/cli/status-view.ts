@@ -45,11 +45,18 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
     `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${unknown(t.unknownWords)}${take}`,
     `preset ${printable(t.preset ?? '-', 30)}  temperature ${num(t.temperature ?? NaN)}  guidance ${num(t.guidance ?? NaN)}`,
     `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  underruns ${t.underruns}`,
-    `out: ${printable(extra.device, 30)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
+    `out: ${printable(extra.device, 30)}  ${level(t.peakDbfs)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
     `issues: ${summarizeIssues(extra.issues, 6) || 'none'}`,
   ];
   for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} ${signed(f.strength)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  ${pushState(f)}`);
   return lines;
+}
+
+/** The output's peak level as a short meter: 8 cells of 6 dB down from full scale, and the figure. */
+function level(db: number | undefined): string {
+  if (db === undefined) return 'level  - ';
+  const cells = Number.isFinite(db) ? Math.max(0, Math.min(8, Math.round(8 + db / 6))) : 0;
+  return `[${'#'.repeat(cells)}${' '.repeat(8 - cells)}] ${Number.isFinite(db) ? `${db.toFixed(0)} dB` : 'silent'}`;
 }
 
 /** The prompt's words the model does not know: it reads them as <unk>, so a musician should see which. */

@@ -12,8 +12,9 @@
  * closes the rest in reverse order of opening; a failed start closes what
  * it had opened before it throws.
  */
-import { filter, first, map, type Observable, type Subscription } from 'rxjs';
+import { filter, first, map, share, type Observable, type Subscription } from 'rxjs';
 import { openDefaultOutput, openNullOutput, type AudioOutput } from '../audio/output.js';
+import { PeakMeter } from '../audio/peak-meter.js';
 import { Takes, type RecordFormat, type TakeRecord } from '../audio/takes.js';
 import { controlCommands, type Control } from '../control/index.js';
 import { describeBindings, presetLoader, type Preset } from '../control/presets.js';
@@ -86,16 +87,19 @@ export class LiveSession {
     private readonly untap: () => void,
     tokenizer: PromptTokenizer,
     private readonly takesDir: string,
+    meter: PeakMeter,
   ) {
     let unknown = { prompt: '', words: [] as string[] };
+    // one map per report, whoever listens: the meter's reading starts a new period
     this.telemetry$ = engine.telemetry$.pipe(
       filter((t): t is Telemetry => t !== null),
       map((t): Telemetry => {
         const measured = engine.output.latencies;
         const take = takes.status() ?? session?.status() ?? null;
         if (t.prompt !== unknown.prompt) unknown = { prompt: t.prompt, words: tokenizer.encode(t.prompt).unknown };
-        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot(), unknownWords: unknown.words, preset: control.mapping.preset.name };
+        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot(), unknownWords: unknown.words, preset: control.mapping.preset.name, peakDbfs: meter.readDbfs() };
       }),
+      share(),
     );
   }
 
@@ -184,7 +188,9 @@ export class LiveSession {
     const recorder = (record?: string) => new Takes({ dir: rec.takes, record, overwrite: rec.overwrite, format: rec.format, sampleRate: output.sampleRate, issues: control.issues, onNote: say });
     const session = rec.record ? recorder(rec.record) : null;
     const takes = recorder();
+    const meter = new PeakMeter();
     const untap = engine.output.tap((block) => {
+      meter.write(block);
       session?.write(block);
       takes.write(block);
     });
@@ -196,7 +202,7 @@ export class LiveSession {
     });
     session?.start();
 
-    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap, config.tokenizer, rec.takes);
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap, config.tokenizer, rec.takes, meter);
     if (config.tokenizer.words) say(`prompt words the model knows: ${config.tokenizer.words.join(' ')}`);
     closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
     s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));

@@ -28,7 +28,12 @@ describe('statusLines', () => {
     expect(lines[1]).toBe('preset -  temperature   -   guidance   - ');
     expect(lines[2]).toContain('x25.0 real time');
     expect(lines[2]).toContain('underruns 2');
-    expect(lines[3]).toBe('out: null sink  latency: device 11 ms, knob to sound   -  ms');
+    expect(lines[3]).toBe('out: null sink  level  -   latency: device 11 ms, knob to sound   -  ms');
+    // the output's peak: 8 cells of 6 dB
+    const meter = (peakDbfs: number) => statusLines({ ...t, peakDbfs }, { device: 'null sink', issues: {} })[3];
+    expect(meter(-3.2)).toBe('out: null sink  [####### ] -3 dB  latency: device 11 ms, knob to sound   -  ms');
+    expect(meter(-Infinity)).toMatch(/\[        \] silent/);
+    expect(meter(-3.2).length).toBeLessThan(80);
     expect(lines[4]).toBe('issues: osc/malformed 1');
     expect(statusLines({ ...t, preset: 'korg-nanokontrol2', temperature: 1, guidance: 1.5 }, { device: 'x', issues: {} })[1]).toBe('preset korg-nanokontrol2  temperature 1.00  guidance 1.50');
     expect(lines[5]).toMatch(/drums +\+1\.00 \[----------\|\] +monitor 0\.80 +pushing 0\.20/);
@@ -83,5 +88,16 @@ describe('statusLines', () => {
     expect(foreign).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text).toContain('\\x1b]0;pwned\\x07');
     expect(text.length).toBeLessThan(2000);
+  });
+});
+
+describe('PeakMeter', () => {
+  it('reads the loudest sample since the last reading, in dB full scale', async () => {
+    const { PeakMeter } = await import('../../src/audio/peak-meter.js');
+    const m = new PeakMeter();
+    m.write(Float32Array.from([0.1, -0.5, 0.25]));
+    m.write(Float32Array.from([0.2, 0.3]));
+    expect(m.readDbfs()).toBeCloseTo(20 * Math.log10(0.5), 6);
+    expect(m.readDbfs()).toBe(-Infinity);
   });
 });

@@ -49,6 +49,8 @@ describe('LiveSession', () => {
       expect(t).toMatchObject({ preset: 'Generic 8 knobs', guidance: 1.5 });
       expect(t.take?.file).toMatch(/take\.wav$/);
       await new Promise((r) => setTimeout(r, 1500));
+      // the level meter reads what the output hands out: music, not silence
+      expect((await firstValueFrom(session.telemetry$.pipe(timeout(5000)))).peakDbfs).toBeGreaterThan(-40);
     } finally {
       const figures = await session.stop();
       expect(await session.stop()).toBe(figures);
