@@ -172,6 +172,10 @@ export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
   { address: '/smitin/take', args: 'isf', range: 'recording 0/1, file name, seconds', meaning: "The take being recorded: its file's name in the takes folder and its length (0, '' and 0 when none)." },
   { address: '/smitin/issues/<source>/<kind>', args: 'i', range: 'a count', meaning: 'Problems so far by kind (e.g. osc/malformed, osc/flood, osc/out-of-range, record/take-failed): what was dropped or clamped, and why.' },
   { address: '/smitin/transport', args: 'iff', range: 'playing 0/1, BPM, seconds', meaning: 'Playing, tempo and engine time.' },
+  { address: '/smitin/level', args: 'f', range: 'dBFS, -120 for silence', meaning: 'Peak level of the output since the last report.' },
+  { address: '/smitin/sampling', args: 'ff', range: 'temperature, guidance', meaning: 'The sampling temperature and guidance scale the engine plays with.' },
+  { address: '/smitin/preset-name', args: 's', range: 'a name', meaning: 'The controller preset in force (its display name; /smitin/preset loads one by file name).' },
+  { address: '/smitin/unknown-words', args: 's', range: 'words, space-separated; empty when none', meaning: "The prompt's words the model does not know (read as unknown)." },
 ];
 
 export const OSC_INPUTS: readonly OscAddressSpec[] = INPUTS.map(({ address, args, range, meaning }) => ({ address, args, range, meaning }));

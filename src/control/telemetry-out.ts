@@ -45,6 +45,9 @@ export function parseTarget(s: string): TelemetryTarget {
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** The level sent for silence (OSC receivers handle -inf badly). */
+const SILENCE_DBFS = -120;
+
 /** The OSC messages for one telemetry report, encoded. NaN readings (no monitor value yet) are left out. */
 export function telemetryPackets(t: Telemetry): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -78,6 +81,13 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
       ] as never).pack(),
     );
   }
+  // the session's parts of the report: a tablet shows the same as the status view
+  if (t.peakDbfs !== undefined) float('/smitin/level', Number.isFinite(t.peakDbfs) ? t.peakDbfs : SILENCE_DBFS);
+  if (t.temperature !== undefined && t.guidance !== undefined) {
+    out.push(new OSC.TypedMessage('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }] as never).pack());
+  }
+  if (t.preset !== undefined) out.push(new OSC.TypedMessage('/smitin/preset-name', [{ type: 's', value: t.preset }] as never).pack());
+  if (t.unknownWords !== undefined) out.push(new OSC.TypedMessage('/smitin/unknown-words', [{ type: 's', value: t.unknownWords.join(' ') }] as never).pack());
   for (const [kind, count] of Object.entries(t.issues ?? {})) {
     out.push(new OSC.TypedMessage(`/smitin/issues/${kind}`, [{ type: 'i', value: Math.min(2 ** 31 - 1, count) }] as never).pack());
   }

@@ -69,6 +69,20 @@ describe('telemetry over OSC', () => {
     expect(b.received).toEqual(want);
   });
 
+  it("carries the session's parts too: level, sampling, preset name, unknown words (what the status view shows)", async () => {
+    const a = await listener();
+    out = new TelemetryOut({ targets: [`127.0.0.1:${a.port}`] });
+    out.send(telemetry({ peakDbfs: -6.5, temperature: 1, guidance: 1.5, preset: 'Generic 8 knobs', unknownWords: ['groovy', 'loud'] }));
+    out.send(telemetry({ peakDbfs: -Infinity, unknownWords: [] }));
+    const end = Date.now() + 2000;
+    const got = (address: string) => a.received.filter((m) => m.address === address).map((m) => m.args);
+    while (got('/smitin/transport').length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(got('/smitin/level')).toEqual([[-6.5], [-120]]);
+    expect(got('/smitin/sampling')).toEqual([[1, 1.5]]);
+    expect(got('/smitin/preset-name')).toEqual([['Generic 8 knobs']]);
+    expect(got('/smitin/unknown-words')).toEqual([['groovy loud'], ['']]);
+  });
+
   it('is rate-limited to hz on virtual time (run mode drives the default scheduler), the latest report winning', () => {
     new TestScheduler((x, y) => expect(x).toEqual(y)).run(({ cold, flush }) => {
       const sent: number[] = [];
