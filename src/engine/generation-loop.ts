@@ -244,7 +244,7 @@ export class GenerationLoop {
     this.seq = seq;
     this.pendingStamp = this.controls.stamp();
     this.controls.readStrengths(this.strengths);
-    if (this.steerer) this.features.forEach((name, i) => this.steerer!.setStrength(name, this.strengths[i]));
+    this.steerer?.setStrengths(this.features, this.strengths);
     const temperature = this.controls.temperature();
     if (temperature !== this.temperature) {
       this.temperature = temperature;

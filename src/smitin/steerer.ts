@@ -196,6 +196,9 @@ interface FeatureState {
   alpha: number;
   /** Multiplies alpha while the strength is negative. */
   removalGain: number;
+  /** This knob's companion pushes while it is up / down: [feature index, strength at |knob| 1]. */
+  companionsUp: [number, number][] | null;
+  companionsDown: [number, number][] | null;
   active: boolean;
   gain: number;
   monitor: number;
@@ -216,6 +219,8 @@ export class Steerer implements StepHook {
   private readonly headDim: number;
   private readonly width: number;
   private readonly probs: Float64Array;
+  /** Scratch for updateStrengths (no allocation when a knob moves). */
+  private readonly pushed: Float64Array;
   /** Telemetry of the last run. */
   readonly last: SteeringTelemetry;
   /** Every run's telemetry, when recording. */
@@ -270,6 +275,8 @@ export class Steerer implements StepHook {
         strength: 0,
         alpha: this.settings.alphas[f.name] ?? this.settings.alpha,
         removalGain: this.settings.removalGains[f.name] ?? 1,
+        companionsUp: null,
+        companionsDown: null,
         active: true,
         gain: 1,
         monitor: NaN,
@@ -283,15 +290,22 @@ export class Steerer implements StepHook {
       return state;
     });
     this.features = this.states.map((s) => s.probes.name);
+    const index = (name: string) => {
+      const i = this.features.indexOf(name);
+      if (i < 0) throw new RangeError(`companions name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
+      return i;
+    };
     for (const [knob, c] of Object.entries(this.settings.companions)) {
-      for (const name of [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]) {
-        if (!this.features.includes(name)) throw new RangeError(`companions name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
-      }
+      const s = this.states[index(knob)];
+      const pushes = (p: Readonly<Record<string, number>> | undefined) => (p ? Object.entries(p).map(([name, k]): [number, number] => [index(name), k]) : null);
+      s.companionsUp = pushes(c.up);
+      s.companionsDown = pushes(c.down);
     }
     for (const name of Object.keys(this.settings.removalGains)) {
       if (!this.features.includes(name)) throw new RangeError(`removalGains name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
     }
     this.probs = new Float64Array(this.settings.monitorHeads);
+    this.pushed = new Float64Array(this.states.length);
     const n = this.states.length;
     this.last = { run: -1, monitor: new Float64Array(n).fill(NaN), gain: new Float64Array(n).fill(1), applied: new Float64Array(n) };
     for (const [name, s] of Object.entries(strengths)) this.setStrength(name, s);
@@ -299,20 +313,30 @@ export class Steerer implements StepHook {
 
   /** Sets one feature's strength, clamped to [-1, 1]; a live control may call it between any two steps. */
   setStrength(name: string, value: number): void {
+    this.setKnob(name, value);
+    this.updateStrengths();
+  }
+
+  /** Sets several knobs at once (the live engine, once per control change), the pushed strengths worked out once. */
+  setStrengths(names: readonly string[], values: ArrayLike<number>): void {
+    names.forEach((name, i) => this.setKnob(name, values[i]));
+    this.updateStrengths();
+  }
+
+  private setKnob(name: string, value: number): void {
     const s = this.states.find((x) => x.probes.name === name);
     if (!s) throw new RangeError(`no probes for feature ${name} (the probe set has: ${this.features.join(', ')})`);
     if (!Number.isFinite(value)) throw new RangeError(`strength of ${name} must be a finite number, got: ${value}`);
     s.knob = Math.max(-1, Math.min(1, value));
-    this.updateStrengths();
   }
 
   /** Each feature's pushed strength from the knobs and their companions. */
   private updateStrengths(): void {
-    const { companions } = this.settings;
-    const pushed = this.states.map((s) => s.knob);
+    const pushed = this.pushed;
+    this.states.forEach((s, i) => (pushed[i] = s.knob));
     for (const s of this.states) {
-      const c = s.knob > 0 ? companions[s.probes.name]?.up : s.knob < 0 ? companions[s.probes.name]?.down : undefined;
-      for (const [name, k] of Object.entries(c ?? {})) pushed[this.features.indexOf(name)] += Math.abs(s.knob) * k;
+      const c = s.knob > 0 ? s.companionsUp : s.knob < 0 ? s.companionsDown : null;
+      if (c) for (const [i, k] of c) pushed[i] += Math.abs(s.knob) * k;
     }
     this.states.forEach((s, i) => {
       const v = Math.max(-1, Math.min(1, pushed[i]));

@@ -277,8 +277,10 @@ export async function runEval(options: EvalOptions): Promise<EvalRow[]> {
 
   /** Mean absolute change, against `none`, of the mean frame share of the instruments other than the feature. */
   const collateral = (feature: TinybandFeature, a: Uint16Array[][], none: Uint16Array[][]): number => {
-    const ma = INSTRUMENTS.map((_, i) => finiteMean(a.map((t) => instrumentShares(t)[i])));
-    const mn = INSTRUMENTS.map((_, i) => finiteMean(none.map((t) => instrumentShares(t)[i])));
+    const sa = a.map(instrumentShares);
+    const sn = none.map(instrumentShares);
+    const ma = INSTRUMENTS.map((_, i) => finiteMean(sa.map((x) => x[i])));
+    const mn = INSTRUMENTS.map((_, i) => finiteMean(sn.map((x) => x[i])));
     const others = INSTRUMENTS.map((inst, i) => ({ inst, i })).filter((x) => x.inst !== feature);
     return finiteMean(others.map(({ i }) => Math.abs(ma[i] - mn[i])));
   };
