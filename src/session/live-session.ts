@@ -84,7 +84,6 @@ export class LiveSession {
     readonly engine: LiveEngine,
     private readonly session: Takes | null,
     private readonly takes: Takes,
-    private readonly untap: () => void,
     tokenizer: PromptTokenizer,
     private readonly takesDir: string,
     meter: PeakMeter,
@@ -202,7 +201,7 @@ export class LiveSession {
     });
     session?.start();
 
-    const s = new LiveSession(say, closers, control, output, engine, session, takes, untap, config.tokenizer, rec.takes, meter);
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter);
     if (config.tokenizer.words) say(`prompt words the model knows: ${config.tokenizer.words.join(' ')}`);
     closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
     s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
@@ -267,24 +266,22 @@ export class LiveSession {
   }
 
   private async shutdown(): Promise<LiveFigures> {
-    // stop pulling first, so the takes hold everything that played, then the rest (closers, in reverse)
+    // the output stops pulling first, so the takes (closed by their closer, with the rest, in reverse order) hold everything that played
     await this.output.stop();
-    this.untap();
-    this.takes.stop();
-    this.session?.stop();
     const seconds = (performance.now() - this.started) / 1000;
     const { rss } = this;
     rss.end = process.memoryUsage.rss();
     rss.peak = Math.max(rss.peak, rss.end);
-    const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
-    const lat = this.engine.output.latencies;
-    const figures: LiveFigures = {
-      ...summary(this.last, this.engine, this.output, seconds, lat, [...(this.session?.list() ?? []), ...this.takes.list()], this.control.issues.snapshot()),
-      osc: this.control.osc?.stats() ?? null,
-      rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) },
-      heapMb: mb(process.memoryUsage().heapUsed),
-    };
+    const osc = this.control.osc?.stats() ?? null;
+    const heap = process.memoryUsage().heapUsed;
     await this.closers.closeAll(this.say);
+    const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+    const figures: LiveFigures = {
+      ...summary(this.last, this.engine, this.output, seconds, this.engine.output.latencies, [...(this.session?.list() ?? []), ...this.takes.list()], this.control.issues.snapshot()),
+      osc,
+      rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) },
+      heapMb: mb(heap),
+    };
     if (this.learned > 0) this.saveLearned();
     return figures;
   }
