@@ -71,6 +71,22 @@ export type EngineCommand =
   /** A preset was loaded (by name: nothing from outside names a path). */
   | { type: 'preset'; name: string };
 
+/**
+ * What a client is told when it connects (or asks with /smitin/state),
+ * before any telemetry: the parts of the session's state that telemetry
+ * does not repeat several times a second.
+ */
+export interface SessionState {
+  /** The steerable features, in the probe set's order (empty without steering). */
+  features: readonly string[];
+  /** The prompt words the model knows; null when its tokenizer takes any word. */
+  knownWords: readonly string[] | null;
+  /** The presets /smitin/preset can load, by name. */
+  presetNames: readonly string[];
+  /** The MIDI-learn target armed now, null when none. */
+  learning: string | null;
+}
+
 export interface FeatureTelemetry {
   name: string;
   /** The strength the engine used at its last step. */
@@ -87,6 +103,7 @@ export interface Telemetry {
   time: number;
   playing: boolean;
   tempo: number;
+  /** The prompt the model plays (a new one applies at the next bar line). */
   prompt: string;
   features: FeatureTelemetry[];
   /** Seconds of audio generated per second of generation work (> 1: keeps up). */

@@ -31,26 +31,15 @@
  */
 import { quoted } from '../util/printable.js';
 import { IssueLog } from './issues.js';
-import type { OscMessage } from './osc-source.js';
+import type { OscMessage } from './osc-intake.js';
+import { FEATURE_PREFIX, OSC_INPUTS } from './osc-namespace.js';
 
-/**
- * Addresses whose messages are commands in their own right and keep their
- * order. Everything else of the namespace is a continuous control.
- * TODO(lead): derive this from the protocol table (OSC_INPUTS) once its rows
- * say whether they are discrete, so a new address cannot be misfiled here; a
- * test checks meanwhile that every address of OSC_INPUTS is classified.
- */
-export const DISCRETE_OSC_ADDRESSES: ReadonlySet<string> = new Set([
-  '/smitin/prompt',
-  '/smitin/preset',
-  '/smitin/record',
-  '/smitin/play',
-  '/smitin/stop',
-  '/smitin/learn',
-]);
+/** Addresses whose messages are commands in their own right and keep their order: the namespace's discrete inputs. */
+export const DISCRETE_OSC_ADDRESSES: ReadonlySet<string> = new Set(OSC_INPUTS.filter((s) => s.kind === 'discrete').map((s) => s.address));
 /** Continuous controls with a fixed address; /smitin/feature/<name> are the others. */
-export const CONTINUOUS_OSC_ADDRESSES: ReadonlySet<string> = new Set(['/smitin/tempo', '/smitin/temperature', '/smitin/guidance']);
-export const FEATURE_ADDRESS_PREFIX = '/smitin/feature/';
+export const CONTINUOUS_OSC_ADDRESSES: ReadonlySet<string> = new Set(OSC_INPUTS.filter((s) => s.kind === 'continuous' && !s.address.includes('<')).map((s) => s.address));
+export { FEATURE_PREFIX as FEATURE_ADDRESS_PREFIX };
+
 
 export const DEFAULT_DISCRETE_PER_SECOND = 50;
 export const DEFAULT_DISCRETE_QUEUE = 32;
@@ -199,8 +188,8 @@ export class OscCoalescer {
 
   private isContinuous(address: string): boolean {
     if (CONTINUOUS_OSC_ADDRESSES.has(address)) return true;
-    if (!address.startsWith(FEATURE_ADDRESS_PREFIX)) return false;
-    return this.features ? this.features.has(address.slice(FEATURE_ADDRESS_PREFIX.length)) : address.length <= MAX_OSC_ADDRESS_LENGTH;
+    if (!address.startsWith(FEATURE_PREFIX)) return false;
+    return this.features ? this.features.has(address.slice(FEATURE_PREFIX.length)) : address.length <= MAX_OSC_ADDRESS_LENGTH;
   }
 
   private continuous(m: OscMessage): void {

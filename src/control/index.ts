@@ -2,9 +2,10 @@
  * Wiring for the live CLI: OSC in, MIDI in/out and a preset, turned into one
  * stream of engine commands, a stream of issues and the value echo.
  *
- *   OSC (UDP) -> osc-source -> osc-namespace ─┐
- *   MIDI in (easymidi) ───────────────────────┼-> mapping (preset) -> commands$ -> engine
- *                                             └-> echo$ -> MIDI out (LED rings)
+ *   OSC (UDP) -> osc-source ─┐
+ *   web surface (WebSocket) ──┴-> osc-intake -> osc-namespace ─┐
+ *   MIDI in (easymidi) ────────────────────────────────────────┼-> mapping (preset) -> commands$ -> engine
+ *                                                              └-> echo$ -> MIDI out (LED rings)
  *
  * A source that cannot start (OSC port taken, no MIDI subsystem, a port
  * that does not exist) is reported on issues$ and left out: the rest works.
@@ -15,6 +16,7 @@ import { IssueLog, type ControlIssue } from './issues.js';
 import { ControlMapping, type MidiEcho } from './mapping.js';
 import { openMidiInput, openMidiOutput, type MidiFactory, type MidiInput, type MidiOutput } from './midi-source.js';
 import { OscNamespace, oscToControl } from './osc-namespace.js';
+import { openOscIntake, type OscIntake } from './osc-intake.js';
 import { openOscSource, type OscSource, type OscSourceOptions } from './osc-source.js';
 import type { Preset } from './presets.js';
 
@@ -22,8 +24,8 @@ export interface ControlOptions {
   preset: Preset;
   /** The model's feature names. */
   features: readonly string[];
-  /** OSC input; the model's features and the IssueLog are filled in here. */
-  osc?: Omit<OscSourceOptions, 'issues' | 'features'>;
+  /** OSC over UDP; the model's features, the IssueLog and the intake are filled in here. */
+  osc?: Omit<OscSourceOptions, 'issues' | 'features' | 'intake'>;
   midi?: { input?: string; output?: string; factory?: MidiFactory; watchMs?: number };
   issues?: IssueLog;
   scheduler?: SchedulerLike;
@@ -44,6 +46,8 @@ export interface Control {
   oscReady?: Promise<{ host: string; port: number; recvBufferBytes: number }>;
   /** The OSC source (null without OSC), for its stats(): packets, coalesced, dropped, receive buffer. */
   osc: OscSource | null;
+  /** Where OSC packets enter, from UDP and from the web surface alike: one set of flood rules. */
+  intake: OscIntake;
   midiInput: MidiInput | null;
   midiOutput: MidiOutput | null;
   dispose(): Promise<void>;
@@ -53,8 +57,9 @@ export function controlCommands(options: ControlOptions): Control {
   const issues = options.issues ?? new IssueLog();
   const mapping = new ControlMapping({ preset: options.preset, features: options.features, issues, scheduler: options.scheduler, loadPreset: options.loadPreset });
 
+  const intake = openOscIntake({ ...options.osc, features: options.features, issues });
   let osc: OscSource | null = null;
-  if (options.osc) osc = openOscSource({ ...options.osc, features: options.features, issues });
+  if (options.osc) osc = openOscSource({ ...options.osc, intake });
   const namespace = new OscNamespace({ features: options.features, issues });
 
   let midiInput: MidiInput | null = null;
@@ -79,7 +84,7 @@ export function controlCommands(options: ControlOptions): Control {
 
   const commands$ = mapping.commands({
     midi: midiInput ?? undefined,
-    events$: osc ? osc.messages$.pipe(oscToControl(namespace)) : undefined,
+    events$: intake.messages$.pipe(oscToControl(namespace)),
   });
 
   return {
@@ -90,6 +95,7 @@ export function controlCommands(options: ControlOptions): Control {
     issues,
     oscReady: osc?.ready,
     osc,
+    intake,
     midiInput,
     midiOutput,
     dispose: async () => {
@@ -97,6 +103,7 @@ export function controlCommands(options: ControlOptions): Control {
       midiInput?.close();
       midiOutput?.close();
       await osc?.close();
+      intake.close();
     },
   };
 }

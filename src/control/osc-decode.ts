@@ -16,7 +16,7 @@
  * osc-js stays the encoder (telemetry out, tests); a test checks both agree
  * on every packet osc-js can build.
  */
-import type { OscArg, OscMessage } from './osc-source.js';
+import type { OscArg, OscMessage } from './osc-intake.js';
 
 export class OscDecodeError extends Error {}
 

@@ -11,7 +11,7 @@
 import { filter, map, type OperatorFunction } from 'rxjs';
 import { CONTROL_RANGES, MAX_PROMPT_LENGTH, SETTING_TARGETS, type EngineCommand } from '../protocol.js';
 import { IssueLog } from './issues.js';
-import type { OscArg, OscMessage } from './osc-source.js';
+import type { OscArg, OscMessage } from './osc-intake.js';
 import { PRESET_NAME } from './presets.js';
 import { printable, quoted } from '../util/printable.js';
 
@@ -28,7 +28,11 @@ export interface OscAddressSpec {
   meaning: string;
 }
 
+/** An input's kind for the coalescer (coalesce.ts): a continuous control keeps only its latest value; a discrete command keeps its order. */
+export type InputKind = 'continuous' | 'discrete';
+
 interface InputSpec extends OscAddressSpec {
+  kind: InputKind;
   /** Turns the message into an event, or reports why not and returns null. */
   handle(ctx: HandlerContext, m: OscMessage, name: string): ControlEvent | null;
 }
@@ -38,11 +42,12 @@ interface HandlerContext {
   issues: IssueLog;
 }
 
-const FEATURE_PREFIX = '/smitin/feature/';
+export const FEATURE_PREFIX = '/smitin/feature/';
 
 const INPUTS: readonly InputSpec[] = [
   {
     address: `${FEATURE_PREFIX}<name>`,
+    kind: 'continuous',
     args: 'f',
     range: '-1..1 (clamped)',
     meaning: 'Strength of feature <name> (drums, bass, piano, guitar, minor, dense on tinyband): 1 pushes it in, -1 pushes it out, 0 leaves the music alone.',
@@ -57,6 +62,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/prompt',
+    kind: 'discrete',
     args: 's',
     range: `1..${MAX_PROMPT_LENGTH} characters`,
     meaning: 'Text prompt; the music follows it from the next bar.',
@@ -72,6 +78,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/play',
+    kind: 'discrete',
     args: '[f|i|T]',
     range: 'none, or 1 (a button press; 0 = release, ignored)',
     meaning: 'Start playing.',
@@ -79,6 +86,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/stop',
+    kind: 'discrete',
     args: '[f|i|T]',
     range: 'none, or 1 (a button press; 0 = release, ignored)',
     meaning: 'Stop playing.',
@@ -86,6 +94,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/tempo',
+    kind: 'continuous',
     args: 'f',
     range: `${TEMPO_RANGE.min}..${TEMPO_RANGE.max} BPM (clamped)`,
     meaning: 'Tempo in BPM; a running MIDI clock (when the preset follows it) sets it too, the latest wins.',
@@ -96,6 +105,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/temperature',
+    kind: 'continuous',
     args: 'f',
     range: `${TEMPERATURE_RANGE.min}..${TEMPERATURE_RANGE.max} (clamped)`,
     meaning: 'Sampling temperature: lower is safer, higher is wilder.',
@@ -106,6 +116,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/guidance',
+    kind: 'continuous',
     args: 'f',
     range: `${GUIDANCE_RANGE.min}..${GUIDANCE_RANGE.max} (clamped)`,
     meaning: 'Classifier-free guidance scale: how closely the music follows the prompt.',
@@ -116,6 +127,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/learn',
+    kind: 'discrete',
     args: 's',
     range: 'a feature, temperature, guidance or tempo; "" or "off" cancels',
     meaning: 'MIDI learn: the next CC that moves is bound to this target in the live preset.',
@@ -133,6 +145,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/preset',
+    kind: 'discrete',
     args: 's',
     range: 'a preset name (presets/ or --presets DIR); never a path',
     meaning: 'Load a preset (controller map and steering settings); knobs pick up from the new values. Read in the background; a refused one is reported and the current preset stays.',
@@ -148,6 +161,7 @@ const INPUTS: readonly InputSpec[] = [
   },
   {
     address: '/smitin/record',
+    kind: 'discrete',
     args: 'i',
     range: '1 starts, 0 stops (f and T/F accepted)',
     meaning: 'Start or stop the WAV recording.',
@@ -155,6 +169,15 @@ const INPUTS: readonly InputSpec[] = [
       const on = flagArg(ctx, m);
       return on === null ? null : { type: 'record', on };
     },
+  },
+  {
+    address: '/smitin/state',
+    kind: 'discrete',
+    args: '',
+    range: 'none',
+    meaning: 'Ask for the whole state, sent at once as one bundle: the state messages below (features, known words, preset names, ranges, learning) and the latest telemetry. Over the WebSocket the asking client gets it (a page is sent it when it connects); over UDP the telemetry targets do, never the sender\'s address.',
+    // answered by the transport that carried it (it knows whom to answer), not by the engine
+    handle: () => null,
   },
 ];
 
@@ -176,9 +199,15 @@ export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
   { address: '/smitin/sampling', args: 'ff', range: 'temperature, guidance', meaning: 'The sampling temperature and guidance scale the engine plays with.' },
   { address: '/smitin/preset-name', args: 's', range: 'a name', meaning: 'The controller preset in force (its display name; /smitin/preset loads one by file name).' },
   { address: '/smitin/unknown-words', args: 's', range: 'words, space-separated; empty when none', meaning: "The prompt's words the model does not know (read as unknown)." },
+  { address: '/smitin/prompt-text', args: 's', range: 'the prompt', meaning: 'The prompt the engine plays now.' },
+  { address: '/smitin/features', args: 's*', range: 'feature names', meaning: 'State: the steerable features, in order (no arguments: no steering).' },
+  { address: '/smitin/known-words', args: 's', range: 'words, space-separated', meaning: "State: the prompt words the model knows (empty when its tokenizer takes any word)." },
+  { address: '/smitin/preset-names', args: 's*', range: 'preset names', meaning: 'State: the presets /smitin/preset can load.' },
+  { address: '/smitin/range/<control>', args: 'ff', range: 'min, max', meaning: 'State: the range of strength, temperature, guidance and tempo.' },
+  { address: '/smitin/learning', args: 's', range: 'a target, empty when none', meaning: 'State: the MIDI-learn target armed now.' },
 ];
 
-export const OSC_INPUTS: readonly OscAddressSpec[] = INPUTS.map(({ address, args, range, meaning }) => ({ address, args, range, meaning }));
+export const OSC_INPUTS: readonly (OscAddressSpec & { kind: InputKind })[] = INPUTS.map(({ address, kind, args, range, meaning }) => ({ address, kind, args, range, meaning }));
 
 export interface OscNamespaceOptions {
   /** The model's feature names: strengths for any other name are reported, not forwarded. */

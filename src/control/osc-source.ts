@@ -1,10 +1,10 @@
 /**
- * OSC in over UDP: a dgram socket of our own, a strict decoder of our own
- * (osc-decode.ts: osc-js's is 50x slower and lenient with garbage), and
- * one Observable of messages that carries, per flush, the latest value of
- * each continuous control and the discrete commands in order (coalesce.ts).
+ * OSC in over UDP: a dgram socket of our own feeding the OSC intake
+ * (osc-intake.ts: a strict decoder of our own, since osc-js's is 50x slower
+ * and lenient with garbage, and the coalescer), shared with the web
+ * surface's WebSocket so both transports obey one set of flood rules.
  *
- * The socket is ours too, not osc-js's DatagramPlugin: the receive buffer has
+ * The socket is ours, not osc-js's DatagramPlugin: the receive buffer has
  * to be set on the bound socket before a burst arrives, which the plugin
  * only allows through fields its types mark private, and the plugin adds
  * nothing else a receiver needs (its close() even throws on a socket that
@@ -14,47 +14,27 @@
  * A live control input wants none of that: messages apply when they arrive
  * (timetags are ignored), and nothing a sender does can throw out of the
  * socket handler.
- *
- * Each packet is parsed as it arrives and pushed into the coalescer; a
- * setImmediate flush hands on what it holds, so a burst read in one I/O
- * turn becomes one emission per address. Malformed packets and floods are
- * counted in the IssueLog (the first of each kind reported) and the stream
- * goes on.
  */
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 type OscJs = (typeof import('osc-js'))['default'];
-import { Observable, Subject } from 'rxjs';
-import { OscCoalescer, type CoalescerOptions, type CoalescerStats } from './coalesce.js';
-import { IssueLog } from './issues.js';
-import { decodeOscPacket } from './osc-decode.js';
-import { quoted } from '../util/printable.js';
+import type { Observable } from 'rxjs';
+import type { IssueLog } from './issues.js';
+import { openOscIntake, type OscIntake, type OscIntakeOptions, type OscIntakeStats, type OscMessage } from './osc-intake.js';
 
 export { shortestFloat32 } from './osc-decode.js';
 export { DISCRETE_OSC_ADDRESSES, CONTINUOUS_OSC_ADDRESSES } from './coalesce.js';
+export { MAX_OSC_BUNDLE_DEPTH, parsePacket, type OscArg, type OscMessage } from './osc-intake.js';
 
-/** An argument as the control layer sees it ('T'/'F' -> boolean, 'N' -> null, 'I' -> Infinity, int64 -> number). */
-export type OscArg = number | string | boolean | null | Uint8Array;
-
-export interface OscMessage {
-  address: string;
-  args: OscArg[];
-  /** OSC type tags without the comma, e.g. 'f', 'si'. */
-  types: string;
-  /** Sender as "host:port". */
-  from: string;
-}
-
-export interface OscSourceOptions extends Omit<CoalescerOptions, 'issues' | 'now'> {
+export interface OscSourceOptions extends OscIntakeOptions {
   /** Interface to listen on; 127.0.0.1 (this machine only) unless asked, 0.0.0.0 so a tablet on the LAN reaches it. */
   host?: string;
   /** UDP port; 0 picks a free one (see `ready`). */
   port: number;
   /** Receive buffer asked of the kernel, bytes; what it granted is in `ready` and `stats()`. */
   recvBufferBytes?: number;
-  issues?: IssueLog;
-  /** Clock in ms, injectable so rate limits are testable. */
-  now?: () => number;
+  /** The intake to feed (shared with the web surface); one of its own when not given, closed with the socket. */
+  intake?: OscIntake;
 }
 
 export const DEFAULT_OSC_HOST = '127.0.0.1';
@@ -76,9 +56,6 @@ export const DEFAULT_OSC_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
  */
 export const OSC = createRequire(import.meta.url)('osc-js') as OscJs;
 
-/** Bundles inside bundles deeper than this are malformed for our purposes (no controller nests that deep). */
-export const MAX_OSC_BUNDLE_DEPTH = 8;
-
 export interface OscListening {
   host: string;
   port: number;
@@ -86,12 +63,7 @@ export interface OscListening {
   recvBufferBytes: number;
 }
 
-export interface OscSourceStats extends CoalescerStats {
-  /** UDP packets read from the socket, their bytes, and those that were not OSC. */
-  packets: number;
-  bytes: number;
-  malformed: number;
-  flushes: number;
+export interface OscSourceStats extends OscIntakeStats {
   recvBufferBytes: number;
 }
 
@@ -107,10 +79,10 @@ export interface OscSource {
 
 export function openOscSource(options: OscSourceOptions): OscSource {
   const host = options.host ?? DEFAULT_OSC_HOST;
-  const issues = options.issues ?? new IssueLog();
-  const coalescer = new OscCoalescer({ ...options, issues, now: options.now ?? Date.now });
-  const messages = new Subject<OscMessage>();
-  const counts = { packets: 0, bytes: 0, malformed: 0, flushes: 0, recvBufferBytes: 0 };
+  const intake = options.intake ?? openOscIntake(options);
+  const ownIntake = options.intake === undefined;
+  const issues = intake.issues;
+  const counts = { recvBufferBytes: 0 };
   const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
 
   let opened = false;
@@ -121,52 +93,8 @@ export function openOscSource(options: OscSourceOptions): OscSource {
   // A caller that never awaits `ready` must not get an unhandled rejection: the issue is reported anyway.
   ready.catch(() => undefined);
 
-  let immediate: NodeJS.Immediate | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const flush = (): void => {
-    immediate = undefined;
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (closed) return;
-    try {
-      const out = coalescer.drain();
-      counts.flushes += 1;
-      for (const m of out) messages.next(m);
-      // discrete messages held back by a sender's rate go when it allows, even if no packet comes to trigger a flush
-      const wait = coalescer.nextDrainMs();
-      if (wait !== undefined) timer = setTimeout(flush, wait);
-    } catch (err) {
-      issues.report('osc', 'internal', () => `OSC: messages could not be handed on: ${quoted(String((err as Error)?.message))}`);
-    }
-  };
-
-  const onPacket = (data: Buffer, from: string): void => {
-    counts.packets += 1;
-    counts.bytes += data.length;
-    let parsed: OscMessage[];
-    try {
-      parsed = parsePacket(data, from);
-    } catch (err) {
-      counts.malformed += 1;
-      issues.report(
-        'osc',
-        'malformed',
-        () => `OSC: malformed packet of ${data.length} bytes from ${from} (${quoted(String((err as Error)?.message))}); expected an OSC message or bundle`,
-      );
-      return;
-    }
-    for (const m of parsed) coalescer.push(m);
-    if (immediate === undefined && (coalescer.hasWaiting || (coalescer.hasQueued && timer === undefined))) immediate = setImmediate(flush);
-  };
-
   // These run inside the socket's event handlers: nothing may escape them.
-  socket.on('message', (data, rinfo) => {
-    try {
-      onPacket(data, `${rinfo.address}:${rinfo.port}`);
-    } catch (err) {
-      issues.report('osc', 'internal', () => `OSC: a packet could not be handled: ${quoted(String((err as Error)?.message))}`);
-    }
-  });
+  socket.on('message', (data, rinfo) => intake.push(data, `${rinfo.address}:${rinfo.port}`));
   socket.on('listening', () => {
     try {
       opened = true;
@@ -201,17 +129,15 @@ export function openOscSource(options: OscSourceOptions): OscSource {
   }
 
   return {
-    messages$: messages.asObservable(),
+    messages$: intake.messages$,
     ready,
     issues,
-    stats: () => ({ ...coalescer.stats(), ...counts }),
+    stats: () => ({ ...intake.stats(), ...counts }),
     close: () =>
       new Promise<void>((resolve) => {
         if (closed) return resolve();
         closed = true;
-        if (immediate) clearImmediate(immediate);
-        if (timer) clearTimeout(timer);
-        messages.complete();
+        if (ownIntake) intake.close();
         if (!opened) settle.reject(new Error(`OSC: closed before listening on ${host}:${options.port}`));
         if (socketClosed) return resolve();
         try {
@@ -236,9 +162,4 @@ function setRecvBuffer(socket: dgram.Socket, bytes: number, issues: IssueLog): n
   } catch {
     return 0;
   }
-}
-
-/** Parses one UDP payload into its messages, bundles flattened in order. Throws on anything that is not well-formed OSC. */
-export function parsePacket(data: Uint8Array, from = ''): OscMessage[] {
-  return decodeOscPacket(data, from, MAX_OSC_BUNDLE_DEPTH);
 }

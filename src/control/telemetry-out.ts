@@ -15,7 +15,7 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { asyncScheduler, Observable, throttleTime, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Telemetry } from '../protocol.js';
+import { CONTROL_RANGES, type SessionState, type Telemetry } from '../protocol.js';
 import { IssueLog } from './issues.js';
 import { OSC } from './osc-source.js';
 
@@ -47,6 +47,41 @@ export function parseTarget(s: string): TelemetryTarget {
 
 /** The level sent for silence (OSC receivers handle -inf badly). */
 const SILENCE_DBFS = -120;
+
+const message = (address: string, args: { type: string; value: unknown }[]): Uint8Array => new OSC.TypedMessage(address, args as never).pack();
+const strings = (values: readonly string[]) => values.map((value) => ({ type: 's', value }));
+
+/** The OSC messages that tell a client the session's state beyond telemetry (sent on connect and on /smitin/state). */
+export function statePackets(s: SessionState): Uint8Array[] {
+  return [
+    message('/smitin/features', strings(s.features)),
+    message('/smitin/known-words', [{ type: 's', value: (s.knownWords ?? []).join(' ') }]),
+    message('/smitin/preset-names', strings(s.presetNames)),
+    ...Object.entries(CONTROL_RANGES).map(([name, r]) => message(`/smitin/range/${name}`, [{ type: 'f', value: r.min }, { type: 'f', value: r.max }])),
+    message('/smitin/learning', [{ type: 's', value: s.learning ?? '' }]),
+  ];
+}
+
+/** The whole state as one bundle: what a client is told when it connects or asks with /smitin/state. */
+export function stateBundle(state: SessionState, last: Telemetry | null): Uint8Array {
+  return oscBundle([...statePackets(state), ...(last ? telemetryPackets(last) : [])]);
+}
+
+/** Packed OSC messages as one bundle, to be applied at once (timetag 1: immediately). */
+export function oscBundle(packets: readonly Uint8Array[]): Uint8Array {
+  const size = 16 + packets.reduce((n, p) => n + 4 + p.length, 0);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode('#bundle\0'), 0);
+  view.setUint32(12, 1);
+  let at = 16;
+  for (const p of packets) {
+    view.setInt32(at, p.length);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
 
 /** The OSC messages for one telemetry report, encoded. NaN readings (no monitor value yet) are left out. */
 export function telemetryPackets(t: Telemetry): Uint8Array[] {
@@ -86,6 +121,7 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
   if (t.temperature !== undefined && t.guidance !== undefined) {
     out.push(new OSC.TypedMessage('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }] as never).pack());
   }
+  out.push(message('/smitin/prompt-text', [{ type: 's', value: t.prompt }]));
   if (t.preset !== undefined) out.push(new OSC.TypedMessage('/smitin/preset-name', [{ type: 's', value: t.preset }] as never).pack());
   if (t.unknownWords !== undefined) out.push(new OSC.TypedMessage('/smitin/unknown-words', [{ type: 's', value: t.unknownWords.join(' ') }] as never).pack());
   for (const [kind, count] of Object.entries(t.issues ?? {})) {
@@ -147,6 +183,17 @@ export class TelemetryOut {
       this.issues.report('telemetry', 'encode-failed', `telemetry could not be encoded as OSC: ${(err as Error).message}`);
       return;
     }
+    this.sendPackets(packets);
+  }
+
+  /**
+   * Sends packets now to every target: /smitin/state over UDP is answered
+   * here, to the targets the user configured, never to the sender's address
+   * (a spoofed sender would turn a 16-byte request into a kilobyte aimed at
+   * someone else).
+   */
+  sendPackets(packets: readonly Uint8Array[]): void {
+    if (this.closed) return;
     for (const target of this.targets) {
       const address = this.address(target);
       if (!address) continue;

@@ -67,7 +67,6 @@ export class LiveEngine {
   private readonly tokens = new Subject<{ frame: number[]; position: number }>();
   private playing = true;
   private tempo: number;
-  private prompt: string;
   private recording = false;
   private started = performance.now();
   private closed: Promise<void> | null = null;
@@ -81,7 +80,6 @@ export class LiveEngine {
     this.features = controls.features;
     this.output = new OutputStage(ring, options.sampleRate);
     this.tempo = options.tempo;
-    this.prompt = options.prompt;
   }
 
   static async start(options: LiveEngineOptions): Promise<LiveEngine> {
@@ -136,7 +134,7 @@ export class LiveEngine {
             this.tokens.next({ frame: m.frame, position: m.position });
             break;
           case 'telemetry':
-            this.publish(m.features, m.stepMs, m.realtimeFactor, m.reprimes, m.frames);
+            this.publish(m.features, m.stepMs, m.realtimeFactor, m.reprimes, m.frames, m.prompt);
             break;
           default:
             break;
@@ -186,7 +184,6 @@ export class LiveEngine {
         break;
       case 'prompt':
         if (typeof cmd.text !== 'string' || cmd.text.length > MAX_PROMPT_LENGTH) throw new RangeError(`prompt must be a string of at most ${MAX_PROMPT_LENGTH} characters`);
-        this.prompt = cmd.text;
         break;
       case 'play':
         this.playing = true;
@@ -219,13 +216,14 @@ export class LiveEngine {
     this.worker.postMessage(m);
   }
 
-  private publish(features: FeatureTelemetry[], stepMs: number, realtimeFactor: number, reprimes: number, frames: number): void {
+  private publish(features: FeatureTelemetry[], stepMs: number, realtimeFactor: number, reprimes: number, frames: number, prompt: string): void {
     const lat = this.output.latencies;
     this.telemetry.next({
       time: (performance.now() - this.started) / 1000,
       playing: this.playing,
       tempo: this.tempo,
-      prompt: this.prompt,
+      // the prompt the model plays: a new one applies at the next bar line
+      prompt,
       features,
       realtimeFactor,
       stepMs,

@@ -61,6 +61,7 @@ describe('telemetry over OSC', () => {
       { address: '/smitin/gain/bass', args: [0] },
       { address: '/smitin/strength/bass', args: [0] },
       { address: '/smitin/status', args: [3.5, 80, 2.25, 2, -1, 10.5] },
+      { address: '/smitin/prompt-text', args: ['funk'] },
       { address: '/smitin/transport', args: [1, 120, 12.5] },
     ];
     const end = Date.now() + 2000;
@@ -119,7 +120,7 @@ describe('telemetry over OSC', () => {
     issues.issues$.subscribe((r) => reports.push(r.message));
     expect(reports).toHaveLength(2);
     expect(reports.join('\n')).toMatch(/OSC telemetry to no-such-host\.invalid:9000 failed \(E\w+\)/);
-    expect(ok.received.length).toBe(21);
+    expect(ok.received.length).toBe(24); // 8 messages per report, 3 reports
   });
 
   it('parses targets and names bad ones', () => {
