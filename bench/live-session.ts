@@ -9,7 +9,7 @@ import { LiveSession } from '../src/session/live-session.js';
 export async function startBenchSession(options: Partial<LiveCliOptions> = {}, say = (m: string) => process.stderr.write(`${m}\n`)): Promise<LiveSession> {
   // the command's own defaults (commander fills them in before parsing): the benches measure what a user starts
   const defaults = liveCommand().opts() as LiveCliOptions;
-  const plan = planLive({ ...defaults, oscPort: 0, takes: mkdtempSync(join(tmpdir(), 'smitin-bench-takes-')), ...options });
+  const plan = planLive({ ...defaults, oscPort: 0, webPort: 0, takes: mkdtempSync(join(tmpdir(), 'smitin-bench-takes-')), ...options });
   const config = sessionConfig(plan);
   return LiveSession.start({ ...config, output: { ...config.output, nullSinkReason: 'the benchmark plays on the real-time null sink' } }, say);
 }

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => telemetry.bind(0, '127.0.0.1', () => r()));
   const take = join(dir, 'session.wav');
-  const live = spawn(process.execPath, [BIN, 'live', '--osc-port', String(port), '--osc-target', `127.0.0.1:${telemetry.address().port}`, '--record', take, '--takes', join(dir, 'takes'), '--json'], {
+  const live = spawn(process.execPath, [BIN, 'live', '--web-port', '0', '--osc-port', String(port), '--osc-target', `127.0.0.1:${telemetry.address().port}`, '--record', take, '--takes', join(dir, 'takes'), '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: dir,
   });

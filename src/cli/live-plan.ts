@@ -21,6 +21,7 @@ import type { SteeringSettings } from '../smitin/steerer.js';
 import type { LiveSessionConfig } from '../session/live-session.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
+import { isLoopback, newToken } from '../web/access.js';
 import { resolveLiveModel } from './model-check.js';
 import type { DeviceReport } from './device-probe.js';
 
@@ -36,6 +37,10 @@ export interface LiveCliOptions {
   oscPort: number;
   oscHost: string;
   oscTarget: string[];
+  /** false: --no-web. */
+  web: boolean;
+  webPort: number;
+  webHost: string;
   midiIn?: string;
   midiOut?: string;
   prompt: string;
@@ -135,6 +140,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     presetDirs: plan.presetDirs,
     osc: opts.oscPort ? { host: opts.oscHost, port: opts.oscPort } : null,
     oscTargets: opts.oscTarget,
+    web: opts.web ? { host: opts.webHost, port: opts.webPort, token: isLoopback(opts.webHost) ? null : newToken() } : null,
     midi: { input: opts.midiIn, output: opts.midiOut },
     output: { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, nullSinkReason: plan.nullSinkReason },
     latencyMs: opts.latency,

@@ -12,22 +12,24 @@
  * closes the rest in reverse order of opening; a failed start closes what
  * it had opened before it throws.
  */
-import { filter, first, map, share, type Observable, type Subscription } from 'rxjs';
+import { filter, first, map, share, Subject, type Observable, type Subscription } from 'rxjs';
 import { openDefaultOutput, openNullOutput, type AudioOutput } from '../audio/output.js';
 import { PeakMeter } from '../audio/peak-meter.js';
 import { Takes, type RecordFormat, type TakeRecord } from '../audio/takes.js';
 import { controlCommands, type Control } from '../control/index.js';
-import { describeBindings, presetLoader, type Preset } from '../control/presets.js';
-import { TelemetryOut } from '../control/telemetry-out.js';
+import { describeBindings, listPresets, presetLoader, type Preset } from '../control/presets.js';
+import { stateBundle, TelemetryOut } from '../control/telemetry-out.js';
 import { nowMs } from '../engine/control-block.js';
 import { LiveEngine } from '../engine/live-engine.js';
-import type { EngineCommand, Telemetry } from '../protocol.js';
+import type { EngineCommand, SessionState, Telemetry } from '../protocol.js';
 import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
 import { Closers } from './closers.js';
 import { saveLearnedPreset } from './learned-preset.js';
 import { quoted } from '../util/printable.js';
+import { isLoopback } from '../web/access.js';
+import { openWebSurface, WEB_SENDER_PREFIX, type WebSurface } from '../web/web-surface.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 
 /** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
@@ -48,6 +50,8 @@ export interface LiveSessionConfig {
   osc: { host: string; port: number } | null;
   /** Telemetry targets beyond the preset's ("host:port"). */
   oscTargets: string[];
+  /** The web surface, or null for none; a token is required from every client when set (a surface beyond loopback). */
+  web: { host: string; port: number; token: string | null } | null;
   midi: { input?: string; output?: string };
   output: { device?: string; sampleRate: number; bufferFrames: number; /** Play on the real-time null sink, for this reason. */ nullSinkReason: string | null };
   latencyMs: number;
@@ -73,6 +77,8 @@ export class LiveSession {
   /** Bindings made by MIDI learn this session. */
   private learned = 0;
   private readonly rss = { start: process.memoryUsage.rss(), peak: 0, end: 0 };
+  /** The web surface, once it listens (null: --no-web). */
+  web: WebSurface | null = null;
   /** Telemetry with the session's own parts filled in (take, issues, measured control latency). */
   readonly telemetry$: Observable<Telemetry>;
 
@@ -146,6 +152,28 @@ export class LiveSession {
       say(`OSC: listening on ${where.host}:${where.port} (${scope}${buffer}; /smitin/feature/<name> f, /smitin/prompt s, ... see docs/control.md)`);
     }
 
+    // the page is there before the music: a port in use is still the user's to fix, before any audio
+    const presetNames = listPresets(config.presetDirs);
+    const state = (): SessionState => ({ features: config.features, knownWords: config.tokenizer.words ?? null, presetNames, learning: control.mapping.learning });
+    let web: WebSurface | null = null;
+    const webTelemetry = new Subject<Telemetry>();
+    if (config.web) {
+      web = await openWebSurface({
+        ...config.web,
+        intake: control.intake,
+        issues: control.issues,
+        state,
+        telemetry$: webTelemetry,
+        hz: config.preset.osc.telemetryHz,
+      }).catch((err: Error) => {
+        throw new UsageError(err.message);
+      });
+      const opened = web;
+      closers.add('web surface', () => opened.close());
+      const scope = isLoopback(config.web.host) ? 'this machine only; --web-host 0.0.0.0 opens it to the LAN, with a token' : 'open to the network: only with the token in this URL';
+      say(`web: open ${web.urls.join(' or ')} (${scope})`);
+    }
+
     const { output: out } = config;
     const outputOptions = { device: out.device, sampleRate: out.sampleRate, bufferFrames: out.bufferFrames, onError: (e: Error) => say(`audio: ${e.message}`) };
     let output: AudioOutput;
@@ -202,6 +230,14 @@ export class LiveSession {
     session?.start();
 
     const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter);
+    s.web = web;
+    if (web) {
+      const surface = web;
+      s.subs.push(s.telemetry$.subscribe(webTelemetry));
+      // a learn armed or done is state the pages show at once, not at the next telemetry
+      s.subs.push(control.mapping.armed$.subscribe(() => surface.broadcastState()));
+      s.subs.push(control.mapping.learned$.subscribe(() => surface.broadcastState()));
+    }
     if (config.tokenizer.words) say(`prompt words the model knows: ${config.tokenizer.words.join(' ')}`);
     closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
     s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
@@ -233,6 +269,10 @@ export class LiveSession {
       }),
     );
     s.subs.push(telemetryOut.connect(s.telemetry$));
+    // an OSC app asking over UDP is answered at the telemetry targets (the web surface answers its own clients)
+    s.subs.push(
+      control.intake.messages$.pipe(filter((m) => m.address === '/smitin/state' && !m.from.startsWith(WEB_SENDER_PREFIX))).subscribe(() => telemetryOut.sendPackets([stateBundle(state(), s.last)])),
+    );
 
     // memory is a stage figure: a leak shows over a set, so the figures give it at start, at the end and at its peak
     const rssTimer = setInterval(() => (s.rss.peak = Math.max(s.rss.peak, process.memoryUsage.rss())), 1000);

@@ -139,8 +139,8 @@ describe.skipIf(!ready)('a truncated decoder is named before the probes, exit 2,
   });
 
   const runs: [string, string[]][] = [
-    ['live --probes none', ['live', '--model', dir, '--probes', 'none', '--duration', '1', '--osc-port', '0', '--json']],
-    ['live', ['live', '--model', dir, '--duration', '1', '--osc-port', '0', '--json']],
+    ['live --probes none', ['live', '--model', dir, '--probes', 'none', '--duration', '1', '--osc-port', '0', '--web-port', '0', '--json']],
+    ['live', ['live', '--model', dir, '--duration', '1', '--osc-port', '0', '--web-port', '0', '--json']],
     ['render', ['render', '--model', dir, '--prompt', 'rock', '--seconds', '1', '--out', join(dir, 'a.wav')]],
     ['render --steer', ['render', '--model', dir, '--prompt', 'rock', '--seconds', '1', '--steer', 'drums=1', '--out', join(dir, 'a.wav')]],
   ];
@@ -173,7 +173,7 @@ describe.skipIf(!ready)('a truncated decoder is named before the probes, exit 2,
     const tiny = linkedCopy(FIXTURE);
     made.push(tiny);
     copyFileSync(join(SHIPPED_MODEL, 'probes.safetensors'), join(tiny, 'probes.safetensors'));
-    const r = smitin(['live', '--model', tiny, '--duration', '1', '--osc-port', '0', '--json']);
+    const r = smitin(['live', '--model', tiny, '--duration', '1', '--osc-port', '0', '--web-port', '0', '--json']);
     expect(r.status).toBe(2);
     expect(oneLine(r.stderr)).toMatch(/probes\.safetensors: probes for a model with 4 layers x 8 heads x 24 dims \(tinyband\); this model .* has 2 x 4 x 8/);
   });
@@ -216,7 +216,7 @@ describe.skipIf(!ready)('a stale prepared decoder is rebuilt before steering use
     expect(checked.note).toMatch(/^note: rebuilt .*decoder_model_merged\.iti\.onnx \(truncated/);
     expectFresh();
     cut(prepared, 0.5);
-    const r = smitin(['live', '--model', dir, '--duration', '1', '--osc-port', '0', '--json']);
+    const r = smitin(['live', '--model', dir, '--duration', '1', '--osc-port', '0', '--web-port', '0', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/note: rebuilt .*decoder_model_merged\.iti\.onnx \(truncated/);
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).features.map((f: { name: string }) => f.name)).toContain('drums');
@@ -286,11 +286,11 @@ describe.skipIf('reason' in disk)(`a stale prepared decoder on a read-only file 
       const render = smitin(['render', '--model', dir, '--prompt', 'rock', '--seconds', '1', '--steer', 'drums=1', '--out', join(tempDir(), 'a.wav')]);
       expect(render.status, render.stderr).toBe(2);
       expect(oneLine(render.stderr)).toMatch(expected);
-      const live = smitin(['live', '--model', dir, '--duration', '1', '--osc-port', '0', '--json']);
+      const live = smitin(['live', '--model', dir, '--duration', '1', '--osc-port', '0', '--web-port', '0', '--json']);
       expect(live.status, live.stderr).toBe(2);
       expect(oneLine(live.stderr)).toMatch(expected);
       // without steering nothing needs writing
-      expect(smitin(['live', '--model', dir, '--probes', 'none', '--duration', '1', '--osc-port', '0', '--json']).status).toBe(0);
+      expect(smitin(['live', '--model', dir, '--probes', 'none', '--duration', '1', '--osc-port', '0', '--web-port', '0', '--json']).status).toBe(0);
     } finally {
       disk.readOnly(false);
     }

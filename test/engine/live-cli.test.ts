@@ -33,6 +33,11 @@ describe.skipIf(!ready)('smitin live', () => {
       client.send(Buffer.from(new OSC.Message('/smitin/feature/drums', 0.75).pack()), oscPort, '127.0.0.1');
       // the value the worker steers with comes back in its telemetry (after the preset's 40 ms smoothing)
       expect(await until(() => strength().at(-1) === 0.75, 3_000)).toBe(true);
+      // an OSC app asks for the whole state; it arrives at the telemetry target, features and words first
+      client.send(Buffer.from(new OSC.Message('/smitin/state').pack()), oscPort, '127.0.0.1');
+      expect(await until(() => telemetry.got.some((m) => m.address === '/smitin/features'), 3_000)).toBe(true);
+      expect(telemetry.got.find((m) => m.address === '/smitin/features')?.args).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense']);
+      expect(telemetry.got.find((m) => m.address === '/smitin/known-words')?.args[0]).toContain('funk');
       client.close();
       expect(telemetry.got.some((m) => m.address === '/smitin/monitor/drums')).toBe(true);
       expect(telemetry.got.some((m) => m.address === '/smitin/status')).toBe(true);

@@ -14,16 +14,8 @@ import { OSC } from '../../src/control/osc-source.js';
 import { loadPreset } from '../../src/control/presets.js';
 import { LiveEngine } from '../../src/engine/live-engine.js';
 import { featureAmount } from '../../src/smitin/tinyband-features.js';
-import { energyShare } from '../synth/helpers.js';
+import { medianHighShare } from '../synth/helpers.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
-
-/** Median over 8192-sample windows of the share of energy above 5 kHz: one long crash cannot carry it, steady hats do. */
-function medianHighShare(x: Float32Array, size = 8192): number {
-  const shares: number[] = [];
-  for (let start = 0; start + size <= x.length; start += size) shares.push(energyShare(x.subarray(start, start + size), 5000, 24000) || 0);
-  shares.sort((a, b) => a - b);
-  return shares[Math.floor(shares.length / 2)];
-}
 
 const PROBES = join(SHIPPED_MODEL, 'probes.safetensors');
 const ready = MODEL_DIR === SHIPPED_MODEL && existsSync(PROBES);

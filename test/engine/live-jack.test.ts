@@ -60,7 +60,7 @@ describe.skipIf(unavailable !== null)(`smitin live into JACK${unavailable ? ` (s
     // start-up under load took up to 16 s: record until the player is done, not for a guessed duration
     const recording = await jack.record(SECONDS + 600);
     const tee = join(jack.dir, 'tee.wav');
-    const child = spawn(process.execPath, [BIN, 'live', '--device', JACK_PCM, '--record', tee, '--duration', String(SECONDS), '--osc-port', '0', '--json'], {
+    const child = spawn(process.execPath, [BIN, 'live', '--device', JACK_PCM, '--record', tee, '--duration', String(SECONDS), '--osc-port', '0', '--web-port', '0', '--json'], {
       env: { ...process.env, ...jack.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

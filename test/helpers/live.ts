@@ -33,7 +33,7 @@ export async function listen(): Promise<OscListener> {
  * (./takes, created at start) lands there and not in the repository.
  */
 export function runLive(args: string[], env: NodeJS.ProcessEnv = {}, cwd = tempDir('smitin-live-')) {
-  const child = spawn(process.execPath, [BIN, 'live', '--osc-port', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd });
+  const child = spawn(process.execPath, [BIN, 'live', '--web-port', '0', '--osc-port', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -89,6 +89,14 @@ export function energyShare(x: Float32Array, lo: number, hi: number, sampleRate 
   return inBand / total;
 }
 
+/** Median over 8192-sample windows of the share of energy above 5 kHz: one long crash cannot carry it, steady hats do (drums in the audio). */
+export function medianHighShare(x: Float32Array, size = 8192): number {
+  const shares: number[] = [];
+  for (let start = 0; start + size <= x.length; start += size) shares.push(energyShare(x.subarray(start, start + size), 5000, 24000) || 0);
+  shares.sort((a, b) => a - b);
+  return shares[Math.floor(shares.length / 2)];
+}
+
 /** Energy above `hz`, summed over the whole signal. */
 export function energyAbove(x: Float32Array, hz: number, sampleRate = SAMPLE_RATE): number {
   const p = powerSpectrum(x);

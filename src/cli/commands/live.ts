@@ -14,6 +14,7 @@ import { MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
 import { RECORD_FORMATS } from '../../audio/takes.js';
 import { listPresets } from '../../control/presets.js';
 import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
+import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT } from '../../web/web-surface.js';
 import { parseTarget } from '../../control/telemetry-out.js';
 import { DEFAULT_LATENCY_MS } from '../../engine/live-engine.js';
 import { LiveSession } from '../../session/live-session.js';
@@ -46,6 +47,9 @@ export function liveCommand(): Command {
     .option('--osc-port <n>', 'UDP port OSC control listens on (0: no OSC)', numberIn('osc-port', 0, 65535, { integer: true }), 9000)
     .option('--osc-host <addr>', 'address OSC listens on: 127.0.0.1 is this machine only; 0.0.0.0 lets a tablet on the LAN in', DEFAULT_OSC_HOST)
     .option('--osc-target <host:port>', 'send telemetry over OSC here (repeatable)', collectTarget, [])
+    .option('--web-port <n>', 'TCP port of the web surface (a page to play from in a browser)', numberIn('web-port', 0, 65535, { integer: true }), DEFAULT_WEB_PORT)
+    .option('--web-host <addr>', 'address the web surface listens on: 127.0.0.1 is this machine only; 0.0.0.0 opens it to the LAN (every client then needs the token printed at start)', DEFAULT_WEB_HOST)
+    .option('--no-web', 'no web surface')
     .option('--midi-in <name>', 'MIDI input port (part of its name)')
     .option('--midi-out <name>', 'MIDI output port for value echo (LED rings)')
     .option('--prompt <text>', 'what to play', 'funk happy energetic')
