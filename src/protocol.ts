@@ -6,7 +6,7 @@
  * of every control is defined here once: the OSC namespace, presets, the
  * MIDI mapping and the engine all check against it.
  */
-import { MAX_TEMPO, MIN_TEMPO } from './constants.js';
+import { BEATS_PER_BAR, MAX_TEMPO, MIN_TEMPO } from './constants.js';
 
 export interface Range {
   min: number;
@@ -24,6 +24,12 @@ export const CONTROL_RANGES = {
   /** Tempo in BPM. */
   tempo: { min: MIN_TEMPO, max: MAX_TEMPO },
 } as const satisfies Record<string, Range>;
+
+/** Bar and beat (both from 1) of a position in beats, in 4/4. */
+export function barBeat(beats: number): { bar: number; beat: number } {
+  const b = Math.max(0, Math.floor(beats + 1e-9));
+  return { bar: Math.floor(b / BEATS_PER_BAR) + 1, beat: (b % BEATS_PER_BAR) + 1 };
+}
 
 /** The longest prompt accepted, in characters. */
 export const MAX_PROMPT_LENGTH = 500;
@@ -123,6 +129,8 @@ export interface Telemetry {
   reprimes?: number;
   /** Model frames generated so far (tinyband: 16ths; a bar is 16). */
   frames?: number;
+  /** Beats of music heard so far (handed to the device), at 16th-note resolution: the bar/beat counter. */
+  beats?: number;
   /** The take being recorded: its file and length (the session fills it in; the engine does not record). */
   take?: { file: string; seconds: number } | null;
   /** Sampling temperature and guidance scale the engine plays with now. */

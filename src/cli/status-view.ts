@@ -9,7 +9,7 @@
  * so nothing outside can move the cursor, clear the screen or retitle the
  * window.
  */
-import type { Telemetry } from '../protocol.js';
+import { barBeat, type Telemetry } from '../protocol.js';
 import { summarizeIssues } from '../control/issues.js';
 import { printable } from '../util/printable.js';
 
@@ -42,7 +42,7 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
   const signed = (v: number) => (v > 0 ? '+' : v < 0 ? '-' : ' ') + Math.abs(v).toFixed(2);
   const take = extra.take ? `  [REC ${extra.take.file} ${extra.take.seconds.toFixed(1)} s]` : t.recording ? '  [REC]' : '';
   const lines = [
-    `${t.playing ? 'playing' : 'stopped'}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${unknown(t.unknownWords)}${take}`,
+    `${t.playing ? 'playing' : 'stopped'}${position(t.beats)}  ${t.tempo.toFixed(1)} BPM  "${printable(t.prompt, 40)}"${unknown(t.unknownWords)}${take}`,
     `preset ${printable(t.preset ?? '-', 30)}  temperature ${num(t.temperature ?? NaN)}  guidance ${num(t.guidance ?? NaN)}`,
     `x${num(t.realtimeFactor, 1)} real time  step ${num(t.stepMs)} ms  ring ${num(t.ringMs, 0)} ms  underruns ${t.underruns}`,
     `out: ${printable(extra.device, 30)}  ${level(t.peakDbfs)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
@@ -113,4 +113,11 @@ export class StatusView {
     }
     this.out.write(printable(message, NOTE_MAX) + '\n');
   }
+}
+
+/** " bar 12.3": where the music is, as heard. */
+function position(beats: number | undefined): string {
+  if (beats === undefined) return '';
+  const { bar, beat } = barBeat(beats);
+  return ` bar ${bar}.${beat}`;
 }

@@ -15,7 +15,7 @@ import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { asyncScheduler, Observable, throttleTime, type SchedulerLike, type Subscription } from 'rxjs';
-import { CONTROL_RANGES, type SessionState, type Telemetry } from '../protocol.js';
+import { barBeat, CONTROL_RANGES, type SessionState, type Telemetry } from '../protocol.js';
 import { IssueLog } from './issues.js';
 import { OSC } from './osc-source.js';
 
@@ -122,6 +122,10 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
     out.push(new OSC.TypedMessage('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }] as never).pack());
   }
   out.push(message('/smitin/prompt-text', [{ type: 's', value: t.prompt }]));
+  if (t.beats !== undefined) {
+    const { bar, beat } = barBeat(t.beats);
+    out.push(message('/smitin/position', [{ type: 'i', value: bar }, { type: 'i', value: beat }, { type: 'f', value: t.beats }]));
+  }
   if (t.preset !== undefined) out.push(new OSC.TypedMessage('/smitin/preset-name', [{ type: 's', value: t.preset }] as never).pack());
   if (t.unknownWords !== undefined) out.push(new OSC.TypedMessage('/smitin/unknown-words', [{ type: 's', value: t.unknownWords.join(' ') }] as never).pack());
   for (const [kind, count] of Object.entries(t.issues ?? {})) {

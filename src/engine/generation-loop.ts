@@ -44,6 +44,8 @@ export type LoopMessage =
   /** Audio from ring position `position` on was generated with the controls of time `stamp` (nowMs mod 2^31): the output measures the latency. */
   | { type: 'mark'; stamp: number; position: number }
   | { type: 'issue'; message: string }
+  /** Audio from ring position `position` on is `beats` beats into the music (on every 16th-note line): the output keeps the heard position. */
+  | { type: 'grid'; beats: number; position: number }
   /** A frame's tokens and the ring position its audio starts at (with reportTokens). */
   | { type: 'tokens'; frame: number[]; position: number };
 
@@ -59,6 +61,8 @@ export class GenerationLoop {
   private seq: number;
   private generation = 0;
   private framesOut = 0;
+  /** Beats of music generated so far: the musical time of the next frame. */
+  private beats = 0;
   private readonly strengths: Float64Array;
   private pendingStamp: number | null = null;
   private pendingPrompt: string | null = null;
@@ -232,6 +236,13 @@ export class GenerationLoop {
       this.post({ type: 'mark', stamp: this.pendingStamp, position });
       this.pendingStamp = null;
     }
+    // the musical grid, at 16th-note resolution (every tinyband frame; every few EnCodec frames)
+    const sixteenth = Math.floor(this.beats * 4 + 1e-9);
+    if (this.framesOut === 0 || sixteenth !== Math.floor(this.lastGridBeats * 4 + 1e-9)) {
+      this.post({ type: 'grid', beats: this.beats, position });
+      this.lastGridBeats = this.beats;
+    }
+    this.beats += this.beatsPerFrame();
     this.framesOut++;
     this.workMs += performance.now() - t0;
     this.audioMs += (1000 * block.left.length) / this.settings.sampleRate;
@@ -255,6 +266,14 @@ export class GenerationLoop {
       this.guidance = guidance;
       this.generator.setGuidance(guidance);
     }
+  }
+
+  private lastGridBeats = 0;
+
+  /** A frame's length in beats: a 16th for tinyband; for EnCodec models, its share of a beat at the current tempo. */
+  private beatsPerFrame(): number {
+    const codec = this.model.spec.codec;
+    return codec.kind === 'tinyband-synth' ? 1 / codec.framesPerBeat : this.tempo / 60 / codec.frameRate;
   }
 
   private barFrames(): number {

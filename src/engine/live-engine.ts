@@ -127,6 +127,9 @@ export class LiveEngine {
           case 'mark':
             this.output.mark(m.stamp, m.position);
             break;
+          case 'grid':
+            this.output.gridMark(m.beats, m.position);
+            break;
           case 'issue':
             this.issues.next(m.message);
             break;
@@ -234,6 +237,7 @@ export class LiveEngine {
       recording: this.recording,
       reprimes,
       frames,
+      beats: this.output.heardBeats,
       temperature: this.controls.temperature(),
       guidance: this.controls.guidance(),
     });

@@ -10,6 +10,10 @@
  * the time the value was set; when the output has taken that sample, the
  * latency is now minus the stamp (the device's own buffer comes on top, and
  * is reported by the device).
+ *
+ * And it keeps the music's position as heard: the worker marks the ring
+ * position of every 16th-note line with its time in beats, and the mark
+ * becomes the heard position when the output takes that sample.
  */
 import { nowMs } from './control-block.js';
 import type { StereoRing } from './ring.js';
@@ -28,6 +32,9 @@ export class OutputStage {
   private fadeOutPending = false;
   private readonly fadeFrames: number;
   private readonly marks: { stamp: number; position: number }[] = [];
+  private readonly grid: { beats: number; position: number }[] = [];
+  /** Beats of music handed to the device so far (at 16th-note resolution); the device's own latency comes on top. */
+  heardBeats = 0;
   private measureAll = true;
   private measureAfter: number | null = null;
   /** Listeners for every block handed out (the WAV tee, meters). */
@@ -66,6 +73,12 @@ export class OutputStage {
     if (this.marks.length > 64) this.marks.shift();
   }
 
+  gridMark(beats: number, position: number): void {
+    this.grid.push({ beats, position });
+    // a ring holds at most a few hundred ms: marks beyond a few seconds would mean nobody pulls
+    if (this.grid.length > 512) this.grid.shift();
+  }
+
   tap(listener: (block: Float32Array) => void): () => void {
     this.taps.push(listener);
     // idempotent: a second call must not remove another listener (splice(-1) takes the last one)
@@ -87,6 +100,8 @@ export class OutputStage {
         this.fadeOutPending = false;
       }
       this.ring.clear();
+      // what was queued is dropped, never heard: the position stays where the music stopped
+      this.grid.length = 0;
       // a change made while stopped is heard only after play: its "latency" would be the pause, not the engine's
       this.marks.length = 0;
       this.sounding = false;
@@ -104,8 +119,14 @@ export class OutputStage {
       this.underruns++;
     }
     this.checkMarks();
+    this.checkGrid();
     this.emit(out);
     return out;
+  }
+
+  private checkGrid(): void {
+    const read = this.ring.read();
+    while (this.grid.length && passed(read, this.grid[0].position)) this.heardBeats = this.grid.shift()!.beats;
   }
 
   private emit(out: Float32Array): void {
@@ -114,7 +135,7 @@ export class OutputStage {
 
   private checkMarks(): void {
     const read = this.ring.read();
-    while (this.marks.length && ((read - this.marks[0].position) >>> 0) < 2 ** 31 && read !== this.marks[0].position) {
+    while (this.marks.length && passed(read, this.marks[0].position)) {
       const { stamp } = this.marks.shift()!;
       if (!this.measured(stamp)) continue;
       const now = Math.floor(nowMs()) % STAMP_MOD;
@@ -150,4 +171,9 @@ export class OutputStage {
       out[2 * at + 1] *= g;
     }
   }
+}
+
+/** Whether the ring's read counter (mod 2^32) has moved past `position`: the sample there has been handed out. */
+function passed(read: number, position: number): boolean {
+  return ((read - position) >>> 0) < 2 ** 31 && read !== position;
 }

@@ -17,6 +17,24 @@ function maxStep(x: Float32Array): number {
 }
 
 describe('OutputStage', () => {
+  it('keeps the position as heard: a grid mark counts once the output has handed out its sample, and stop keeps it', () => {
+    const ring = StereoRing.allocate(8192);
+    const out = new OutputStage(ring, RATE);
+    // four 16ths of 1000 samples each, marked at their starts
+    for (let i = 0; i < 4; i++) {
+      out.gridMark(i / 4, ring.written());
+      fill(ring, 1000);
+    }
+    expect(out.heardBeats).toBe(0);
+    out.pull(1500); // samples 0..1499: the 16ths at 0 and 1000 have been handed out
+    expect(out.heardBeats).toBe(0.25);
+    out.pull(1400); // up to 2899: the third
+    expect(out.heardBeats).toBe(0.5);
+    out.setPlaying(false);
+    out.pull(512); // stop drops what was queued: the fourth 16th is never heard
+    expect(out.heardBeats).toBe(0.5);
+  });
+
   it('plays what the ring holds; before the first audio, silence is not an underrun', () => {
     const ring = StereoRing.allocate(4096);
     const out = new OutputStage(ring, RATE);

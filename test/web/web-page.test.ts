@@ -119,7 +119,7 @@ describe.skipIf(!ready)('the web surface in a browser', () => {
     await page.close();
   }, 90_000);
 
-  it('meters move while music plays, and the prompt box re-conditions the model at the next bar', async () => {
+  it('meters and the bar/beat counter move while music plays, and the prompt box re-conditions the model at the next bar', async () => {
     const page = await browser.newPage();
     await page.goto(url);
     const level = page.getByTestId('level');
@@ -130,6 +130,16 @@ describe.skipIf(!ready)('the web surface in a browser', () => {
       await page.waitForTimeout(150);
     }
     expect(seen.size).toBeGreaterThan(3);
+    // the bar/beat counter runs: 4 beats in 2 s at 120 BPM
+    const beatsOf = (text: string | null) => {
+      const [bar, beat] = (text ?? '').split('.').map(Number);
+      return (bar - 1) * 4 + beat - 1;
+    };
+    const before = beatsOf(await page.getByTestId('position').textContent());
+    await page.waitForTimeout(2000);
+    const after = beatsOf(await page.getByTestId('position').textContent());
+    expect(after - before).toBeGreaterThanOrEqual(3);
+    expect(after - before).toBeLessThanOrEqual(5);
     await page.getByTestId('prompt-input').fill('rock sad energetic zzzunknown');
     await expect.poll(() => page.getByTestId('prompt-unknown').textContent()).toContain('zzzunknown');
     await page.getByTestId('prompt-input').fill('rock sad energetic');

@@ -133,6 +133,18 @@ describe('web surface', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("obeys OSC's flood rules: a page's storm of prompts keeps the latest, the excess is counted as osc/flood", async () => {
+    const { issues, intake, base } = await open();
+    const prompts: string[] = [];
+    intake.messages$.subscribe((m) => m.address === '/smitin/prompt' && prompts.push(m.args[0] as string));
+    const { ws } = await client(`ws://${base}/ws`);
+    for (let i = 0; i < 500; i++) ws.send(pack('/smitin/prompt', `prompt ${i}`));
+    expect(await until(() => prompts.at(-1) === 'prompt 499', 5000)).toBe(true);
+    expect(issues.snapshot()['osc/flood']).toBeGreaterThan(0);
+    // the sender's rate (50 a second, a burst of 50) and its queue of 32 bound what gets through
+    expect(prompts.length).toBeLessThan(150);
+  });
+
   it("refuses a page of another site and a name that is not this machine's", async () => {
     const { base } = await open();
     expect(await refusedWith(`ws://${base}/ws`, { Origin: 'http://evil.example' })).toBe(403);

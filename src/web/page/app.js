@@ -243,6 +243,7 @@ const handlers = {
   '/smitin/status': (a) => setStatus(a.map(num)),
   '/smitin/take': ([rec, name, sec]) => setTake(num(rec) >= 0.5 || rec === true, str(name), num(sec)),
   '/smitin/transport': ([playing, bpm, sec]) => setTransport(num(playing) >= 0.5 || playing === true, num(bpm), num(sec)),
+  '/smitin/position': ([bar, beat]) => setPosition(num(bar), num(beat)),
   '/smitin/level': ([db]) => setLevel(num(db)),
   '/smitin/sampling': ([t, g]) => setSampling(num(t), num(g)),
   '/smitin/preset-name': ([n]) => setPresetName(str(n)),
@@ -576,13 +577,19 @@ function setTransport(playing, bpm, sec) {
   const box = $('transport-state');
   box.dataset.playing = playing ? '1' : '0';
   setText($('state-word'), playing ? 'playing' : 'stopped');
-  setText($('engine-time'), fmtTime(sec));
+  // the clock stays in the tooltip: musicians count bars (setPosition)
+  $('engine-time').title = `engine time ${fmtTime(sec)}`;
   $('play').setAttribute('aria-pressed', String(playing));
   document.body.classList.toggle('playing', playing);
   if (Number.isFinite(bpm) && bpm > 0 && performance.now() > held.tempo) {
     const text = String(Math.round(bpm * 10) / 10);
     if (tempoInput.value !== text) tempoInput.value = text;
   }
+}
+
+/** Bar and beat as heard: "12.3". */
+function setPosition(bar, beat) {
+  if (Number.isFinite(bar) && Number.isFinite(beat)) setText($('engine-time'), `${bar}.${beat}`);
 }
 
 $('play').addEventListener('click', () => send('/smitin/play'));
