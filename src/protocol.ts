@@ -103,6 +103,16 @@ export interface FeatureTelemetry {
   gain: number;
 }
 
+/** What the last knob move of a feature did, as heard (tinyband's instruments: session/time-to-effect.ts). */
+export interface FeatureEffect {
+  /** A move to a positive strength asks for the instrument in, to a negative one for it out. */
+  direction: 'in' | 'out';
+  /** 'waiting' until it is heard, or 'none' once 4 bars passed without it. */
+  state: 'waiting' | 'heard' | 'none';
+  /** Beats from the move to the effect, once heard; while waiting, beats since the move. */
+  beats: number;
+}
+
 /** What the engine reports, a few times a second. */
 export interface Telemetry {
   /** Seconds since the engine started. */
@@ -131,6 +141,8 @@ export interface Telemetry {
   frames?: number;
   /** Beats of music heard so far (handed to the device), at 16th-note resolution: the bar/beat counter. */
   beats?: number;
+  /** Per instrument feature: what its last knob move did, as heard (the session fills it in, on tinyband). */
+  effects?: Record<string, FeatureEffect>;
   /** The take being recorded: its file and length (the session fills it in; the engine does not record). */
   take?: { file: string; seconds: number } | null;
   /** Sampling temperature and guidance scale the engine plays with now. */

@@ -148,6 +148,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     tempo: opts.tempo,
     seed: opts.seed,
     steer: opts.steer ?? {},
+    watchEffects: plan.spec.codec.kind === 'tinyband-synth',
     recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
   };
 }

@@ -9,7 +9,7 @@
  * so nothing outside can move the cursor, clear the screen or retitle the
  * window.
  */
-import { barBeat, type Telemetry } from '../protocol.js';
+import { barBeat, type FeatureEffect, type Telemetry } from '../protocol.js';
 import { summarizeIssues } from '../control/issues.js';
 import { printable } from '../util/printable.js';
 
@@ -48,7 +48,7 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
     `out: ${printable(extra.device, 30)}  ${level(t.peakDbfs)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
     `issues: ${summarizeIssues(extra.issues, 6) || 'none'}`,
   ];
-  for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} ${signed(f.strength)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  ${pushState(f)}`);
+  for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} ${signed(f.strength)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  ${pushState(f)}${heard(t.effects?.[f.name])}`);
   return lines;
 }
 
@@ -69,6 +69,14 @@ function pushState(f: { strength: number; gain: number }): string {
   if (f.strength === 0) return 'not pushed';
   if (!(f.gain > 0)) return `there, push paused`;
   return `pushing ${f.gain.toFixed(2)}`;
+}
+
+/** When the knob's last move was heard: "  in after 1.5 beats". */
+export function heard(e: FeatureEffect | undefined): string {
+  if (!e) return '';
+  if (e.state === 'heard') return `  ${e.direction} after ${e.beats.toFixed(1)} beats`;
+  if (e.state === 'none') return `  not ${e.direction} after 4 bars`;
+  return `  ${e.direction}: waiting ${e.beats.toFixed(1)} beats`;
 }
 
 /** `line` cut to `width` columns (code points; an ellipsis marks the cut). */

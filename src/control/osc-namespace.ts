@@ -200,6 +200,12 @@ export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
   { address: '/smitin/preset-name', args: 's', range: 'a name', meaning: 'The controller preset in force (its display name; /smitin/preset loads one by file name).' },
   { address: '/smitin/unknown-words', args: 's', range: 'words, space-separated; empty when none', meaning: "The prompt's words the model does not know (read as unknown)." },
   { address: '/smitin/prompt-text', args: 's', range: 'the prompt', meaning: 'The prompt the engine plays now.' },
+  {
+    address: '/smitin/effect/<name>',
+    args: 'ssf',
+    range: "in|out, waiting|heard|none, beats",
+    meaning: "What the last move of instrument <name>'s knob did, as heard (tinyband): in or out, heard after so many beats (waiting: beats so far; none: not within 4 bars).",
+  },
   { address: '/smitin/position', args: 'iif', range: 'bar, beat (from 1), beats', meaning: 'Where the music is as heard (handed to the device; its own latency comes on top): bar and beat in 4/4, and beats since the start.' },
   { address: '/smitin/features', args: 's*', range: 'feature names', meaning: 'State: the steerable features, in order (no arguments: no steering).' },
   { address: '/smitin/known-words', args: 's', range: 'words, space-separated', meaning: "State: the prompt words the model knows (empty when its tokenizer takes any word)." },

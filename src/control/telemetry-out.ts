@@ -122,6 +122,9 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
     out.push(new OSC.TypedMessage('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }] as never).pack());
   }
   out.push(message('/smitin/prompt-text', [{ type: 's', value: t.prompt }]));
+  for (const [name, e] of Object.entries(t.effects ?? {})) {
+    out.push(message(`/smitin/effect/${name}`, [{ type: 's', value: e.direction }, { type: 's', value: e.state }, { type: 'f', value: e.beats }]));
+  }
   if (t.beats !== undefined) {
     const { bar, beat } = barBeat(t.beats);
     out.push(message('/smitin/position', [{ type: 'i', value: bar }, { type: 'i', value: beat }, { type: 'f', value: t.beats }]));

@@ -53,6 +53,11 @@ export class OutputStage {
     return (1000 * this.ring.available()) / this.sampleRate;
   }
 
+  /** The ring sample being handed out now: what is heard (the device's buffer aside). Frames are marked in the same count. */
+  readPosition(): number {
+    return this.ring.read();
+  }
+
   setPlaying(on: boolean): void {
     if (this.playing && !on && this.sounding) this.fadeOutPending = true;
     this.playing = on;

@@ -20,12 +20,13 @@ import { controlCommands, type Control } from '../control/index.js';
 import { describeBindings, listPresets, presetLoader, type Preset } from '../control/presets.js';
 import { stateBundle, TelemetryOut } from '../control/telemetry-out.js';
 import { nowMs } from '../engine/control-block.js';
-import { LiveEngine } from '../engine/live-engine.js';
+import { LiveEngine, type LiveEngineOptions } from '../engine/live-engine.js';
 import type { EngineCommand, SessionState, Telemetry } from '../protocol.js';
 import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
 import { Closers } from './closers.js';
+import { EffectWatch } from './time-to-effect.js';
 import { saveLearnedPreset } from './learned-preset.js';
 import { quoted } from '../util/printable.js';
 import { isLoopback } from '../web/access.js';
@@ -60,6 +61,8 @@ export interface LiveSessionConfig {
   seed: number;
   /** Starting strengths. */
   steer: Record<string, number>;
+  /** Tell when each knob move is heard (the status view's "drums in after 1.5 beats"): tinyband, whose tokens say what plays. */
+  watchEffects: boolean;
   recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
 }
 
@@ -79,6 +82,8 @@ export class LiveSession {
   private readonly rss = { start: process.memoryUsage.rss(), peak: 0, end: 0 };
   /** The web surface, once it listens (null: --no-web). */
   web: WebSurface | null = null;
+  /** When each knob move is heard (null: not a tinyband model). */
+  private readonly effects: EffectWatch | null;
   /** Telemetry with the session's own parts filled in (take, issues, measured control latency). */
   readonly telemetry$: Observable<Telemetry>;
 
@@ -93,7 +98,11 @@ export class LiveSession {
     tokenizer: PromptTokenizer,
     private readonly takesDir: string,
     meter: PeakMeter,
+    watchEffects: boolean,
   ) {
+    this.effects = watchEffects ? new EffectWatch() : null;
+    const effects = this.effects;
+    if (effects) this.subs.push(engine.tokens$.subscribe((f) => effects.frame(f)));
     let unknown = { prompt: '', words: [] as string[] };
     // one map per report, whoever listens: the meter's reading starts a new period
     this.telemetry$ = engine.telemetry$.pipe(
@@ -102,7 +111,18 @@ export class LiveSession {
         const measured = engine.output.latencies;
         const take = takes.status() ?? session?.status() ?? null;
         if (t.prompt !== unknown.prompt) unknown = { prompt: t.prompt, words: tokenizer.encode(t.prompt).unknown };
-        return { ...t, controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN, recording: take !== null, take, issues: control.issues.snapshot(), unknownWords: unknown.words, preset: control.mapping.preset.name, peakDbfs: meter.readDbfs() };
+        effects?.update(engine.output.readPosition(), (engine.output.sampleRate * 60) / t.tempo);
+        return {
+          ...t,
+          controlLatencyMs: measured.length ? measured[measured.length - 1] : NaN,
+          recording: take !== null,
+          take,
+          issues: control.issues.snapshot(),
+          unknownWords: unknown.words,
+          preset: control.mapping.preset.name,
+          peakDbfs: meter.readDbfs(),
+          ...(effects ? { effects: structuredClone(effects.effects) } : {}),
+        };
       }),
       share(),
     );
@@ -193,18 +213,7 @@ export class LiveSession {
     }
     closers.add('audio output', () => output.stop());
 
-    const engine = await LiveEngine.start({
-      modelDir: config.modelDir,
-      probesFile: config.probesFile,
-      prompt: config.prompt,
-      tempo: config.tempo,
-      sampleRate: output.sampleRate,
-      latencyMs: config.latencyMs,
-      seed: config.seed,
-      deviceLatencyMs: output.latencyMs,
-      alphas: alphasOf(config.preset),
-      steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...config.steering },
-    });
+    const engine = await LiveEngine.start(engineOptions(config, output));
     // closed after the output stops pulling (closers run in reverse)
     closers.add('engine', () => engine.close());
 
@@ -229,7 +238,7 @@ export class LiveSession {
     });
     session?.start();
 
-    const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter);
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter, config.watchEffects);
     s.web = web;
     if (web) {
       const surface = web;
@@ -294,6 +303,7 @@ export class LiveSession {
         else this.takes.stop();
       }
       this.engine.command(cmd);
+      if (cmd.type === 'strength') this.effects?.move(cmd.feature, cmd.value, this.engine.output.readPosition());
     } catch (err) {
       this.say(`command ${cmd.type}: ${(err as Error).message}`);
     }
@@ -334,6 +344,23 @@ export class LiveSession {
       this.say(`MIDI learn: the bindings could not be saved (${(err as Error).message})`);
     }
   }
+}
+
+/** The engine a session's configuration plays: its model, steering, prompt and the output's rate (benches start the same one). */
+export function engineOptions(config: LiveSessionConfig, output: { sampleRate: number; latencyMs: number }): LiveEngineOptions {
+  return {
+    modelDir: config.modelDir,
+    probesFile: config.probesFile,
+    prompt: config.prompt,
+    tempo: config.tempo,
+    sampleRate: output.sampleRate,
+    latencyMs: config.latencyMs,
+    seed: config.seed,
+    deviceLatencyMs: output.latencyMs,
+    alphas: alphasOf(config.preset),
+    steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...config.steering },
+    reportTokens: config.watchEffects,
+  };
 }
 
 /** A preset's per-feature maximum pushes. */

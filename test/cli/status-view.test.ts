@@ -46,6 +46,16 @@ describe('statusLines', () => {
     for (const l of lines) expect(l.length).toBeLessThan(80);
   });
 
+  it('says where the music is and when each knob move was heard, in beats', () => {
+    const lines = statusLines(
+      { ...t, beats: 45.5, effects: { drums: { direction: 'in', state: 'heard', beats: 1.5 }, bass: { direction: 'out', state: 'waiting', beats: 2 } } },
+      { device: 'null sink', issues: {} },
+    );
+    expect(lines[0]).toContain('bar 12.2');
+    expect(lines.find((l) => l.includes('drums'))).toContain('in after 1.5 beats');
+    expect(lines.find((l) => l.includes(' bass'))).toContain('out: waiting 2.0 beats');
+  });
+
   it("flags the prompt's words the model does not know", () => {
     const lines = statusLines({ ...t, prompt: 'funk groovy', unknownWords: ['groovy'] }, { device: 'null sink', issues: {} });
     expect(lines[0]).toBe('playing  120.0 BPM  "funk groovy" (unknown: groovy)  [REC]');

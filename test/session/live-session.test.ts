@@ -51,6 +51,10 @@ describe('LiveSession', () => {
       expect(t.recording).toBe(true);
       expect(t).toMatchObject({ preset: 'Generic 8 knobs', guidance: 1.5 });
       expect(t.take?.file).toMatch(/take\.wav$/);
+      // the move is heard: funk has its drums, so they are "in" within a bar or two of the knob
+      const heard = await firstValueFrom(session.telemetry$.pipe(filter((x) => x.effects?.drums?.state === 'heard'), timeout(15_000)));
+      expect(heard.effects!.drums.direction).toBe('in');
+      expect(heard.effects!.drums.beats).toBeLessThan(8);
       await new Promise((r) => setTimeout(r, 1500));
       // the level meter reads what the output hands out: music, not silence
       expect((await firstValueFrom(session.telemetry$.pipe(timeout(5000)))).peakDbfs).toBeGreaterThan(-40);

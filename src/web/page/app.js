@@ -256,6 +256,7 @@ const prefixed = [
   ['/smitin/strength/', (name, [v]) => setServerStrength(name, num(v))],
   ['/smitin/range/', (name, [lo, hi]) => setRange(name, num(lo), num(hi))],
   ['/smitin/issues/', (kind, [n]) => setIssue(kind, num(n))],
+  ['/smitin/effect/', (name, [direction, state, beats]) => setEffect(name, str(direction), str(state), num(beats))],
 ];
 
 function handle(address, args) {
@@ -409,12 +410,20 @@ function renderMeter(f, kind) {
   }
 }
 
-/** "gain 0" reads as "muted" to a musician; it means the feature is already there and the push waits. */
+/** "gain 0" reads as "muted" to a musician; it means the feature is already there and the push waits. Otherwise: when the last move was heard. */
 function renderPaused(f) {
   if (!f.ui) return;
   const paused = Math.abs(f.shown) >= 0.005 && Number.isFinite(f.gain) && f.gain <= 1e-4;
-  setText(f.ui.paused, paused ? 'there, push paused' : '');
+  setText(f.ui.paused, paused ? 'there, push paused' : f.effect ?? '');
   f.ui.strip.classList.toggle('is-paused', paused);
+}
+
+/** What the knob's last move did, as heard (tinyband): "in after 1.5 beats". */
+function setEffect(name, direction, effectState, beats) {
+  if (!effectState || !Number.isFinite(beats)) return;
+  const f = feature(name);
+  f.effect = effectState === 'heard' ? `${direction} after ${beats.toFixed(1)} beats` : effectState === 'none' ? `not ${direction} after 4 bars` : `${direction}: waiting ${beats.toFixed(1)} beats`;
+  renderPaused(f);
 }
 
 /** Relative drag (grab anywhere, move): a tap never jumps the value, so a brush of the screen cannot knock it. */
