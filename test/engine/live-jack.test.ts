@@ -18,15 +18,15 @@
  * reported; a wrong sample, an older stretch replayed, a wrong order, a
  * long silence, or a gap of any other shape fails.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { alignPiecewise, describeAlignment, gapProblems } from '../audio/piecewise-align.js';
 import { silentStretches } from '../audio/signals.js';
-import { BIN } from '../helpers/cli.js';
-import { JACK_PCM, JACK_PERIOD, JACK_RATE, JackSession, jackLateClients, jackUnavailableReason, jackXruns, readJackRecording } from '../helpers/jack.js';
+import { BIN, REPO } from '../helpers/cli.js';
+import { JACK_PCM, JACK_PERIOD, JACK_RATE, jackPcm, JackSession, jackLateClients, jackUnavailableReason, jackXruns, readJackRecording } from '../helpers/jack.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
 
 const unavailable = MODEL_DIR !== SHIPPED_MODEL ? 'the shipped model is not the test model' : jackUnavailableReason();
@@ -51,6 +51,21 @@ describe.skipIf(unavailable !== null)(`smitin live into JACK${unavailable ? ` (s
     jack = await JackSession.start();
   });
   afterAll(async () => jack?.stop(keep));
+
+  it("bridge/linux/asoundrc works on its own: smitin live plays into JACK through it with no DAW running", async () => {
+    // the shipped file as a user copies it to ~/.asoundrc, not the tests' own PCM
+    copyFileSync(join(REPO, 'bridge', 'linux', 'asoundrc'), join(jack.env.HOME, '.asoundrc'));
+    const live = spawnSync(process.execPath, [BIN, 'live', '--device', 'smitin', '--duration', '2', '--osc-port', '0', '--web-port', '0', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...jack.env },
+      timeout: 60_000,
+    });
+    writeFileSync(join(jack.env.HOME, '.asoundrc'), jackPcm());
+    expect(live.status, live.stderr.slice(-800)).toBe(0);
+    const figures = JSON.parse(live.stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)!);
+    expect(figures).toMatchObject({ device: 'smitin', audioErrors: 0 });
+    expect(figures.blocks).toBeGreaterThan(0);
+  }, 90_000);
 
   it(`plays ${SECONDS} s in real time; jack_rec's recording is the WAV tee, in order, with no corruption and only short, reported xrun gaps`, async () => {
     onTestFailed(() => {

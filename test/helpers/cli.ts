@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/smitin.js', import.meta.url));
+/** The repository's root. */
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliResult {
   status: number | null;

@@ -163,6 +163,11 @@ export function jackLateClients(log: string): string[] {
   return [...log.matchAll(/client = (\S+) was not finished/g)].map((m) => m[1]);
 }
 
+/** The tests' own ALSA device: PortAudio's `jackout` plays into jack_rec's inputs. */
+export function jackPcm(): string {
+  return `pcm.${JACK_PCM} { type plug  slave { pcm { type jack  playback_ports { 0 jackrec:input1  1 jackrec:input2 } } } }\n`;
+}
+
 export class JackSession {
   /** Environment for processes that use this server and PCM: HOME (the .asoundrc) and JACK_DEFAULT_SERVER. */
   readonly env: Record<string, string>;
@@ -196,10 +201,7 @@ export class JackSession {
     const session = new JackSession(server, dir, jackd);
     const home = session.env.HOME;
     mkdirSync(home, { recursive: true });
-    writeFileSync(
-      join(home, '.asoundrc'),
-      `pcm.${JACK_PCM} { type plug  slave { pcm { type jack  playback_ports { 0 jackrec:input1  1 jackrec:input2 } } } }\n`,
-    );
+    writeFileSync(join(home, '.asoundrc'), jackPcm());
     const wait = spawnSync('jack_wait', ['-s', server, '-w', '-t', '10'], { encoding: 'utf8', env: { ...process.env, ...session.env } });
     if (wait.status !== 0 || jackd.exitCode !== null) {
       await session.stop();
