@@ -19,7 +19,7 @@
  * the ring holds what it holds in real time, so the figures are those of a
  * session, in a fraction of the time.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/time-to-effect.bench.js [moves per instrument and direction, default 100] [control moves, default 25]
+ *   npx tsc -p tsconfig.json && node dist/bench/time-to-effect.bench.js [moves per instrument and direction, default 100] [control moves, default 25] [quantize: off|beat|bar, default live's]
  */
 import { DEFAULT_BUFFER_FRAMES } from '../src/audio/output.js';
 import { progressBar } from '../src/cli/progress.js';
@@ -29,12 +29,15 @@ import { INSTRUMENTS, type Instrument } from '../src/model/tinyband/layout.js';
 import { engineOptions } from '../src/session/live-session.js';
 import { barHas, EFFECT_WINDOW_BARS, effectOf } from '../src/session/time-to-effect.js';
 import { knobItems } from '../src/smitin/eval/knobs.js';
+import { QUANTIZE_MODES, type Quantize } from '../src/protocol.js';
 import { percentile } from '../src/util/percentile.js';
 import { Rng } from '../src/util/rng.js';
 import { benchConfig } from './live-session.js';
 
 const MOVES = Number(process.argv[2] ?? 100);
 const CONTROL_MOVES = Number(process.argv[3] ?? 25);
+const QUANTIZE = process.argv[4] as Quantize | undefined;
+if (QUANTIZE !== undefined && !(QUANTIZE_MODES as readonly string[]).includes(QUANTIZE)) throw new Error(`quantize must be one of ${QUANTIZE_MODES.join(', ')}, got: ${QUANTIZE}`);
 const TEMPO = 120;
 const RATE = 48000;
 const BUFFER = DEFAULT_BUFFER_FRAMES;
@@ -42,7 +45,7 @@ const SAMPLES_PER_BEAT = (RATE * 60) / TEMPO;
 /** Bars a move may wait for the instrument to be in the state it changes (in for a removal, out for an addition). */
 const SETTLE_BARS = 8;
 
-const config = benchConfig({ tempo: TEMPO });
+const config = benchConfig({ tempo: TEMPO, ...(QUANTIZE ? { quantize: QUANTIZE } : {}) });
 const engine = await LiveEngine.start({ ...engineOptions(config, { sampleRate: RATE, latencyMs: (1000 * BUFFER) / RATE }), reportTokens: true });
 const frames: { frame: number[]; position: number }[] = [];
 engine.tokens$.subscribe((f) => frames.push(f));
@@ -128,7 +131,7 @@ bar.stop();
 
 const deviceMs = (1000 * BUFFER) / RATE;
 const msPerBeat = 60_000 / TEMPO;
-console.log(`knob -> audible on tinyband at live's defaults: ${TEMPO} BPM (a beat ${msPerBeat} ms, a bar ${BEATS_PER_BAR} beats), ring target ${targetMs} ms, device buffer ${BUFFER} frames (${deviceMs.toFixed(1)} ms, added to ms)`);
+console.log(`knob -> audible on tinyband at live's defaults: ${TEMPO} BPM (a beat ${msPerBeat} ms, a bar ${BEATS_PER_BAR} beats), ring target ${targetMs} ms, quantize ${config.quantize}, device buffer ${BUFFER} frames (${deviceMs.toFixed(1)} ms, added to ms)`);
 console.log('in: first note heard in a bar where the instrument is present; out: first whole bar of silence. From the sample being heard when the knob moved (src/session/time-to-effect.ts).');
 console.log('knob          moves  p50 beats  p90 beats  p50 ms  p90 ms  none in 4 bars  (skipped: never reached the start state)');
 const fmt = (v: number, w: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-').padStart(w);

@@ -31,6 +31,10 @@ export function barBeat(beats: number): { bar: number; beat: number } {
   return { bar: Math.floor(b / BEATS_PER_BAR) + 1, beat: (b % BEATS_PER_BAR) + 1 };
 }
 
+/** Where a control change lands in the music: the next frame made ('off'), or the first frame on the next beat or bar line. */
+export const QUANTIZE_MODES = ['off', 'beat', 'bar'] as const;
+export type Quantize = (typeof QUANTIZE_MODES)[number];
+
 /** The longest prompt accepted, in characters. */
 export const MAX_PROMPT_LENGTH = 500;
 

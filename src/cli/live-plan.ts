@@ -19,6 +19,7 @@ import type { ModelSpec } from '../model/musicgen/index.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
 import type { LiveSessionConfig } from '../session/live-session.js';
+import type { Quantize } from '../protocol.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { isLoopback, newToken } from '../web/access.js';
@@ -51,6 +52,7 @@ export interface LiveCliOptions {
   recordFormat: RecordFormat;
   duration?: number;
   steer?: Record<string, number>;
+  quantize: Quantize;
   seed: number;
   json?: boolean;
 }
@@ -149,6 +151,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     seed: opts.seed,
     steer: opts.steer ?? {},
     watchEffects: plan.spec.codec.kind === 'tinyband-synth',
+    quantize: opts.quantize,
     recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
   };
 }

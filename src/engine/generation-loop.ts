@@ -11,6 +11,10 @@
  *   is at most one re-prime per bar: a re-prime costs tens of ms, and a
  *   flood of prompts (hundreds a second) must not turn into underruns;
  * - a tempo change applies to the next frame synthesized;
+ * - knob, temperature and guidance changes apply to the next frame made,
+ *   or, quantized (`quantize`), to the first frame made that starts on the
+ *   next beat or bar line of the music: never to frames already in the
+ *   ring, so a change lands on the grid a listener hears;
  * - stop pauses generation, play resumes it where it was.
  */
 import { BEATS_PER_BAR, FRAMES_PER_BEAT } from '../constants.js';
@@ -19,7 +23,7 @@ import type { ProbeSet } from '../smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import type { ControlBlock } from './control-block.js';
 import { openFrameCodec, type FrameCodec } from './frame-codec.js';
-import type { EngineCommand, FeatureTelemetry } from '../protocol.js';
+import type { EngineCommand, FeatureTelemetry, Quantize } from '../protocol.js';
 import { StereoRing } from './ring.js';
 
 export interface LoopSettings {
@@ -36,7 +40,10 @@ export interface LoopSettings {
   playing?: boolean;
   /** Post every frame's tokens (tests, visualisers: the ground truth of what plays). */
   reportTokens?: boolean;
+  /** Where control changes land: the next frame ('off'), or the first frame on the next beat or bar line. */
+  quantize?: Quantize;
 }
+
 
 /** What the loop tells the main thread. */
 export type LoopMessage =
@@ -251,7 +258,7 @@ export class GenerationLoop {
 
   private readControls(): void {
     const seq = this.controls.sequence();
-    if (seq === this.seq) return;
+    if (seq === this.seq || !this.onGrid()) return;
     this.seq = seq;
     this.pendingStamp = this.controls.stamp();
     this.controls.readStrengths(this.strengths);
@@ -269,6 +276,14 @@ export class GenerationLoop {
   }
 
   private lastGridBeats = 0;
+
+  /** Whether the frame about to be made starts where a quantized change may land. */
+  private onGrid(): boolean {
+    const q = this.settings.quantize ?? 'off';
+    if (q === 'off') return true;
+    const every = q === 'bar' ? this.promptBarFrames() : Math.max(1, Math.round(1 / this.beatsPerFrame()));
+    return this.framesOut % every === 0;
+  }
 
   /** A frame's length in beats: a 16th for tinyband; for EnCodec models, its share of a beat at the current tempo. */
   private beatsPerFrame(): number {

@@ -21,7 +21,7 @@ import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { ControlBlock } from './control-block.js';
 import type { LoopSettings } from './generation-loop.js';
 import { OutputStage } from './output-stage.js';
-import { checkControl, MAX_PROMPT_LENGTH, type EngineCommand, type FeatureTelemetry, type Telemetry } from '../protocol.js';
+import { checkControl, MAX_PROMPT_LENGTH, type EngineCommand, type FeatureTelemetry, type Quantize, type Telemetry } from '../protocol.js';
 import { StereoRing } from './ring.js';
 import type { ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -44,6 +44,8 @@ export interface LiveEngineOptions {
   deviceLatencyMs?: number;
   /** Emit every generated frame's tokens on tokens$ (tests, visualisers). */
   reportTokens?: boolean;
+  /** Where control changes land: the next frame ('off', the default), or the next beat or bar line. */
+  quantize?: Quantize;
 }
 
 export const DEFAULT_LATENCY_MS = 100;
@@ -100,6 +102,7 @@ export class LiveEngine {
       steering: { ...DEFAULT_STEERING, ...options.steering },
       alphas: options.alphas,
       reportTokens: options.reportTokens,
+      quantize: options.quantize,
     };
     const init: WorkerInit = { modelDir: options.modelDir, probesFile: options.probesFile, features, threads: options.threads, ring: ring.buffer, controls: controls.buffer, settings };
     const worker = spawnWorker(init);

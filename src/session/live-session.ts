@@ -21,7 +21,7 @@ import { describeBindings, listPresets, presetLoader, type Preset } from '../con
 import { stateBundle, TelemetryOut } from '../control/telemetry-out.js';
 import { nowMs } from '../engine/control-block.js';
 import { LiveEngine, type LiveEngineOptions } from '../engine/live-engine.js';
-import type { EngineCommand, SessionState, Telemetry } from '../protocol.js';
+import type { EngineCommand, Quantize, SessionState, Telemetry } from '../protocol.js';
 import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
@@ -61,6 +61,8 @@ export interface LiveSessionConfig {
   seed: number;
   /** Starting strengths. */
   steer: Record<string, number>;
+  /** Where control changes land: the next frame, or the next beat or bar line of the music. */
+  quantize: Quantize;
   /** Tell when each knob move is heard (the status view's "drums in after 1.5 beats"): tinyband, whose tokens say what plays. */
   watchEffects: boolean;
   recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
@@ -360,6 +362,7 @@ export function engineOptions(config: LiveSessionConfig, output: { sampleRate: n
     alphas: alphasOf(config.preset),
     steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...config.steering },
     reportTokens: config.watchEffects,
+    quantize: config.quantize,
   };
 }
 

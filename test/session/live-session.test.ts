@@ -33,6 +33,7 @@ describe('LiveSession', () => {
       record: join(dir, 'take.wav'),
       takes: join(dir, 'takes'),
       recordFormat: 'f32',
+      quantize: 'off',
       seed: 1,
     });
     const notes: string[] = [];
