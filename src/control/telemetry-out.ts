@@ -14,7 +14,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
-import { asyncScheduler, Observable, throttleTime, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, throttleTime, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { barBeat, CONTROL_RANGES, type SessionState, type Telemetry } from '../protocol.js';
 import { IssueLog } from './issues.js';
 import { OSC } from './osc-source.js';
@@ -43,6 +43,11 @@ export function parseTarget(s: string): TelemetryTarget {
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 1 || port > 65535) throw new Error(`OSC target ${JSON.stringify(s)}: expected "host:port" with a port 1..65535`);
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** At most `hz` reports a second, the first at once and the latest of each period after it: what every telemetry receiver gets. */
+export function atMostPerSecond(hz: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<Telemetry> {
+  return throttleTime(1000 / hz, scheduler, { leading: true, trailing: true });
 }
 
 /** The level sent for silence (OSC receivers handle -inf badly). */
@@ -87,7 +92,7 @@ export function oscBundle(packets: readonly Uint8Array[]): Uint8Array {
 export function telemetryPackets(t: Telemetry): Uint8Array[] {
   const out: Uint8Array[] = [];
   const float = (address: string, v: number) => {
-    if (Number.isFinite(v)) out.push(new OSC.TypedMessage(address, [{ type: 'f', value: v }] as never).pack());
+    if (Number.isFinite(v)) out.push(message(address, [{ type: 'f', value: v }]));
   };
   for (const f of t.features) {
     float(`/smitin/monitor/${f.name}`, f.monitor);
@@ -96,7 +101,7 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
   }
   const finiteOr = (v: number, fallback: number) => (Number.isFinite(v) ? v : fallback);
   out.push(
-    new OSC.TypedMessage('/smitin/status', [
+    message('/smitin/status', [
       { type: 'f', value: finiteOr(t.realtimeFactor, 0) },
       { type: 'f', value: finiteOr(t.ringMs, 0) },
       { type: 'f', value: finiteOr(t.stepMs, 0) },
@@ -104,22 +109,22 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
       // -1: not measured yet (OSC receivers handle NaN badly)
       { type: 'f', value: finiteOr(t.controlLatencyMs, -1) },
       { type: 'f', value: finiteOr(t.deviceLatencyMs, -1) },
-    ] as never).pack(),
+    ]),
   );
   if (t.take !== undefined) {
     // 0 and an empty name when no take is being recorded, so a receiver's display clears
     out.push(
-      new OSC.TypedMessage('/smitin/take', [
+      message('/smitin/take', [
         { type: 'i', value: t.take ? 1 : 0 },
         { type: 's', value: t.take ? basename(t.take.file) : '' },
         { type: 'f', value: t.take ? t.take.seconds : 0 },
-      ] as never).pack(),
+      ]),
     );
   }
   // the session's parts of the report: a tablet shows the same as the status view
   if (t.peakDbfs !== undefined) float('/smitin/level', Number.isFinite(t.peakDbfs) ? t.peakDbfs : SILENCE_DBFS);
   if (t.temperature !== undefined && t.guidance !== undefined) {
-    out.push(new OSC.TypedMessage('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }] as never).pack());
+    out.push(message('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }]));
   }
   out.push(message('/smitin/prompt-text', [{ type: 's', value: t.prompt }]));
   for (const [name, e] of Object.entries(t.effects ?? {})) {
@@ -129,17 +134,17 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
     const { bar, beat } = barBeat(t.beats);
     out.push(message('/smitin/position', [{ type: 'i', value: bar }, { type: 'i', value: beat }, { type: 'f', value: t.beats }]));
   }
-  if (t.preset !== undefined) out.push(new OSC.TypedMessage('/smitin/preset-name', [{ type: 's', value: t.preset }] as never).pack());
-  if (t.unknownWords !== undefined) out.push(new OSC.TypedMessage('/smitin/unknown-words', [{ type: 's', value: t.unknownWords.join(' ') }] as never).pack());
+  if (t.preset !== undefined) out.push(message('/smitin/preset-name', [{ type: 's', value: t.preset }]));
+  if (t.unknownWords !== undefined) out.push(message('/smitin/unknown-words', [{ type: 's', value: t.unknownWords.join(' ') }]));
   for (const [kind, count] of Object.entries(t.issues ?? {})) {
-    out.push(new OSC.TypedMessage(`/smitin/issues/${kind}`, [{ type: 'i', value: Math.min(2 ** 31 - 1, count) }] as never).pack());
+    out.push(message(`/smitin/issues/${kind}`, [{ type: 'i', value: Math.min(2 ** 31 - 1, count) }]));
   }
   out.push(
-    new OSC.TypedMessage('/smitin/transport', [
+    message('/smitin/transport', [
       { type: 'i', value: t.playing ? 1 : 0 },
       { type: 'f', value: finiteOr(t.tempo, 0) },
       { type: 'f', value: finiteOr(t.time, 0) },
-    ] as never).pack(),
+    ]),
   );
   return out;
 }
@@ -176,7 +181,7 @@ export class TelemetryOut {
   /** Sends the telemetry stream, at most `hz` reports a second (the latest wins). */
   connect(telemetry$: Observable<Telemetry>): Subscription {
     return telemetry$
-      .pipe(throttleTime(1000 / this.hz, this.scheduler, { leading: true, trailing: true }))
+      .pipe(atMostPerSecond(this.hz, this.scheduler))
       .subscribe({ next: (t) => this.send(t), error: (err) => this.issues.report('telemetry', 'stream-error', `telemetry stream failed: ${(err as Error).message}`) });
   }
 

@@ -16,11 +16,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { throttleTime, type Observable, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { IssueLog } from '../control/issues.js';
 import type { OscIntake } from '../control/osc-intake.js';
-import { oscBundle, stateBundle, telemetryPackets } from '../control/telemetry-out.js';
+import { atMostPerSecond, oscBundle, stateBundle, telemetryPackets } from '../control/telemetry-out.js';
 import type { SessionState, Telemetry } from '../protocol.js';
 import { quoted } from '../util/printable.js';
 import { checkAccess, isLoopback, TOKEN_COOKIE } from './access.js';
@@ -131,7 +131,7 @@ export async function openWebSurface(options: WebSurfaceOptions): Promise<WebSur
     const ws = m.address === '/smitin/state' ? clients.get(m.from) : undefined;
     if (ws) send(ws, snapshot());
   });
-  const telemetrySub: Subscription = options.telemetry$.pipe(throttleTime(1000 / options.hz, undefined, { leading: true, trailing: true })).subscribe((t) => {
+  const telemetrySub: Subscription = options.telemetry$.pipe(atMostPerSecond(options.hz)).subscribe((t) => {
     try {
       lastTelemetry = t;
       const bundle = oscBundle(telemetryPackets(t));
