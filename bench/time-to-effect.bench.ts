@@ -19,7 +19,7 @@
  * the ring holds what it holds in real time, so the figures are those of a
  * session, in a fraction of the time.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/time-to-effect.bench.js [moves per instrument and direction, default 100] [control moves, default 25] [quantize: off|beat|bar, default live's]
+ *   npx tsc -p tsconfig.json && node dist/bench/time-to-effect.bench.js [moves per instrument and direction, default 100] [control moves, default 25] [quantize: off|beat|bar|4bars|8bars, default live's]
  */
 import { DEFAULT_BUFFER_FRAMES } from '../src/audio/output.js';
 import { progressBar } from '../src/cli/progress.js';

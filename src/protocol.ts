@@ -32,7 +32,7 @@ export function barBeat(beats: number): { bar: number; beat: number } {
 }
 
 /** Where a control change lands in the music: the next frame made ('off'), or the first frame on the next beat or bar line. */
-export const QUANTIZE_MODES = ['off', 'beat', 'bar'] as const;
+export const QUANTIZE_MODES = ['off', 'beat', 'bar', '4bars', '8bars'] as const;
 export type Quantize = (typeof QUANTIZE_MODES)[number];
 
 /** The longest prompt accepted, in characters. */

@@ -13,8 +13,8 @@
  * - a tempo change applies to the next frame synthesized;
  * - knob, temperature and guidance changes apply to the next frame made,
  *   or, quantized (`quantize`), to the first frame made that starts on the
- *   next beat or bar line of the music: never to frames already in the
- *   ring, so a change lands on the grid a listener hears;
+ *   next beat, bar or 4- or 8-bar phrase line of the music: never to frames
+ *   already in the ring, so a change lands on the grid a listener hears;
  * - stop pauses generation, play resumes it where it was.
  */
 import { BEATS_PER_BAR, FRAMES_PER_BEAT } from '../constants.js';
@@ -57,6 +57,8 @@ export type LoopMessage =
   | { type: 'tokens'; frame: number[]; position: number };
 
 const TELEMETRY_MS = 100;
+
+const PHRASE_BARS = { bar: 1, '4bars': 4, '8bars': 8 } as const;
 
 export class GenerationLoop {
   private generator!: MusicgenGenerator;
@@ -281,8 +283,13 @@ export class GenerationLoop {
   private onGrid(): boolean {
     const q = this.settings.quantize ?? 'off';
     if (q === 'off') return true;
-    const every = q === 'bar' ? this.promptBarFrames() : Math.max(1, Math.round(1 / this.beatsPerFrame()));
-    return this.framesOut % every === 0;
+    return this.framesOut % this.gridFrames(q) === 0;
+  }
+
+  /** A quantize grid in frames: a beat, a bar, or a 4- or 8-bar phrase (where a band brings an instrument in). */
+  private gridFrames(q: Exclude<Quantize, 'off'>): number {
+    if (q === 'beat') return Math.max(1, Math.round(1 / this.beatsPerFrame()));
+    return this.promptBarFrames() * PHRASE_BARS[q];
   }
 
   /** A frame's length in beats: a 16th for tinyband; for EnCodec models, its share of a beat at the current tempo. */

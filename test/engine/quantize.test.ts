@@ -28,11 +28,11 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('quantized control changes', () => 
   async function landsAt(quantize: Quantize, at: number): Promise<number> {
     const set = probes();
     const controls = ControlBlock.allocate(set.features.map((f) => f.name), 1, 1.5);
-    const ring = StereoRing.allocate(48000 * 20);
+    const ring = StereoRing.allocate(48000 * 30);
     const messages: LoopMessage[] = [];
-    const loop = await GenerationLoop.create(model, ring, controls, set, { prompt: 'funk', tempo: 120, sampleRate: 48000, targetFrames: 48000 * 19, seed: 1, steering: DEFAULT_STEERING, reportTokens: true, quantize }, (m) => messages.push(m));
+    const loop = await GenerationLoop.create(model, ring, controls, set, { prompt: 'funk', tempo: 120, sampleRate: 48000, targetFrames: 48000 * 29, seed: 1, steering: DEFAULT_STEERING, reportTokens: true, quantize }, (m) => messages.push(m));
     const positions: number[] = [];
-    for (let f = 0; f < 40; f++) {
+    for (let f = 0; f <= Math.max(40, at + 16 * 8); f++) {
       if (f === at) controls.setStrength('drums', 1);
       await loop.produceFrame();
       const tokens = messages.filter((m) => m.type === 'tokens');
@@ -48,5 +48,11 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('quantized control changes', () => 
     expect(await landsAt('beat', 8)).toBe(8);
     expect(await landsAt('bar', 5)).toBe(16);
     expect(await landsAt('bar', 17)).toBe(32);
+  }, 120_000);
+
+  it('4bars and 8bars: the next phrase line (64 and 128 frames), where a band brings an instrument in', async () => {
+    expect(await landsAt('4bars', 5)).toBe(64);
+    expect(await landsAt('4bars', 64)).toBe(64);
+    expect(await landsAt('8bars', 65)).toBe(128);
   }, 120_000);
 });

@@ -56,7 +56,7 @@ export function liveCommand(): Command {
     .option('--prompt <text>', 'what to play', 'funk happy energetic')
     .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}); MIDI clock overrides it when the preset follows it`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), 120)
     .option('--steer <list>', 'starting strengths, e.g. drums=0.5,piano=-1', parseSteer)
-    .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), or the next beat or bar line of the music').choices(QUANTIZE_MODES).default('off'))
+    .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), the next beat or bar line of the music, or the next 4- or 8-bar phrase (a push comes in where a band would bring an instrument in)').choices(QUANTIZE_MODES).default('off'))
     .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
     .option('--overwrite', 'let --record replace an existing file')
