@@ -35,6 +35,17 @@ export function barBeat(beats: number): { bar: number; beat: number } {
 export const QUANTIZE_MODES = ['off', 'beat', 'bar', '4bars', '8bars'] as const;
 export type Quantize = (typeof QUANTIZE_MODES)[number];
 
+/** Loop lengths in bars (`/smitin/loop`, `--loop-bars`, a preset's loop button); 0 releases the loop. */
+export const LOOP_BARS = [1, 2, 4, 8] as const;
+export type LoopBars = (typeof LOOP_BARS)[number];
+/** The loop button's length when `--loop-bars` does not say. */
+export const DEFAULT_LOOP_BARS: LoopBars = 4;
+
+/** Whether `n` is a loop length, or 0 (release). */
+export function isLoopCommand(n: number): n is LoopBars | 0 {
+  return n === 0 || (LOOP_BARS as readonly number[]).includes(n);
+}
+
 /** The longest prompt accepted, in characters. */
 export const MAX_PROMPT_LENGTH = 500;
 
@@ -78,6 +89,8 @@ export type EngineCommand =
   | { type: 'guidance'; value: number }
   /** Start or stop the WAV recording. */
   | { type: 'record'; on: boolean }
+  /** Freeze the last `bars` bars and repeat them exactly (from the next bar line) until 0, a knob or the prompt moves. */
+  | { type: 'loop'; bars: LoopBars | 0 }
   /** A preset was loaded (by name: nothing from outside names a path). */
   | { type: 'preset'; name: string };
 
@@ -95,6 +108,8 @@ export interface SessionState {
   presetNames: readonly string[];
   /** The MIDI-learn target armed now, null when none. */
   learning: string | null;
+  /** The loop button's length in bars (`--loop-bars`). */
+  loopBars: LoopBars;
 }
 
 export interface FeatureTelemetry {
@@ -139,6 +154,8 @@ export interface Telemetry {
   /** Measured control latency (command received -> first sample with it reaching the output), ms; NaN until measured. */
   controlLatencyMs: number;
   recording: boolean;
+  /** Bars being looped (repeated exactly) now; 0 when the model generates. */
+  looping?: number;
   /** Prompt changes applied so far: each re-primes the model, at most once a bar. */
   reprimes?: number;
   /** Model frames generated so far (tinyband: 16ths; a bar is 16). */

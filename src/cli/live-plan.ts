@@ -19,7 +19,7 @@ import type { ModelSpec } from '../model/musicgen/index.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
 import type { LiveSessionConfig } from '../session/live-session.js';
-import type { Quantize } from '../protocol.js';
+import type { LoopBars, Quantize } from '../protocol.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { isLoopback, newToken } from '../web/access.js';
@@ -53,6 +53,7 @@ export interface LiveCliOptions {
   duration?: number;
   steer?: Record<string, number>;
   quantize: Quantize;
+  loopBars: LoopBars;
   seed: number;
   json?: boolean;
 }
@@ -152,6 +153,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     steer: opts.steer ?? {},
     watchEffects: plan.spec.codec.kind === 'tinyband-synth',
     quantize: opts.quantize,
+    loopBars: opts.loopBars,
     recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
   };
 }

@@ -22,6 +22,15 @@ export function numberIn(what: string, lo: number, hi: number, { integer = false
   };
 }
 
+/** One of a few numbers (`what` names the option in the error). */
+export function numberOf<T extends number>(what: string, allowed: readonly T[]) {
+  return (raw: string): T => {
+    const value = parseDecimal(raw);
+    if (!(allowed as readonly number[]).includes(value)) throw new InvalidArgumentError(`${what} must be one of ${allowed.join(', ')}, got: ${raw}`);
+    return value as T;
+  };
+}
+
 export function instrumentList(raw: string): Instrument[] {
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${INSTRUMENTS.join(', ')}, got: "${raw}"`);

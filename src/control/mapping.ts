@@ -117,6 +117,7 @@ export class ControlMapping {
   private readonly inputSubject = new Subject<void>();
   private playing = false;
   private recording = false;
+  private looping = false;
 
   private readonly targets = new Subject<StrengthTarget>();
   private readonly settings = new Subject<EngineCommand>();
@@ -231,9 +232,10 @@ export class ControlMapping {
   }
 
   /** Play state as the engine reports it, so toggle buttons toggle the right way. */
-  setTransportState(state: { playing?: boolean; recording?: boolean }): void {
+  setTransportState(state: { playing?: boolean; recording?: boolean; looping?: boolean }): void {
     if (state.playing !== undefined) this.playing = state.playing;
     if (state.recording !== undefined) this.recording = state.recording;
+    if (state.looping !== undefined) this.looping = state.looping;
   }
 
   /** A strength set by something other than its knob (OSC, a toggle, the web page). */
@@ -351,6 +353,10 @@ export class ControlMapping {
       return this.discrete.next({ type: 'record', on: this.recording });
     }
     if ('learn' in action) return this.learn(action.learn);
+    if ('loop' in action) {
+      this.looping = !this.looping;
+      return this.discrete.next({ type: 'loop', bars: this.looping ? action.loop : 0 });
+    }
     const f = action.toggle;
     const current = this.values.get(f) ?? 0;
     this.setStrength(f, current !== 0 ? 0 : (action.value ?? this.preset.features[f]?.max ?? 1));

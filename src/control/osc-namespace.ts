@@ -9,7 +9,7 @@
  * that overshoots should still do the nearest right thing.
  */
 import { filter, map, type OperatorFunction } from 'rxjs';
-import { CONTROL_RANGES, MAX_PROMPT_LENGTH, SETTING_TARGETS, type EngineCommand } from '../protocol.js';
+import { CONTROL_RANGES, isLoopCommand, LOOP_BARS, MAX_PROMPT_LENGTH, SETTING_TARGETS, type EngineCommand } from '../protocol.js';
 import { IssueLog } from './issues.js';
 import type { OscArg, OscMessage } from './osc-intake.js';
 import { PRESET_NAME } from './presets.js';
@@ -171,6 +171,21 @@ const INPUTS: readonly InputSpec[] = [
     },
   },
   {
+    address: '/smitin/loop',
+    kind: 'discrete',
+    args: 'i',
+    range: `bars: ${LOOP_BARS.join(', ')}; 0 releases`,
+    meaning: 'Freeze the last N bars and repeat them exactly, from the next bar line, until released (0) or a knob, temperature, guidance or the prompt moves; the music then goes on from the loop.',
+    handle: (ctx, m) => {
+      const v = m.args[0];
+      if (m.args.length !== 1 || typeof v !== 'number' || !isLoopCommand(v)) {
+        ctx.issues.report('osc', 'bad-value', `OSC ${printable(m.address)}: expected one of ${LOOP_BARS.join(', ')} (bars) or 0 (release), got ${describe(m.args, m.types)}`);
+        return null;
+      }
+      return { type: 'loop', bars: v };
+    },
+  },
+  {
     address: '/smitin/state',
     kind: 'discrete',
     args: '',
@@ -212,6 +227,8 @@ export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
   { address: '/smitin/preset-names', args: 's*', range: 'preset names', meaning: 'State: the presets /smitin/preset can load.' },
   { address: '/smitin/range/<control>', args: 'ff', range: 'min, max', meaning: 'State: the range of strength, temperature, guidance and tempo.' },
   { address: '/smitin/learning', args: 's', range: 'a target, empty when none', meaning: 'State: the MIDI-learn target armed now.' },
+  { address: '/smitin/loop-bars', args: 'i', range: 'bars', meaning: "State: the loop button's length (--loop-bars)." },
+  { address: '/smitin/looping', args: 'i', range: 'bars, 0 when none', meaning: 'The bars being looped now (0: the model generates).' },
 ];
 
 export const OSC_INPUTS: readonly (OscAddressSpec & { kind: InputKind })[] = INPUTS.map(({ address, kind, args, range, meaning }) => ({ address, kind, args, range, meaning }));

@@ -15,7 +15,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { CONTROL_RANGES, KNOB_DEFAULT_RANGES } from '../protocol.js';
+import { CONTROL_RANGES, KNOB_DEFAULT_RANGES, LOOP_BARS } from '../protocol.js';
 import { packageRoot } from '../util/package-root.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
@@ -82,8 +82,10 @@ const action = z.union(
     z.strictObject({ toggle: featureName, value: z.number().min(-1).max(1).optional() }),
     /** Arms MIDI learn for a feature or setting: the next CC that moves is bound to it. */
     z.strictObject({ learn: z.string().regex(NAME, 'expected a feature or setting name') }),
+    /** Loops the last N bars; pressed again (or a knob moved), the music goes on. */
+    z.strictObject({ loop: z.literal(LOOP_BARS, { error: `expected a loop of ${LOOP_BARS.join(', ')} bars` }) }),
   ],
-  { error: `expected one of ${TRANSPORT_ACTIONS.map((a) => `"${a}"`).join(', ')}, {"toggle": feature} or {"learn": target}` },
+  { error: `expected one of ${TRANSPORT_ACTIONS.map((a) => `"${a}"`).join(', ')}, {"toggle": feature}, {"learn": target} or {"loop": ${LOOP_BARS.join('|')}}` },
 );
 export type TriggerAction = z.infer<typeof action>;
 
@@ -346,7 +348,7 @@ export function describeBindings(preset: Preset): string {
   });
   const buttons = preset.triggers.flatMap((t) => {
     const a = t.action;
-    const what = typeof a === 'string' ? a : 'toggle' in a ? `toggle ${a.toggle}` : `learn ${a.learn}`;
+    const what = typeof a === 'string' ? a : 'toggle' in a ? `toggle ${a.toggle}` : 'loop' in a ? `loop ${a.loop} bars` : `learn ${a.learn}`;
     const w = where(t);
     return w ? [`${w} ${what}`] : [];
   });

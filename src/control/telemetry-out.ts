@@ -64,6 +64,7 @@ export function statePackets(s: SessionState): Uint8Array[] {
     message('/smitin/preset-names', strings(s.presetNames)),
     ...Object.entries(CONTROL_RANGES).map(([name, r]) => message(`/smitin/range/${name}`, [{ type: 'f', value: r.min }, { type: 'f', value: r.max }])),
     message('/smitin/learning', [{ type: 's', value: s.learning ?? '' }]),
+    message('/smitin/loop-bars', [{ type: 'i', value: s.loopBars }]),
   ];
 }
 
@@ -127,6 +128,7 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
     out.push(message('/smitin/sampling', [{ type: 'f', value: t.temperature }, { type: 'f', value: t.guidance }]));
   }
   out.push(message('/smitin/prompt-text', [{ type: 's', value: t.prompt }]));
+  if (t.looping !== undefined) out.push(message('/smitin/looping', [{ type: 'i', value: t.looping }]));
   for (const [name, e] of Object.entries(t.effects ?? {})) {
     out.push(message(`/smitin/effect/${name}`, [{ type: 's', value: e.direction }, { type: 's', value: e.state }, { type: 'f', value: e.beats }]));
   }

@@ -16,10 +16,16 @@ export interface StereoBlock {
   right: Float32Array;
 }
 
+export interface Replay {
+  of: number;
+  seam: boolean;
+}
+
 export interface FrameCodec {
   /** Audio frames (samples per channel) one token frame lasts, now. */
   samplesPerFrame(): number;
-  push(frame: readonly number[]): Promise<StereoBlock>;
+  /** `replay`: the frame (counted from the start) this one repeats in a loop, and whether a repetition starts here: tinyband renders it as it did then. */
+  push(frame: readonly number[], replay?: Replay): Promise<StereoBlock>;
   /** tinyband only: frames pushed from now on play at this tempo. */
   setTempo(bpm: number): void;
   close(): void;
@@ -38,7 +44,11 @@ class SynthCodec implements FrameCodec {
     return (this.sampleRate * 60) / (this.synth.tempo * 4);
   }
 
-  async push(frame: readonly number[]): Promise<StereoBlock> {
+  private frames = 0;
+
+  async push(frame: readonly number[], replay?: Replay): Promise<StereoBlock> {
+    this.synth.setNextFrameIndex(replay?.of ?? this.frames, replay?.seam);
+    this.frames++;
     this.synth.pushFrame(frame as unknown as FrameTokens);
     const n = this.synth.queuedSamples();
     const block = { left: new Float32Array(n), right: new Float32Array(n) };

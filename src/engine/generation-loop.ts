@@ -15,7 +15,12 @@
  *   or, quantized (`quantize`), to the first frame made that starts on the
  *   next beat, bar or 4- or 8-bar phrase line of the music: never to frames
  *   already in the ring, so a change lands on the grid a listener hears;
- * - stop pauses generation, play resumes it where it was.
+ * - stop pauses generation, play resumes it where it was;
+ * - a loop freezes the last N whole bars made, from the next bar line, and
+ *   replays their tokens through the codec exactly (a producer records a
+ *   clean N-bar loop) until it is released, a knob, temperature or guidance
+ *   moves, or a prompt arrives; generation then continues with what played,
+ *   loop and all, as its context.
  */
 import { BEATS_PER_BAR, FRAMES_PER_BEAT } from '../constants.js';
 import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../model/musicgen/index.js';
@@ -23,7 +28,7 @@ import type { ProbeSet } from '../smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import type { ControlBlock } from './control-block.js';
 import { openFrameCodec, type FrameCodec } from './frame-codec.js';
-import type { EngineCommand, FeatureTelemetry, Quantize } from '../protocol.js';
+import { LOOP_BARS, type EngineCommand, type FeatureTelemetry, type LoopBars, type Quantize } from '../protocol.js';
 import { StereoRing } from './ring.js';
 
 export interface LoopSettings {
@@ -47,7 +52,7 @@ export interface LoopSettings {
 
 /** What the loop tells the main thread. */
 export type LoopMessage =
-  | { type: 'telemetry'; features: FeatureTelemetry[]; stepMs: number; realtimeFactor: number; tempo: number; prompt: string; playing: boolean; frames: number; reprimes: number }
+  | { type: 'telemetry'; features: FeatureTelemetry[]; stepMs: number; realtimeFactor: number; tempo: number; prompt: string; playing: boolean; frames: number; reprimes: number; looping: number }
   /** Audio from ring position `position` on was generated with the controls of time `stamp` (nowMs mod 2^31): the output measures the latency. */
   | { type: 'mark'; stamp: number; position: number }
   | { type: 'issue'; message: string }
@@ -59,6 +64,7 @@ export type LoopMessage =
 const TELEMETRY_MS = 100;
 
 const PHRASE_BARS = { bar: 1, '4bars': 4, '8bars': 8 } as const;
+const LOOP_BARS_MAX = Math.max(...LOOP_BARS);
 
 export class GenerationLoop {
   private generator!: MusicgenGenerator;
@@ -86,6 +92,12 @@ export class GenerationLoop {
   private lastTelemetry = 0;
   private temperature: number;
   private guidance: number;
+  /** The last frames played (tokens, frame by frame): a loop's source, and the context generation continues from after one. */
+  private readonly played: number[][] = [];
+  /** A loop asked for (bars; 0 releases), applied at the next bar line. */
+  private pendingLoop: LoopBars | 0 | null = null;
+  /** The loop playing: its frames, the frame (from the start) the first was, and the next one to play. */
+  private loop: { frames: number[][]; first: number; next: number } | null = null;
 
   private constructor(
     private readonly model: MusicgenModel,
@@ -165,6 +177,9 @@ export class GenerationLoop {
       case 'stop':
         this.playing = false;
         break;
+      case 'loop':
+        this.pendingLoop = cmd.bars;
+        break;
       default:
         // strengths, temperature and guidance come through shared memory; record and presets are the main thread's
         break;
@@ -174,6 +189,11 @@ export class GenerationLoop {
   /** Runs until shutdown(): one frame whenever the ring is below target. */
   async run(): Promise<void> {
     while (!this.stopped) {
+      // a re-prime (leaving a loop costs one too) is taken at once, with the ring at its target, not when it runs low
+      if (this.loopEnds()) {
+        await this.endLoop();
+        continue;
+      }
       if (this.promptDue()) {
         await this.applyPrompt();
         // A re-primed model's first step feeds its whole audio prompt: 30-40 ms on our 2-core machine against ~3 ms
@@ -216,28 +236,30 @@ export class GenerationLoop {
     this.pendingPrompt = null;
     this.reprimedBar = Math.floor(this.framesOut / this.promptBarFrames());
     this.reprimes++;
-    const barFrames = this.barFrames();
-    const keep = slideFor(this.model.spec).keep;
-    const played = this.framesOut;
-    const start = Math.max(0, played - keep);
-    const aligned = barFrames > 1 ? Math.ceil(start / barFrames) * barFrames : start;
-    await this.restart(this.generator.completedFrames(Math.max(0, Math.min(played - aligned, keep))));
+    await this.restart(this.context());
   }
 
-  /** Steps until one frame of audio is in the ring. */
+  /** The frames just played, at most the model's window, starting on a bar line (codebook-major, as a prompt). */
+  private context(): Uint16Array[] {
+    const first = this.framesOut - this.played.length;
+    const start = Math.max(first, this.framesOut - slideFor(this.model.spec).keep);
+    const bar = this.barFrames();
+    const aligned = bar > 1 ? Math.ceil(start / bar) * bar : start;
+    return codebookMajor(this.played.slice(aligned - first), this.model.spec.dims.codebooks);
+  }
+
+  /** Steps until one frame of audio is in the ring (or plays the loop's next frame). */
   async produceFrame(): Promise<void> {
-    if (this.promptDue()) await this.applyPrompt();
     const t0 = performance.now();
-    let frame: number[] | null = null;
-    while (!frame) {
-      this.readControls();
-      const s0 = performance.now();
-      frame = await this.generator.step();
-      this.stepMs += performance.now() - s0;
-      this.steps++;
-    }
+    if (this.loopEnds()) await this.endLoop();
+    if (this.promptDue()) await this.applyPrompt();
+    this.startLoopIfDue();
+    const loop = this.loop;
+    const at = loop ? loop.next++ % loop.frames.length : 0;
+    const frame = loop ? loop.frames[at] : await this.generate();
+    this.remember(frame);
     const position = this.ring.written();
-    const block = await this.codec.push(frame);
+    const block = await this.codec.push(frame, loop ? { of: loop.first + at, seam: at === 0 } : undefined);
     const wrote = this.ring.write(block.left, block.right);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
     if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position });
@@ -256,6 +278,54 @@ export class GenerationLoop {
     this.workMs += performance.now() - t0;
     this.audioMs += (1000 * block.left.length) / this.settings.sampleRate;
     this.maybeTelemetry();
+  }
+
+  private async generate(): Promise<number[]> {
+    let frame: number[] | null = null;
+    while (!frame) {
+      this.readControls();
+      const s0 = performance.now();
+      frame = await this.generator.step();
+      this.stepMs += performance.now() - s0;
+      this.steps++;
+    }
+    return frame;
+  }
+
+  /** Whether the loop playing ends now: released, or a control change lands (on its grid), or a prompt arrives. */
+  private loopEnds(): boolean {
+    if (!this.loop) return false;
+    return this.pendingLoop === 0 || this.pendingPrompt !== null || (this.controls.sequence() !== this.seq && this.onGrid());
+  }
+
+  /** Generation goes on from what was heard, the loop included (the window starting on a bar). */
+  private async endLoop(): Promise<void> {
+    this.loop = null;
+    if (this.pendingLoop === 0) this.pendingLoop = null;
+    // a prompt that ends the loop applies at once: the loop ends on its own bar line, and one re-prime serves both
+    if (this.pendingPrompt !== null) return this.applyPrompt();
+    await this.restart(this.context());
+  }
+
+  /** A loop asked for starts on the next bar line of the music, with the last whole bars made (fewer when fewer were made). */
+  private startLoopIfDue(): void {
+    const bars = this.pendingLoop;
+    if (bars === null || this.loop) return;
+    if (bars === 0) {
+      this.pendingLoop = null;
+      return;
+    }
+    const bar = this.promptBarFrames();
+    const whole = Math.min(bars, Math.floor(this.played.length / bar));
+    if (this.framesOut % bar !== 0 || whole === 0) return;
+    this.pendingLoop = null;
+    this.loop = { frames: this.played.slice(this.played.length - whole * bar), first: this.framesOut - whole * bar, next: 0 };
+  }
+
+  private remember(frame: number[]): void {
+    this.played.push(frame);
+    const most = Math.max(slideFor(this.model.spec).keep, this.promptBarFrames() * LOOP_BARS_MAX);
+    if (this.played.length > most + 64) this.played.splice(0, this.played.length - most);
   }
 
   private readControls(): void {
@@ -317,10 +387,16 @@ export class GenerationLoop {
       playing: this.playing,
       frames: this.framesOut,
       reprimes: this.reprimes,
+      looping: this.loop ? this.loop.frames.length / this.promptBarFrames() : 0,
     });
     this.stepMs = 0;
     this.steps = 0;
   }
+}
+
+/** Frames (one token per codebook each) as one row per codebook. */
+function codebookMajor(frames: readonly number[][], codebooks: number): Uint16Array[] {
+  return Array.from({ length: codebooks }, (_, k) => Uint16Array.from(frames, (f) => f[k]));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -19,9 +19,9 @@ import { readModelFolder } from '../model/musicgen/index.js';
 import { readProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { ControlBlock } from './control-block.js';
-import type { LoopSettings } from './generation-loop.js';
+import type { LoopMessage, LoopSettings } from './generation-loop.js';
 import { OutputStage } from './output-stage.js';
-import { checkControl, MAX_PROMPT_LENGTH, type EngineCommand, type FeatureTelemetry, type Quantize, type Telemetry } from '../protocol.js';
+import { checkControl, isLoopCommand, LOOP_BARS, MAX_PROMPT_LENGTH, type EngineCommand, type Quantize, type Telemetry } from '../protocol.js';
 import { StereoRing } from './ring.js';
 import type { ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -140,7 +140,7 @@ export class LiveEngine {
             this.tokens.next({ frame: m.frame, position: m.position });
             break;
           case 'telemetry':
-            this.publish(m.features, m.stepMs, m.realtimeFactor, m.reprimes, m.frames, m.prompt);
+            this.publish(m);
             break;
           default:
             break;
@@ -202,6 +202,9 @@ export class LiveEngine {
       case 'record':
         this.recording = cmd.on;
         return;
+      case 'loop':
+        if (!isLoopCommand(cmd.bars)) throw new RangeError(`loop must be 0 (release) or one of ${LOOP_BARS.join(', ')} bars, got: ${cmd.bars}`);
+        break;
       case 'preset':
         return;
     }
@@ -222,7 +225,7 @@ export class LiveEngine {
     this.worker.postMessage(m);
   }
 
-  private publish(features: FeatureTelemetry[], stepMs: number, realtimeFactor: number, reprimes: number, frames: number, prompt: string): void {
+  private publish({ features, stepMs, realtimeFactor, reprimes, frames, prompt, looping }: Extract<LoopMessage, { type: 'telemetry' }>): void {
     const lat = this.output.latencies;
     this.telemetry.next({
       time: (performance.now() - this.started) / 1000,
@@ -238,6 +241,7 @@ export class LiveEngine {
       deviceLatencyMs: this.options.deviceLatencyMs ?? 0,
       controlLatencyMs: lat.length ? lat[lat.length - 1] : NaN,
       recording: this.recording,
+      looping,
       reprimes,
       frames,
       beats: this.output.heardBeats,

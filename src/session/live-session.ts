@@ -21,7 +21,7 @@ import { describeBindings, listPresets, presetLoader, type Preset } from '../con
 import { stateBundle, TelemetryOut } from '../control/telemetry-out.js';
 import { nowMs } from '../engine/control-block.js';
 import { LiveEngine, type LiveEngineOptions } from '../engine/live-engine.js';
-import type { EngineCommand, Quantize, SessionState, Telemetry } from '../protocol.js';
+import type { EngineCommand, LoopBars, Quantize, SessionState, Telemetry } from '../protocol.js';
 import { defaultAlpha, DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
@@ -63,6 +63,8 @@ export interface LiveSessionConfig {
   steer: Record<string, number>;
   /** Where control changes land: the next frame, or the next beat or bar line of the music. */
   quantize: Quantize;
+  /** The loop button's length in bars (the web page's; a preset's buttons name their own). */
+  loopBars: LoopBars;
   /** Tell when each knob move is heard (the status view's "drums in after 1.5 beats"): tinyband, whose tokens say what plays. */
   watchEffects: boolean;
   recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
@@ -176,7 +178,7 @@ export class LiveSession {
 
     // the page is there before the music: a port in use is still the user's to fix, before any audio
     const presetNames = listPresets(config.presetDirs);
-    const state = (): SessionState => ({ features: config.features, knownWords: config.tokenizer.words ?? null, presetNames, learning: control.mapping.learning });
+    const state = (): SessionState => ({ features: config.features, knownWords: config.tokenizer.words ?? null, presetNames, learning: control.mapping.learning, loopBars: config.loopBars });
     let web: WebSurface | null = null;
     const webTelemetry = new Subject<Telemetry>();
     if (config.web) {
@@ -276,7 +278,7 @@ export class LiveSession {
     s.subs.push(
       s.telemetry$.subscribe((t) => {
         s.last = t;
-        control.mapping.setTransportState({ playing: t.playing, recording: t.recording });
+        control.mapping.setTransportState({ playing: t.playing, recording: t.recording, looping: (t.looping ?? 0) > 0 });
       }),
     );
     s.subs.push(telemetryOut.connect(s.telemetry$));

@@ -33,6 +33,7 @@ function preset(over: Record<string, unknown> = {}): Preset {
         { cc: 41, action: 'stop' },
         { note: 40, action: { toggle: 'drums' } },
         { note: 48, action: { learn: 'guitar' } },
+        { note: 50, action: { loop: 2 } },
       ],
       ...over,
     },
@@ -211,6 +212,20 @@ describe('mapping: MIDI CC at the boundary', () => {
     r.scheduler.flush();
     expect(r.commands.filter((c) => c.type !== 'strength')).toEqual([{ type: 'play' }, { type: 'stop' }, { type: 'stop' }]);
     expect(r.strengths('drums')).toEqual([1, 0]);
+  });
+
+  it('a loop button loops its bars, and pressed again releases; after a knob ended the loop (the engine says), it loops again', () => {
+    const r = rig();
+    const press = () => {
+      r.midi.noteon$.next({ channel: 0, note: 50, velocity: 100 });
+      r.scheduler.flush();
+    };
+    press();
+    r.mapping.setTransportState({ looping: true });
+    press();
+    r.mapping.setTransportState({ looping: false });
+    press();
+    expect(r.commands).toEqual([{ type: 'loop', bars: 2 }, { type: 'loop', bars: 0 }, { type: 'loop', bars: 2 }]);
   });
 
   it('unmapped CCs are reported once, naming the CC, channel and preset', () => {

@@ -151,9 +151,19 @@ describe('OSC namespace', () => {
       [msg('/smitin/preset', ['generic-8-knob'], 's'), { type: 'preset', name: 'generic-8-knob' }],
       [msg('/smitin/record', [1], 'i'), { type: 'record', on: true }],
       [msg('/smitin/record', [false], 'F'), { type: 'record', on: false }],
+      [msg('/smitin/loop', [4], 'i'), { type: 'loop', bars: 4 }],
+      [msg('/smitin/loop', [0], 'i'), { type: 'loop', bars: 0 }],
     ];
     for (const [m, want] of cases) expect(ns.toEvent(m), m.address).toEqual(want);
     expect(issues.count('osc', 'out-of-range')).toBe(2);
+  });
+
+  it('/smitin/loop takes 1, 2, 4 or 8 bars, or 0; anything else is reported and changes nothing', () => {
+    const { ns, issues } = setup();
+    const reports = collect(issues.issues$);
+    for (const bad of [msg('/smitin/loop', [3], 'i'), msg('/smitin/loop', [2.5], 'f'), msg('/smitin/loop', ['4'], 's'), msg('/smitin/loop', [])]) expect(ns.toEvent(bad)).toBeNull();
+    expect(issues.count('osc', 'bad-value')).toBe(4);
+    expect(reports[0].message).toBe('OSC /smitin/loop: expected one of 1, 2, 4, 8 (bars) or 0 (release), got (i) 3');
   });
 
   it('rejects wrong types, NaN/Infinity, unknown addresses and unknown features, each kind reported once', () => {

@@ -93,6 +93,12 @@ describe('presets', () => {
     expect(message).toContain(`${file}: triggers[0].action.toggle: expected a feature of this preset (drums, bass), got: "vocals"`);
   });
 
+  it('a loop button names 1, 2, 4 or 8 bars', () => {
+    const file = write('loop.json', { ...minimal, triggers: [{ note: 1, action: { loop: 2 } }, { note: 2, action: { loop: 3 } }] });
+    expect(errorOf(file)).toContain(`${file}: triggers[1].action`);
+    expect(errorOf(file)).toContain('{"loop": 1|2|4|8}, got: {"loop":3}');
+  });
+
   it('a preset that does not exist lists the shipped ones', () => {
     expect(() => resolvePreset('nope')).toThrow(/preset "nope" not found in .*presets; presets: akai-mpk-mini-mk3, generic-8-knob/);
     expect(() => resolvePreset('./nope.json')).toThrow(/preset file .*nope\.json does not exist; presets by name: akai-mpk-mini-mk3, generic-8-knob/);

@@ -86,7 +86,7 @@ describe.skipIf(!ready)('the web surface in a browser', () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    ({ live, url } = await startLive(['--prompt', 'ballad calm', '--takes', takes, '--web-port', '0'], cwd));
+    ({ live, url } = await startLive(['--prompt', 'ballad calm', '--takes', takes, '--web-port', '0', '--loop-bars', '1'], cwd));
     port = Number(new URL(url).port);
   }, 60_000);
   afterAll(async () => {
@@ -148,6 +148,35 @@ describe.skipIf(!ready)('the web surface in a browser', () => {
     // a bar at 120 BPM is 2 s: the engine plays the new prompt from the next one
     await expect.poll(() => page.getByTestId('prompt-current').textContent(), { timeout: 4_000 }).toMatch(/rock sad energetic/);
     await page.close();
+  }, 60_000);
+
+  it('the loop button repeats the last bar exactly in the take, and pressed again lets the music go on', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    const loop = page.getByTestId('loop');
+    await expect.poll(() => loop.textContent()).toContain('1 bars');
+    await loop.click();
+    // from the next bar line (2 s at 120 BPM) the engine says it loops
+    await expect.poll(() => loop.getAttribute('data-looping'), { timeout: 5_000 }).toBe('1');
+    const looped = await recordTake(page, takes, 5);
+    await page.keyboard.press('l');
+    await expect.poll(() => loop.getAttribute('data-looping'), { timeout: 5_000 }).toBe('0');
+    const free = await recordTake(page, takes, 5);
+    await page.close();
+    // a bar is 96,000 samples at 48 kHz and 120 BPM: looped, each bar of the take is the one before it
+    const bar = 96_000;
+    const change = (x: Float32Array, from: number) => {
+      let d = 0;
+      let e = 0;
+      for (let i = from; i < from + bar; i++) {
+        d += (x[i + bar] - x[i]) ** 2;
+        e += x[i] ** 2;
+      }
+      return Math.sqrt(d / e);
+    };
+    expect(looped.length).toBeGreaterThan(24_000 + 2 * bar);
+    expect(change(looped, 24_000)).toBeLessThan(0.05);
+    expect(change(free, 24_000)).toBeGreaterThan(0.2);
   }, 60_000);
 
   it('two pages agree, a reload keeps the state, and the screenshots are written', async () => {

@@ -48,7 +48,7 @@ async function open(token: string | null = null) {
     token,
     intake,
     issues,
-    state: () => ({ features: FEATURES, knownWords: ['funk', 'happy'], presetNames: ['generic-8-knob'], learning: null }),
+    state: () => ({ features: FEATURES, knownWords: ['funk', 'happy'], presetNames: ['generic-8-knob'], learning: null, loopBars: 4 }),
     telemetry$,
     hz: 100,
   });
@@ -178,8 +178,8 @@ describe('web surface', () => {
 
   it('says which port is taken and what to do', async () => {
     const { issues, intake, telemetry$ } = await open();
-    const second = openWebSurface({ host: '127.0.0.1', port: surface!.port, token: null, intake, issues, state: () => ({ features: [], knownWords: null, presetNames: [], learning: null }), telemetry$, hz: 10 });
+    const second = openWebSurface({ host: '127.0.0.1', port: surface!.port, token: null, intake, issues, state: () => ({ features: [], knownWords: null, presetNames: [], learning: null, loopBars: 4 }), telemetry$, hz: 10 });
     await expect(second).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${surface!.port} \\(EADDRINUSE\\).*--web-port`));
-    await expect(openWebSurface({ host: '0.0.0.0', port: 0, token: null, intake, issues, state: () => ({ features: [], knownWords: null, presetNames: [], learning: null }), telemetry$, hz: 10 })).rejects.toThrow(/token/);
+    await expect(openWebSurface({ host: '0.0.0.0', port: 0, token: null, intake, issues, state: () => ({ features: [], knownWords: null, presetNames: [], learning: null, loopBars: 4 }), telemetry$, hz: 10 })).rejects.toThrow(/token/);
   });
 });

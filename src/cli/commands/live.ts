@@ -15,12 +15,12 @@ import { RECORD_FORMATS } from '../../audio/takes.js';
 import { listPresets } from '../../control/presets.js';
 import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT } from '../../web/web-surface.js';
-import { QUANTIZE_MODES } from '../../protocol.js';
+import { DEFAULT_LOOP_BARS, LOOP_BARS, QUANTIZE_MODES } from '../../protocol.js';
 import { parseTarget } from '../../control/telemetry-out.js';
 import { DEFAULT_LATENCY_MS } from '../../engine/live-engine.js';
 import { LiveSession } from '../../session/live-session.js';
 import { planLive, sessionConfig, type LiveCliOptions, type LivePlan } from '../live-plan.js';
-import { numberIn } from '../options.js';
+import { numberIn, numberOf } from '../options.js';
 import { StatusView, statusLines } from '../status-view.js';
 import { parseSteer } from '../steering-options.js';
 import { defaultModelDir } from './render.js';
@@ -56,6 +56,7 @@ export function liveCommand(): Command {
     .option('--prompt <text>', 'what to play', 'funk happy energetic')
     .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}); MIDI clock overrides it when the preset follows it`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), 120)
     .option('--steer <list>', 'starting strengths, e.g. drums=0.5,piano=-1', parseSteer)
+    .option('--loop-bars <n>', `bars the web page's loop button freezes and repeats: ${LOOP_BARS.join(', ')} (/smitin/loop N and preset buttons name their own)`, numberOf('loop-bars', LOOP_BARS), DEFAULT_LOOP_BARS)
     .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), the next beat or bar line of the music, or the next 4- or 8-bar phrase (a push comes in where a band would bring an instrument in)').choices(QUANTIZE_MODES).default('off'))
     .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')

@@ -22,6 +22,7 @@ const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
 const str = (v) => (typeof v === 'string' ? v : '');
 const f32 = (value) => ({ type: 'f', value });
 const s = (value) => ({ type: 's', value });
+const i32 = (value) => ({ type: 'i', value });
 
 /** Creates an element; text goes in through textContent only (server strings are never parsed as HTML). */
 function el(tag, attrs = {}, text) {
@@ -69,6 +70,8 @@ const state = {
   learning: '',
   playing: false,
   recording: false,
+  loopBars: 4,                 // the loop button's length (--loop-bars)
+  looping: 0,                  // bars looping now, 0 when the model generates
   lastTake: null,              // { name, sec } of the take that ended last, to show it was saved
   liveTake: null,              // { name, sec } of the take being recorded
   issues: new Map(),           // 'source/kind' -> count
@@ -239,6 +242,8 @@ const handlers = {
   '/smitin/known-words': ([w]) => setKnownWords(str(w)),
   '/smitin/preset-names': (a) => setPresetNames(a.filter((x) => typeof x === 'string')),
   '/smitin/learning': ([t]) => setLearning(str(t)),
+  '/smitin/loop-bars': ([n]) => setLoop(state.looping, num(n)),
+  '/smitin/looping': ([n]) => setLoop(num(n), state.loopBars),
   '/smitin/prompt-text': ([t]) => setPromptText(str(t)),
   '/smitin/status': (a) => setStatus(a.map(num)),
   '/smitin/take': ([rec, name, sec]) => setTake(num(rec) >= 0.5 || rec === true, str(name), num(sec)),
@@ -672,6 +677,22 @@ $('record').addEventListener('click', () => {
   recordPressStarts = false;
 });
 
+// a loop freezes the last bars from the next bar line; a knob or the prompt ends it too, so the button follows the engine
+$('loop').addEventListener('click', toggleLoop);
+function toggleLoop() {
+  send('/smitin/loop', i32(state.looping > 0 ? 0 : state.loopBars));
+}
+function setLoop(looping, bars) {
+  state.looping = Number.isFinite(looping) ? looping : 0;
+  if (Number.isFinite(bars) && bars > 0) state.loopBars = bars;
+  const btn = $('loop');
+  btn.dataset.looping = state.looping > 0 ? '1' : '0';
+  btn.setAttribute('aria-pressed', String(state.looping > 0));
+  setText($('loop-label'), state.looping > 0 ? 'looping' : 'loop');
+  setText($('loop-sub'), `${state.looping > 0 ? state.looping : state.loopBars} bars`);
+}
+setLoop(0, state.loopBars);
+
 let recordSentAt = -1e9;
 function startRecording() {
   if (state.recording || performance.now() - recordSentAt < 1500) return; // one take per intent
@@ -914,6 +935,9 @@ document.addEventListener('keydown', (e) => {
   } else if (e.key === 'r') {
     e.preventDefault();
     startRecording();
+  } else if (e.key === 'l') {
+    e.preventDefault();
+    toggleLoop();
   } else if (e.key === '?') {
     e.preventDefault();
     toggleHelp(true);

@@ -92,8 +92,8 @@ export class BandEngine {
     setPlacement(this.tonalGains, HalfGroup.Guitar, placement(GUITAR_LEVEL * mix.guitar.gain, mix.guitar.pan, GUITAR_SEND));
   }
 
-  /** Starts frame `frameIndex` (counted from the synth's start) with these token ids. */
-  startFrame(tokens: readonly number[], frameIndex: number): void {
+  /** Starts frame `frameIndex` (counted from the synth's start) with these token ids; `seam`: a loop starts again here. */
+  startFrame(tokens: readonly number[], frameIndex: number, seam = false): void {
     this.kit.cull();
     this.piano.cull();
     this.guitar.cull();
@@ -111,7 +111,7 @@ export class BandEngine {
     }
 
     const bass = decodeBass(tokens[1]);
-    if (bass.kind === 'note') this.bass.noteOn(bass.pitch, Math.min(1, 0.85 * soft * human(dice(frameIndex, 1))));
+    if (bass.kind === 'note') this.bass.noteOn(bass.pitch, Math.min(1, 0.85 * soft * human(dice(frameIndex, 1))), seam);
     else if (bass.kind === 'rest') this.bass.rest();
 
     const chord = decodeHarmony(tokens[2]);

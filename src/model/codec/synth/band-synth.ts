@@ -37,6 +37,8 @@ export class BandSynth {
   private frameLeft = 0;
   /** Frames started since construction or reset: the position in the bar. */
   private frameIndex = 0;
+  /** The frame started next begins a loop's repetition. */
+  private seam = false;
 
   constructor(options: BandSynthOptions) {
     const sampleRate = options.sampleRate ?? SAMPLE_RATE;
@@ -82,7 +84,8 @@ export class BandSynth {
       if (this.frameLeft === 0) {
         const length = this.queue.shift(this.frame);
         if (length < 0) break;
-        this.engine.startFrame(this.frame, this.frameIndex++);
+        this.engine.startFrame(this.frame, this.frameIndex++, this.seam);
+        this.seam = false;
         this.frameLeft = length;
         continue;
       }
@@ -96,6 +99,19 @@ export class BandSynth {
       right.fill(0, written);
     }
     return written;
+  }
+
+  /**
+   * The frame started next counts as frame `index`: its place in the bar
+   * and its humanising dice. A loop replays its frames with their own
+   * indices, so every repetition sounds the same (the frames after it count
+   * on from there); `seam` marks the first frame of a repetition.
+   */
+  setNextFrameIndex(index: number, seam = false): void {
+    if (!Number.isInteger(index) || index < 0) throw new RangeError(`frame index must be an integer >= 0, got: ${index}`);
+    if (this.queue.size > 0) throw new Error('setNextFrameIndex: frames are still queued; set it before pushing the frame it is for');
+    this.frameIndex = index;
+    this.seam = seam;
   }
 
   /** Samples that process() can still deliver from queued frames. */

@@ -8,7 +8,10 @@
  * A note-on while a note sounds is legato: the pitch glides over a few
  * milliseconds and the filter re-opens, but the amplitude does not restart.
  * A rest releases. Two voices exist only so a release can finish while the
- * next detached note starts.
+ * next detached note starts. A legato note with `sync` (a loop's seam) starts
+ * its oscillator at phase 0 like a detached one: a held oscillator's phase
+ * is the one state that never settles, and without this each repetition of
+ * a loop would differ in it.
  */
 
 import { Envelope, EnvStage, decayPerSample } from './envelope.js';
@@ -53,9 +56,10 @@ class BassVoice {
     return this.env.active;
   }
 
-  start(pitch: number, velocity: number, legato: boolean): void {
+  start(pitch: number, velocity: number, legato: boolean, sync = false): void {
     const f0 = midiToHz(pitch);
     this.targetInc = f0 / this.sampleRate;
+    if (sync) this.phase = 0;
     if (!legato) {
       this.age = 0;
       this.phase = 0;
@@ -162,10 +166,10 @@ export class Bass {
     this.voices = [new BassVoice(sampleRate), new BassVoice(sampleRate)];
   }
 
-  noteOn(pitch: number, velocity: number): void {
+  noteOn(pitch: number, velocity: number, sync = false): void {
     const cur = this.current;
     if (cur !== null && cur.active && cur.env.stage !== EnvStage.Release) {
-      cur.start(pitch, velocity, true);
+      cur.start(pitch, velocity, true, sync);
       return;
     }
     const free = this.voices.find((v) => !v.active);

@@ -344,8 +344,12 @@ class CymbalPair {
     readonly b: CymbalEnv,
   ) {}
 
+  /**
+   * Every hit starts at its own place in the noise loop, ringing or not: so
+   * a hit sounds the same wherever it falls (a loop's repetitions are
+   * identical), and the jump hides under the new hit's attack.
+   */
   wake(offset: number): void {
-    if (this.active) return;
     this.active = true;
     this.pos = offset % this.table.length;
   }
