@@ -15,7 +15,13 @@
  *   or, quantized (`quantize`), to the first frame made that starts on the
  *   next beat or bar line of the music: never to frames already in the
  *   ring, so a change lands on the grid a listener hears;
- * - stop pauses generation, play resumes it where it was.
+ * - stop pauses generation, play resumes it where it was;
+ * - a cued play (a DAW's start, src/sync/) restarts the music's count at the
+ *   cue's song position, on a bar line of the model's music: tinyband's bars
+ *   are in its frames, so frames are made and dropped until the music's bar
+ *   phase is the cue's (stopped, the loop parks on the next bar line, so a
+ *   start on a bar costs one frame); EnCodec models have no bars, only the
+ *   start and the count are aligned.
  */
 import { BEATS_PER_BAR, FRAMES_PER_BEAT } from '../constants.js';
 import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../model/musicgen/index.js';
@@ -51,6 +57,8 @@ export type LoopMessage =
   /** Audio from ring position `position` on was generated with the controls of time `stamp` (nowMs mod 2^31): the output measures the latency. */
   | { type: 'mark'; stamp: number; position: number }
   | { type: 'issue'; message: string }
+  /** A cued play's music starts at ring position `position`, song position `beats`: what was queued before is stale. */
+  | { type: 'cue'; beats: number; position: number }
   /** Audio from ring position `position` on is `beats` beats into the music (on every 16th-note line): the output keeps the heard position. */
   | { type: 'grid'; beats: number; position: number }
   /** A frame's tokens and the ring position its audio starts at (with reportTokens). */
@@ -84,6 +92,12 @@ export class GenerationLoop {
   private lastTelemetry = 0;
   private temperature: number;
   private guidance: number;
+  /** A cued play's song position, until the loop starts there. */
+  private pendingCue: number | null = null;
+  /** Stopped off a bar line: make frames up to the next one while nobody listens. */
+  private parkPending = false;
+  /** The next frame made starts a 16th-note line of the grid whatever came before (after a cue). */
+  private gridDue = false;
 
   private constructor(
     private readonly model: MusicgenModel,
@@ -159,9 +173,11 @@ export class GenerationLoop {
         break;
       case 'play':
         this.playing = true;
+        if (cmd.cue) this.pendingCue = cmd.cue.beats;
         break;
       case 'stop':
         this.playing = false;
+        this.parkPending = true;
         break;
       default:
         // strengths, temperature and guidance come through shared memory; record and presets are the main thread's
@@ -172,6 +188,15 @@ export class GenerationLoop {
   /** Runs until shutdown(): one frame whenever the ring is below target. */
   async run(): Promise<void> {
     while (!this.stopped) {
+      if (this.pendingCue !== null) {
+        await this.startCue(this.pendingCue);
+        continue;
+      }
+      if (!this.playing && this.parkPending) {
+        this.parkPending = false;
+        await this.skipToBarPhase(0);
+        continue;
+      }
       if (this.promptDue()) {
         await this.applyPrompt();
         // A re-primed model's first step feeds its whole audio prompt: 30-40 ms on our 2-core machine against ~3 ms
@@ -222,10 +247,27 @@ export class GenerationLoop {
     await this.restart(this.generator.completedFrames(Math.max(0, Math.min(played - aligned, keep))));
   }
 
-  /** Steps until one frame of audio is in the ring. */
-  async produceFrame(): Promise<void> {
-    if (this.promptDue()) await this.applyPrompt();
-    const t0 = performance.now();
+  /** Starts the music's count at song position `beats`, on the bar phase of that position. */
+  async startCue(beats: number): Promise<void> {
+    this.pendingCue = null;
+    await this.skipToBarPhase(Math.round(beats * FRAMES_PER_BEAT));
+    this.beats = beats;
+    this.gridDue = true;
+    this.post({ type: 'cue', beats, position: this.ring.written() });
+  }
+
+  /** Makes and drops frames (the model and the synth go on; nobody hears them) until the music is `sixteenths` into a bar. */
+  private async skipToBarPhase(sixteenths: number): Promise<void> {
+    const bar = this.barFrames();
+    while ((((this.framesOut - sixteenths) % bar) + bar) % bar !== 0) {
+      if (this.promptDue()) await this.applyPrompt();
+      await this.codec.push(await this.nextFrame());
+      this.framesOut++;
+    }
+  }
+
+  /** Steps the model until it completes a frame (a delay pattern takes a few steps at first). */
+  private async nextFrame(): Promise<number[]> {
     let frame: number[] | null = null;
     while (!frame) {
       this.readControls();
@@ -234,6 +276,14 @@ export class GenerationLoop {
       this.stepMs += performance.now() - s0;
       this.steps++;
     }
+    return frame;
+  }
+
+  /** Steps until one frame of audio is in the ring. */
+  async produceFrame(): Promise<void> {
+    if (this.promptDue()) await this.applyPrompt();
+    const t0 = performance.now();
+    const frame = await this.nextFrame();
     const position = this.ring.written();
     const block = await this.codec.push(frame);
     const wrote = this.ring.write(block.left, block.right);
@@ -245,9 +295,10 @@ export class GenerationLoop {
     }
     // the musical grid, at 16th-note resolution (every tinyband frame; every few EnCodec frames)
     const sixteenth = Math.floor(this.beats * 4 + 1e-9);
-    if (this.framesOut === 0 || sixteenth !== Math.floor(this.lastGridBeats * 4 + 1e-9)) {
+    if (this.framesOut === 0 || this.gridDue || sixteenth !== Math.floor(this.lastGridBeats * 4 + 1e-9)) {
       this.post({ type: 'grid', beats: this.beats, position });
       this.lastGridBeats = this.beats;
+      this.gridDue = false;
     }
     this.beats += this.beatsPerFrame();
     this.framesOut++;
