@@ -34,6 +34,7 @@ describe('LiveSession', () => {
       takes: join(dir, 'takes'),
       recordFormat: 'f32',
       quantize: 'off',
+      sync: 'off',
       seed: 1,
     });
     const notes: string[] = [];

@@ -16,6 +16,7 @@ import { listPresets } from '../../control/presets.js';
 import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT } from '../../web/web-surface.js';
 import { QUANTIZE_MODES } from '../../protocol.js';
+import { SYNC_SOURCES } from '../../sync/time-source.js';
 import { parseTarget } from '../../control/telemetry-out.js';
 import { DEFAULT_LATENCY_MS } from '../../engine/live-engine.js';
 import { LiveSession } from '../../session/live-session.js';
@@ -57,6 +58,7 @@ export function liveCommand(): Command {
     .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}); MIDI clock overrides it when the preset follows it`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), 120)
     .option('--steer <list>', 'starting strengths, e.g. drums=0.5,piano=-1', parseSteer)
     .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), or the next beat or bar line of the music').choices(QUANTIZE_MODES).default('off'))
+    .addOption(new Option('--sync <source>', "follow a DAW's tempo, transport and bar phase: midi (the clock, start/stop and song position on --midi-in), abletonosc (AbletonOSC's beat listener), link (Ableton Link); off keeps its own (docs/sync.md)").choices(SYNC_SOURCES).default('off'))
     .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
     .option('--overwrite', 'let --record replace an existing file')
