@@ -32,6 +32,7 @@ import { quoted } from '../util/printable.js';
 import { isLoopback } from '../web/access.js';
 import { openWebSurface, WEB_SENDER_PREFIX, type WebSurface } from '../web/web-surface.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
+import { openAbletonOscSource } from '../sync/abletonosc-source.js';
 import { openSync } from '../sync/open-sync.js';
 import type { SyncSource } from '../sync/time-source.js';
 
@@ -279,6 +280,7 @@ export class LiveSession {
       tapGrid: (l) => engine.output.tapGrid(l),
       outputLatencyMs: output.latencyMs + output.queueMs,
       say,
+      open: { abletonosc: () => openAbletonOscSource({ issues: control.issues }) },
     });
     if (follower) closers.add('sync', () => follower.close());
 

@@ -34,7 +34,7 @@ export async function openSync(sync: SyncSource, deps: SyncDeps): Promise<TimeFo
       source = midiClockSource(deps.midi, `MIDI clock from ${quoted(deps.midi.name, 60)}`);
     } else {
       const open = deps.open?.[sync];
-      if (!open) throw new Error('this source is not available in this build');
+      if (!open) throw new Error(`there is no ${sync} support in this version (docs/sync.md)`);
       source = await open();
     }
   } catch (err) {
