@@ -1,14 +1,15 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Test files that play in real time into a JACK dummy server. They run as a
+ * Test files that play in real time (into a JACK dummy server, or against a
+ * MIDI clock on real timers). They run as a
  * project of their own after all the others (sequence.groupOrder), one file
  * at a time: beside the rest of the suite on two cores the player is late
  * for the graph dozens of times a run, and two JACK graphs with realtime
  * threads slow each other down. The tests tolerate that load (they check
  * the shape of every gap, not its absence); this keeps most of it away.
  */
-const REALTIME = ['test/engine/live-jack.test.ts', 'test/audio/jack-output.test.ts'];
+const REALTIME = ['test/engine/live-jack.test.ts', 'test/audio/jack-output.test.ts', 'test/sync/midi-phase.test.ts'];
 
 export default defineConfig({
   test: {

@@ -17,3 +17,11 @@ export const DEFAULT_TEMPO = 120;
 export function samplesPerFrame(bpm: number, sampleRate = SAMPLE_RATE): number {
   return (sampleRate * 60) / (bpm * FRAMES_PER_BEAT);
 }
+
+/**
+ * A synced start (--sync) hands the music of the DAW's start position to the device this long after the DAW is
+ * there: the cue reaches the worker, which makes one frame (a start on a bar line; ~5 ms here), inside one device
+ * block; a cue later than this skips into the music instead, so the grid holds. The offset is fixed, and the DAW
+ * takes it (plus the output latency) off the recording (docs/sync.md).
+ */
+export const SYNC_START_DELAY_MS = 30;

@@ -81,7 +81,12 @@ export type EngineCommand =
   | { type: 'prompt'; text: string }
   /** Tempo in BPM (CONTROL_RANGES.tempo). */
   | { type: 'tempo'; bpm: number }
-  | { type: 'play' }
+  /**
+   * Play. With a cue (a DAW's start or song position, src/sync/): what was queued is dropped with a fade, and the
+   * music restarts at song position `beats` (from bar 1's downbeat; on tinyband's bar lines), its first sample handed
+   * to the device at `at` (performance.now() ms, main thread); a cue that is late skips into the music, so the grid holds.
+   */
+  | { type: 'play'; cue?: Cue }
   | { type: 'stop' }
   /** Sampling temperature (CONTROL_RANGES.temperature). */
   | { type: 'temperature'; value: number }
@@ -93,6 +98,12 @@ export type EngineCommand =
   | { type: 'loop'; bars: LoopBars | 0 }
   /** A preset was loaded (by name: nothing from outside names a path). */
   | { type: 'preset'; name: string };
+
+/** Where a synced start puts the music: song position in beats (0 = bar 1), and when its first sample is handed out. */
+export interface Cue {
+  beats: number;
+  at: number;
+}
 
 /**
  * What a client is told when it connects (or asks with /smitin/state),

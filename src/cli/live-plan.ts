@@ -20,6 +20,7 @@ import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
 import type { LiveSessionConfig } from '../session/live-session.js';
 import type { LoopBars, Quantize } from '../protocol.js';
+import type { SyncSource } from '../sync/time-source.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { isLoopback, newToken } from '../web/access.js';
@@ -54,6 +55,7 @@ export interface LiveCliOptions {
   steer?: Record<string, number>;
   quantize: Quantize;
   loopBars: LoopBars;
+  sync: SyncSource;
   seed: number;
   json?: boolean;
 }
@@ -110,6 +112,8 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     }
   }
 
+  if (opts.sync === 'midi' && !opts.midiIn) throw new UsageError('--sync midi follows the MIDI clock of --midi-in: name the port the DAW sends its clock to (--midi-in <name>)');
+
   const recordProblem = checkRecordOptions({ record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false });
   if (recordProblem) throw new UsageError(recordProblem);
 
@@ -154,6 +158,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     watchEffects: plan.spec.codec.kind === 'tinyband-synth',
     quantize: opts.quantize,
     loopBars: opts.loopBars,
+    sync: opts.sync,
     recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
   };
 }

@@ -56,6 +56,11 @@ export function clockToTempo(options: ClockTempoOptions = {}): OperatorFunction<
 
 /** Least-squares slope of times[i] against i: the pulse period. */
 function fittedPeriod(times: readonly number[]): number {
+  return fitPulses(times).period;
+}
+
+/** The least-squares line through pulse times against their index: the period, and the fitted time of pulse i (jitter averaged out). */
+export function fitPulses(times: readonly number[]): { period: number; timeOf: (i: number) => number } {
   const n = times.length;
   const meanI = (n - 1) / 2;
   let meanT = 0;
@@ -66,5 +71,6 @@ function fittedPeriod(times: readonly number[]): number {
     num += (i - meanI) * (times[i] - meanT);
     den += (i - meanI) ** 2;
   }
-  return num / den;
+  const period = n > 1 ? num / den : NaN;
+  return { period, timeOf: (i) => meanT + (i - meanI) * period };
 }

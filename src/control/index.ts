@@ -10,7 +10,7 @@
  * A source that cannot start (OSC port taken, no MIDI subsystem, a port
  * that does not exist) is reported on issues$ and left out: the rest works.
  */
-import { type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { NEVER, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { EngineCommand } from '../protocol.js';
 import { IssueLog, type ControlIssue } from './issues.js';
 import { ControlMapping, type MidiEcho } from './mapping.js';
@@ -26,7 +26,8 @@ export interface ControlOptions {
   features: readonly string[];
   /** OSC over UDP; the model's features, the IssueLog and the intake are filled in here. */
   osc?: Omit<OscSourceOptions, 'issues' | 'features' | 'intake'>;
-  midi?: { input?: string; output?: string; factory?: MidiFactory; watchMs?: number };
+  /** `clock: false`: MIDI clock, start, stop and song position belong to the sync follower (--sync midi, src/sync/), not the preset. */
+  midi?: { input?: string; output?: string; factory?: MidiFactory; watchMs?: number; clock?: boolean };
   issues?: IssueLog;
   scheduler?: SchedulerLike;
   /** Loads a preset named by /smitin/preset: a name, never a path (default: presets/ by name). */
@@ -82,8 +83,9 @@ export function controlCommands(options: ControlOptions): Control {
     }
   }
 
+  const clockless = midiInput && options.midi?.clock === false ? { ...midiInput, clock$: NEVER, start$: NEVER, stop$: NEVER, continue$: NEVER } : null;
   const commands$ = mapping.commands({
-    midi: midiInput ?? undefined,
+    midi: clockless ?? midiInput ?? undefined,
     events$: intake.messages$.pipe(oscToControl(namespace)),
   });
 

@@ -7,7 +7,7 @@
  */
 import { Observable, ReplaySubject } from 'rxjs';
 
-export type IssueSource = 'osc' | 'midi' | 'mapping' | 'preset' | 'telemetry' | 'record' | 'web';
+export type IssueSource = 'osc' | 'midi' | 'mapping' | 'preset' | 'telemetry' | 'record' | 'web' | 'sync';
 
 export interface ControlIssue {
   source: IssueSource;

@@ -79,6 +79,8 @@ export interface MidiInput {
   readonly start$: Observable<void>;
   readonly stop$: Observable<void>;
   readonly continue$: Observable<void>;
+  /** Song position pointer: MIDI beats (16th notes) from the song's start, 0..16383. */
+  readonly position$: Observable<number>;
   /** false while the port is gone. */
   readonly connected$: Observable<boolean>;
   close(): void;
@@ -107,6 +109,7 @@ export function openMidiInput(name: string, options: MidiInputOptions = {}): Mid
   const start$ = new Subject<void>();
   const stop$ = new Subject<void>();
   const continue$ = new Subject<void>();
+  const position$ = new Subject<number>();
   const connected$ = new BehaviorSubject<boolean>(false);
 
   const bad = (type: string, msg: unknown) =>
@@ -133,6 +136,11 @@ export function openMidiInput(name: string, options: MidiInputOptions = {}): Mid
     port.on('start', () => start$.next());
     port.on('stop', () => stop$.next());
     port.on('continue', () => continue$.next());
+    port.on('position', (m) => {
+      const v = (m as { value?: unknown } | null)?.value;
+      if (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 16383) position$.next(v as number);
+      else issues.report('midi', 'bad-message', `MIDI ${name}: ignored a malformed song position ${safeJson(m)}; expected a value 0..16383`);
+    });
   };
 
   let port: MidiInputPort | null = openPort(factory, name);
@@ -173,12 +181,13 @@ export function openMidiInput(name: string, options: MidiInputOptions = {}): Mid
     start$: start$.asObservable(),
     stop$: stop$.asObservable(),
     continue$: continue$.asObservable(),
+    position$: position$.asObservable(),
     connected$: connected$.asObservable(),
     close: () => {
       watch.unsubscribe();
       if (port) closeQuietly(port);
       port = null;
-      for (const s of [cc$, noteon$, noteoff$, clock$, start$, stop$, continue$]) (s as Subject<unknown>).complete();
+      for (const s of [cc$, noteon$, noteoff$, clock$, start$, stop$, continue$, position$]) (s as Subject<unknown>).complete();
       connected$.complete();
     },
   };

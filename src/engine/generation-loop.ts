@@ -21,6 +21,12 @@
  *   clean N-bar loop) until it is released, a knob, temperature or guidance
  *   moves, or a prompt arrives; generation then continues with what played,
  *   loop and all, as its context.
+ * - a cued play (a DAW's start, src/sync/) restarts the music's count at the
+ *   cue's song position, on a bar line of the model's music: tinyband's bars
+ *   are in its frames, so frames are made and dropped until the music's bar
+ *   phase is the cue's (stopped, the loop parks on the next bar line, so a
+ *   start on a bar costs one frame); EnCodec models have no bars, only the
+ *   start and the count are aligned.
  */
 import { BEATS_PER_BAR, FRAMES_PER_BEAT } from '../constants.js';
 import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../model/musicgen/index.js';
@@ -56,6 +62,8 @@ export type LoopMessage =
   /** Audio from ring position `position` on was generated with the controls of time `stamp` (nowMs mod 2^31): the output measures the latency. */
   | { type: 'mark'; stamp: number; position: number }
   | { type: 'issue'; message: string }
+  /** A cued play's music starts at ring position `position`, song position `beats`: what was queued before is stale. */
+  | { type: 'cue'; beats: number; position: number }
   /** Audio from ring position `position` on is `beats` beats into the music (on every 16th-note line): the output keeps the heard position. */
   | { type: 'grid'; beats: number; position: number }
   /** A frame's tokens and the ring position its audio starts at (with reportTokens). */
@@ -98,6 +106,12 @@ export class GenerationLoop {
   private pendingLoop: LoopBars | 0 | null = null;
   /** The loop playing: its frames, the frame (from the start) the first was, and the next one to play. */
   private loop: { frames: number[][]; first: number; next: number } | null = null;
+  /** A cued play's song position, until the loop starts there. */
+  private pendingCue: number | null = null;
+  /** Stopped off a bar line: make frames up to the next one while nobody listens. */
+  private parkPending = false;
+  /** The next frame made starts a 16th-note line of the grid whatever came before (after a cue). */
+  private gridDue = false;
 
   private constructor(
     private readonly model: MusicgenModel,
@@ -173,9 +187,11 @@ export class GenerationLoop {
         break;
       case 'play':
         this.playing = true;
+        if (cmd.cue) this.pendingCue = cmd.cue.beats;
         break;
       case 'stop':
         this.playing = false;
+        this.parkPending = true;
         break;
       case 'loop':
         this.pendingLoop = cmd.bars;
@@ -189,6 +205,15 @@ export class GenerationLoop {
   /** Runs until shutdown(): one frame whenever the ring is below target. */
   async run(): Promise<void> {
     while (!this.stopped) {
+      if (this.pendingCue !== null) {
+        await this.startCue(this.pendingCue);
+        continue;
+      }
+      if (!this.playing && this.parkPending) {
+        this.parkPending = false;
+        await this.skipToBarPhase(0);
+        continue;
+      }
       // a re-prime (leaving a loop costs one too) is taken at once, with the ring at its target, not when it runs low
       if (this.loopEnds()) {
         await this.endLoop();
@@ -248,6 +273,41 @@ export class GenerationLoop {
     return codebookMajor(this.played.slice(aligned - first), this.model.spec.dims.codebooks);
   }
 
+  /** Starts the music's count at song position `beats`, on the bar phase of that position (a loop playing ends). */
+  async startCue(beats: number): Promise<void> {
+    this.pendingCue = null;
+    if (this.loop) await this.endLoop();
+    await this.skipToBarPhase(Math.round(beats * FRAMES_PER_BEAT));
+    this.beats = beats;
+    this.gridDue = true;
+    this.post({ type: 'cue', beats, position: this.ring.written() });
+  }
+
+  /** Makes and drops frames (the model and the synth go on; nobody hears them) until the music is `sixteenths` into a bar. */
+  private async skipToBarPhase(sixteenths: number): Promise<void> {
+    const bar = this.barFrames();
+    while ((((this.framesOut - sixteenths) % bar) + bar) % bar !== 0) {
+      if (this.promptDue()) await this.applyPrompt();
+      const frame = await this.nextFrame();
+      this.remember(frame);
+      await this.codec.push(frame);
+      this.framesOut++;
+    }
+  }
+
+  /** Steps the model until it completes a frame (a delay pattern takes a few steps at first). */
+  private async nextFrame(): Promise<number[]> {
+    let frame: number[] | null = null;
+    while (!frame) {
+      this.readControls();
+      const s0 = performance.now();
+      frame = await this.generator.step();
+      this.stepMs += performance.now() - s0;
+      this.steps++;
+    }
+    return frame;
+  }
+
   /** Steps until one frame of audio is in the ring (or plays the loop's next frame). */
   async produceFrame(): Promise<void> {
     const t0 = performance.now();
@@ -256,7 +316,7 @@ export class GenerationLoop {
     this.startLoopIfDue();
     const loop = this.loop;
     const at = loop ? loop.next++ % loop.frames.length : 0;
-    const frame = loop ? loop.frames[at] : await this.generate();
+    const frame = loop ? loop.frames[at] : await this.nextFrame();
     this.remember(frame);
     const position = this.ring.written();
     const block = await this.codec.push(frame, loop ? { of: loop.first + at, seam: at === 0 } : undefined);
@@ -269,27 +329,16 @@ export class GenerationLoop {
     }
     // the musical grid, at 16th-note resolution (every tinyband frame; every few EnCodec frames)
     const sixteenth = Math.floor(this.beats * 4 + 1e-9);
-    if (this.framesOut === 0 || sixteenth !== Math.floor(this.lastGridBeats * 4 + 1e-9)) {
+    if (this.framesOut === 0 || this.gridDue || sixteenth !== Math.floor(this.lastGridBeats * 4 + 1e-9)) {
       this.post({ type: 'grid', beats: this.beats, position });
       this.lastGridBeats = this.beats;
+      this.gridDue = false;
     }
     this.beats += this.beatsPerFrame();
     this.framesOut++;
     this.workMs += performance.now() - t0;
     this.audioMs += (1000 * block.left.length) / this.settings.sampleRate;
     this.maybeTelemetry();
-  }
-
-  private async generate(): Promise<number[]> {
-    let frame: number[] | null = null;
-    while (!frame) {
-      this.readControls();
-      const s0 = performance.now();
-      frame = await this.generator.step();
-      this.stepMs += performance.now() - s0;
-      this.steps++;
-    }
-    return frame;
   }
 
   /** Whether the loop playing ends now: released, or a control change lands (on its grid), or a prompt arrives. */

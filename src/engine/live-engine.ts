@@ -133,6 +133,9 @@ export class LiveEngine {
           case 'grid':
             this.output.gridMark(m.beats, m.position);
             break;
+          case 'cue':
+            this.output.cueMark(m.position);
+            break;
           case 'issue':
             this.issues.next(m.message);
             break;
@@ -192,8 +195,12 @@ export class LiveEngine {
         if (typeof cmd.text !== 'string' || cmd.text.length > MAX_PROMPT_LENGTH) throw new RangeError(`prompt must be a string of at most ${MAX_PROMPT_LENGTH} characters`);
         break;
       case 'play':
+        if (cmd.cue) {
+          const { beats, at } = cmd.cue;
+          if (!(Number.isFinite(beats) && beats >= 0 && Number.isFinite(at))) throw new RangeError(`a cue needs a song position >= 0 beats and a finite time, got: ${beats} beats at ${at} ms`);
+          this.output.cueAt(at);
+        } else this.output.setPlaying(true);
         this.playing = true;
-        this.output.setPlaying(true);
         break;
       case 'stop':
         this.playing = false;

@@ -13,7 +13,13 @@
  *
  * And it keeps the music's position as heard: the worker marks the ring
  * position of every 16th-note line with its time in beats, and the mark
- * becomes the heard position when the output takes that sample.
+ * becomes the heard position when the output takes that sample; listeners
+ * (the sync follower, src/sync/) learn when each line was handed out.
+ *
+ * A cue (a start on a DAW's grid) fades out what sounds, waits for the
+ * worker's mark of where the cued music starts, drops everything before it,
+ * and hands that sample out at the cue's time: early, it pads with silence;
+ * late, it skips into the music, so the grid stays where the DAW's is.
  */
 import { nowMs } from './control-block.js';
 import type { StereoRing } from './ring.js';
@@ -39,6 +45,10 @@ export class OutputStage {
   private measureAfter: number | null = null;
   /** Listeners for every block handed out (the WAV tee, meters). */
   private readonly taps: ((block: Float32Array) => void)[] = [];
+  /** Listeners for every 16th-note line handed out: its beats and when (performance.now() ms, within the block). */
+  private readonly gridTaps: ((beats: number, at: number) => void)[] = [];
+  /** A start on a DAW's grid: hand out ring position `position` (null: until the worker marks it) at `at`. */
+  private cue: { at: number; position: number | null } | null = null;
 
   constructor(
     private readonly ring: StereoRing,
@@ -61,6 +71,22 @@ export class OutputStage {
   setPlaying(on: boolean): void {
     if (this.playing && !on && this.sounding) this.fadeOutPending = true;
     this.playing = on;
+    if (!on) this.cue = null;
+  }
+
+  /** Plays from the worker's next cue mark on, handing its first sample out at `at` (performance.now() ms). */
+  cueAt(at: number): void {
+    if (this.playing && this.sounding) this.fadeOutPending = true;
+    this.playing = true;
+    this.cue = { at, position: null };
+  }
+
+  /** The worker's mark: the cued music starts at ring position `position`; whatever was queued before it is stale. */
+  cueMark(position: number): void {
+    if (!this.cue || this.cue.position !== null) return;
+    this.cue.position = position;
+    this.grid.length = 0;
+    this.marks.length = 0;
   }
 
   /**
@@ -85,12 +111,12 @@ export class OutputStage {
   }
 
   tap(listener: (block: Float32Array) => void): () => void {
-    this.taps.push(listener);
-    // idempotent: a second call must not remove another listener (splice(-1) takes the last one)
-    return () => {
-      const i = this.taps.indexOf(listener);
-      if (i >= 0) this.taps.splice(i, 1);
-    };
+    return addListener(this.taps, listener);
+  }
+
+  /** Calls `listener(beats, at)` for every 16th-note line of the music as it is handed out. */
+  tapGrid(listener: (beats: number, at: number) => void): () => void {
+    return addListener(this.gridTaps, listener);
   }
 
   /** `frames` interleaved stereo frames; the returned array is reused by the next call. */
@@ -99,11 +125,7 @@ export class OutputStage {
     const out = this.buffer;
     out.fill(0);
     if (!this.playing) {
-      if (this.fadeOutPending) {
-        const got = this.ring.readInto(out, Math.min(frames, this.fadeFrames));
-        this.fadeOut(out, got, got);
-        this.fadeOutPending = false;
-      }
+      this.fadeOutQueued(out, frames);
       this.ring.clear();
       // what was queued is dropped, never heard: the position stays where the music stopped
       this.grid.length = 0;
@@ -113,9 +135,16 @@ export class OutputStage {
       this.emit(out);
       return out;
     }
-    const got = this.ring.readInto(out, frames);
-    if (got > 0 && !this.sounding) {
-      this.fadeIn(out, got);
+    const now = performance.now();
+    const pad = this.cue ? this.startCue(out, frames, now) : 0;
+    if (pad === frames) {
+      this.emit(out);
+      return out;
+    }
+    const readFrom = this.ring.read();
+    const got = this.ring.readInto(pad ? out.subarray(2 * pad) : out, frames - pad) + pad;
+    if (got > pad && !this.sounding) {
+      this.fadeIn(out.subarray(2 * pad), got - pad);
       this.sounding = true;
     }
     if (got < frames && this.sounding) {
@@ -124,14 +153,53 @@ export class OutputStage {
       this.underruns++;
     }
     this.checkMarks();
-    this.checkGrid();
+    this.checkGrid(readFrom, pad, now);
     this.emit(out);
     return out;
   }
 
-  private checkGrid(): void {
+  /**
+   * The first pull of a cue: silence until the worker's mark; then the stale audio before it is dropped and the
+   * cued audio placed at its time. Returns the frames of silence that come first (all of them: not yet).
+   */
+  private startCue(out: Float32Array, frames: number, now: number): number {
+    const cue = this.cue!;
+    if (cue.position === null) {
+      this.fadeOutQueued(out, frames);
+      return frames;
+    }
+    const stale = (cue.position - this.ring.read()) >>> 0;
+    if (stale < 2 ** 31) this.ring.discard(stale);
+    // samples of the cued music that should have been handed out before this block's first one
+    const due = Math.round(((now - cue.at) / 1000) * this.sampleRate);
+    if (due < -frames) return frames;
+    // late: wait (silent) until the worker has made the music up to where it should be, unless the ring cannot hold it
+    if (due >= 0 && this.ring.available() < due + frames && due + frames <= this.ring.capacity) return frames;
+    this.cue = null;
+    this.sounding = false;
+    if (due >= 0) this.ring.discard(due);
+    return Math.max(0, -due);
+  }
+
+  /** While stopping: the queued audio's first few ms, faded to nothing (no click). */
+  private fadeOutQueued(out: Float32Array, frames: number): void {
+    if (!this.fadeOutPending) return;
+    const got = this.ring.readInto(out, Math.min(frames, this.fadeFrames));
+    this.fadeOut(out, got, got);
+    this.fadeOutPending = false;
+    this.sounding = false;
+  }
+
+  /** Grid lines handed out in this block (which began at ring position `readFrom`, after `pad` frames of silence, at `now`). */
+  private checkGrid(readFrom: number, pad: number, now: number): void {
     const read = this.ring.read();
-    while (this.grid.length && passed(read, this.grid[0].position)) this.heardBeats = this.grid.shift()!.beats;
+    while (this.grid.length && passed(read, this.grid[0].position)) {
+      const { beats, position } = this.grid.shift()!;
+      this.heardBeats = beats;
+      // a line skipped by a late cue was due before this block: a negative offset
+      const at = now + (1000 * (pad + ((position - readFrom) | 0))) / this.sampleRate;
+      for (const t of this.gridTaps) t(beats, at);
+    }
   }
 
   private emit(out: Float32Array): void {
@@ -176,6 +244,15 @@ export class OutputStage {
       out[2 * at + 1] *= g;
     }
   }
+}
+
+/** Adds a listener; the returned remover is idempotent (a second call must not remove another listener). */
+function addListener<T>(list: T[], listener: T): () => void {
+  list.push(listener);
+  return () => {
+    const i = list.indexOf(listener);
+    if (i >= 0) list.splice(i, 1);
+  };
 }
 
 /** Whether the ring's read counter (mod 2^32) has moved past `position`: the sample there has been handed out. */

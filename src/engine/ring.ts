@@ -77,6 +77,13 @@ export class StereoRing {
     return n;
   }
 
+  /** Consumer: drops up to `frames` of what is queued, oldest first (a start on a DAW's grid skips what is late); returns how many. */
+  discard(frames: number): number {
+    const n = Math.max(0, Math.min(frames, this.available()));
+    Atomics.store(this.positions, READ, ((Atomics.load(this.positions, READ) >>> 0) + n) | 0);
+    return n;
+  }
+
   /** Consumer: drops everything queued (a stop or a flush). */
   clear(): void {
     Atomics.store(this.positions, READ, Atomics.load(this.positions, WRITE));

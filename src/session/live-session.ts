@@ -32,6 +32,9 @@ import { quoted } from '../util/printable.js';
 import { isLoopback } from '../web/access.js';
 import { openWebSurface, WEB_SENDER_PREFIX, type WebSurface } from '../web/web-surface.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
+import { openAbletonOscSource } from '../sync/abletonosc-source.js';
+import { openSync } from '../sync/open-sync.js';
+import type { SyncSource } from '../sync/time-source.js';
 
 /** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
 export interface LiveSessionConfig {
@@ -65,6 +68,8 @@ export interface LiveSessionConfig {
   quantize: Quantize;
   /** The loop button's length in bars (the web page's; a preset's buttons name their own). */
   loopBars: LoopBars;
+  /** Whose tempo, transport and phase the session follows (src/sync/): 'off' keeps its own. */
+  sync: SyncSource;
   /** Tell when each knob move is heard (the status view's "drums in after 1.5 beats"): tinyband, whose tokens say what plays. */
   watchEffects: boolean;
   recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
@@ -153,7 +158,8 @@ export class LiveSession {
       preset: config.preset,
       features: config.features,
       osc: config.osc ?? undefined,
-      midi: config.midi,
+      // --sync midi: the clock and start/stop are the sync follower's, not the preset's
+      midi: { ...config.midi, clock: config.sync !== 'midi' },
       loadPreset: presetLoader({ dirs: config.presetDirs, features: config.features }),
     });
     closers.add('control', () => control.dispose());
@@ -269,6 +275,16 @@ export class LiveSession {
       }),
     );
     for (const [feature, value] of Object.entries(config.steer)) s.command({ type: 'strength', feature, value });
+
+    const follower = await openSync(config.sync, {
+      midi: control.midiInput,
+      send: (cmd) => s.command(cmd),
+      tapGrid: (l) => engine.output.tapGrid(l),
+      outputLatencyMs: output.latencyMs + output.queueMs,
+      say,
+      open: { abletonosc: () => openAbletonOscSource({ issues: control.issues }) },
+    });
+    if (follower) closers.add('sync', () => follower.close());
 
     const telemetryOut = new TelemetryOut({ targets: [...config.preset.osc.telemetryTargets, ...config.oscTargets], hz: config.preset.osc.telemetryHz, issues: control.issues });
     closers.add('telemetry', () => telemetryOut.close());

@@ -102,6 +102,9 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('loops', () => {
     await b.run(BAR * 7 + 3);
     b.loop.handle({ type: 'prompt', text: 'ballad sad calm' });
     await b.run(BAR * 8);
+    // telemetry goes out at most every 100 ms: one more frame after that reports the state
+    await new Promise((r) => setTimeout(r, 120));
+    await b.run(BAR * 8 + 1);
     const tele = b.messages.filter((m) => m.type === 'telemetry') as { prompt: string; reprimes: number }[];
     expect(tele.at(-1)?.prompt ?? '').toBe('ballad sad calm');
   }, 120_000);

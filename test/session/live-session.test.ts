@@ -35,6 +35,7 @@ describe('LiveSession', () => {
       recordFormat: 'f32',
       quantize: 'off',
       loopBars: 4,
+      sync: 'off',
       seed: 1,
     });
     const notes: string[] = [];

@@ -16,6 +16,7 @@ import { listPresets } from '../../control/presets.js';
 import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT } from '../../web/web-surface.js';
 import { DEFAULT_LOOP_BARS, LOOP_BARS, QUANTIZE_MODES } from '../../protocol.js';
+import { SYNC_SOURCES } from '../../sync/time-source.js';
 import { parseTarget } from '../../control/telemetry-out.js';
 import { DEFAULT_LATENCY_MS } from '../../engine/live-engine.js';
 import { LiveSession } from '../../session/live-session.js';
@@ -58,6 +59,7 @@ export function liveCommand(): Command {
     .option('--steer <list>', 'starting strengths, e.g. drums=0.5,piano=-1', parseSteer)
     .option('--loop-bars <n>', `bars the web page's loop button freezes and repeats: ${LOOP_BARS.join(', ')} (/smitin/loop N and preset buttons name their own)`, numberOf('loop-bars', LOOP_BARS), DEFAULT_LOOP_BARS)
     .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), the next beat or bar line of the music, or the next 4- or 8-bar phrase (a push comes in where a band would bring an instrument in)').choices(QUANTIZE_MODES).default('off'))
+    .addOption(new Option('--sync <source>', "follow a DAW's tempo, transport and bar phase: midi (the clock, start/stop and song position on --midi-in), abletonosc (AbletonOSC's beat listener), link (Ableton Link); off keeps its own (docs/sync.md)").choices(SYNC_SOURCES).default('off'))
     .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
     .option('--overwrite', 'let --record replace an existing file')
