@@ -53,8 +53,8 @@ export type LoopMessage =
   | { type: 'issue'; message: string }
   /** Audio from ring position `position` on is `beats` beats into the music (on every 16th-note line): the output keeps the heard position. */
   | { type: 'grid'; beats: number; position: number }
-  /** A frame's tokens and the ring position its audio starts at (with reportTokens). */
-  | { type: 'tokens'; frame: number[]; position: number };
+  /** A frame's tokens, the ring position its audio starts at, its index (frames made so far) and the tempo it plays at (with reportTokens). */
+  | { type: 'tokens'; frame: number[]; position: number; index: number; tempo: number };
 
 const TELEMETRY_MS = 100;
 
@@ -238,7 +238,7 @@ export class GenerationLoop {
     const block = await this.codec.push(frame);
     const wrote = this.ring.write(block.left, block.right);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
-    if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position });
+    if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position, index: this.framesOut, tempo: this.tempo });
     if (this.pendingStamp !== null) {
       this.post({ type: 'mark', stamp: this.pendingStamp, position });
       this.pendingStamp = null;
