@@ -18,7 +18,7 @@ import type { Observable, Subscription } from 'rxjs';
 import type { IssueLog } from '../control/issues.js';
 import { openMidiOutput } from '../control/midi-source.js';
 import type { TokenFrame } from '../engine/live-engine.js';
-import { LiveNotesOut, type NoteSink } from './live-notes-out.js';
+import { LiveNotesOut, type Clock, type NoteSink } from './live-notes-out.js';
 import { MidiTake } from './midi-take.js';
 import { NoteDecoder, type NoteEvent } from './note-decoder.js';
 import { NotesFile } from './notes-file.js';
@@ -38,6 +38,8 @@ export interface BandNotesOptions {
   take: MidiTake | null;
   /** Where a failure in the audio path's tap is counted. */
   issues?: IssueLog;
+  /** The clock the port's sends are timed by (tests: virtual time). */
+  clock?: Clock;
 }
 
 export class BandNotes {
@@ -52,7 +54,7 @@ export class BandNotes {
 
   constructor(private readonly options: BandNotesOptions) {
     const { output } = options;
-    this.live = options.port ? new LiveNotesOut(options.port, { sampleRate: output.sampleRate, latencyMs: options.deviceLatencyMs }) : null;
+    this.live = options.port ? new LiveNotesOut(options.port, { sampleRate: output.sampleRate, latencyMs: options.deviceLatencyMs, clock: options.clock }) : null;
     this.file = options.take ? new NotesFile(output.sampleRate, options.tempo) : null;
     this.sub = options.tokens$.subscribe((f) => this.playout.add(f.position, { events: this.decoder.push(f.frame, f.index), tempo: f.tempo }));
     this.untap = output.tap((block) => this.heard(block.length / 2));
