@@ -86,8 +86,7 @@ export class NotesFile {
     ];
     const tracks = [withDeltas(tempoMap, this.end)];
     for (const inst of INSTRUMENTS) tracks.push(withDeltas(this.trackEvents(inst), this.end));
-    const data: MidiData = { header: { format: 1, numTracks: tracks.length, ticksPerBeat: PPQ }, tracks };
-    return Uint8Array.from(writeMidi(data));
+    return encode(tracks);
   }
 
   private trackEvents(inst: Instrument): { tick: number; event: MidiEvent }[] {
@@ -128,5 +127,55 @@ function withDeltas(events: { tick: number; event: MidiEvent }[], end: number): 
     return e;
   });
   out.push({ deltaTime: Math.max(0, end - last), meta: true, type: 'endOfTrack' });
+  return out;
+}
+
+/** Events per slice handed to writeMidi: its cost grows with the square of a track's length (below). */
+const SLICE_EVENTS = 1024;
+
+/**
+ * The file's bytes, format 1. midi-file's writer appends each variable-length
+ * number (every delta of 128 ticks or more) by copying the whole track so
+ * far: an hour-long dense session took 112 s to encode in one piece. So each
+ * track's events are encoded in slices (writeMidi here writes no running
+ * status, so every slice stands on its own) and the slices joined into one
+ * track chunk.
+ */
+function encode(tracks: MidiEvent[][]): Uint8Array {
+  const header = chunkOf(writeMidi({ header: { format: 1, numTracks: tracks.length, ticksPerBeat: PPQ }, tracks: [] }), 0);
+  // writeMidi counts the tracks it was given (none here)
+  new DataView(header.buffer, header.byteOffset).setUint16(10, tracks.length);
+  const chunks = [header];
+  for (const track of tracks) {
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < track.length; i += SLICE_EVENTS) {
+      const data: MidiData = { header: { format: 0, numTracks: 1, ticksPerBeat: PPQ }, tracks: [track.slice(i, i + SLICE_EVENTS)] };
+      parts.push(chunkOf(writeMidi(data, { running: false }), 1).subarray(8));
+    }
+    const body = concat(parts);
+    const head = new Uint8Array(8);
+    head.set([0x4d, 0x54, 0x72, 0x6b]); // MTrk
+    new DataView(head.buffer).setUint32(4, body.length);
+    chunks.push(head, body);
+  }
+  return concat(chunks);
+}
+
+/** Chunk `index` (header and data) of an SMF's bytes. */
+function chunkOf(bytes: number[], index: number): Uint8Array {
+  const all = Uint8Array.from(bytes);
+  const view = new DataView(all.buffer);
+  let at = 0;
+  for (let i = 0; i < index; i++) at += 8 + view.getUint32(at + 4);
+  return all.subarray(at, at + 8 + view.getUint32(at + 4));
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
