@@ -152,13 +152,13 @@ function encode(tracks: MidiEvent[][]): Uint8Array {
       const data: MidiData = { header: { format: 0, numTracks: 1, ticksPerBeat: PPQ }, tracks: [track.slice(i, i + SLICE_EVENTS)] };
       parts.push(chunkOf(writeMidi(data, { running: false }), 1).subarray(8));
     }
-    const body = concat(parts);
+    const body = Buffer.concat(parts);
     const head = new Uint8Array(8);
     head.set([0x4d, 0x54, 0x72, 0x6b]); // MTrk
     new DataView(head.buffer).setUint32(4, body.length);
     chunks.push(head, body);
   }
-  return concat(chunks);
+  return Buffer.concat(chunks);
 }
 
 /** Chunk `index` (header and data) of an SMF's bytes. */
@@ -168,14 +168,4 @@ function chunkOf(bytes: number[], index: number): Uint8Array {
   let at = 0;
   for (let i = 0; i < index; i++) at += 8 + view.getUint32(at + 4);
   return all.subarray(at, at + 8 + view.getUint32(at + 4));
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
