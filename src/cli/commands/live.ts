@@ -61,7 +61,7 @@ export function liveCommand(): Command {
     .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
     .option('--record-midi <file.mid>', "record the band's notes, start to stop, into this MIDI file (tinyband; an existing file is kept: file-2.mid, ...)")
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
-    .option('--overwrite', 'let --record replace an existing file')
+    .option('--overwrite', 'let --record and --record-midi replace an existing file')
     .addOption(new Option('--record-format <f>', 'take sample format: f32 (exactly what played), s24 or s16 (PCM, opens everywhere)').choices(RECORD_FORMATS).default('f32'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', numberIn('duration', 0.1, 86400))
     .option('--seed <n>', 'sampling seed', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
