@@ -321,17 +321,26 @@ export function checkRecordOptions(opts: { record?: string; takes?: string; over
 
 /** `--record`: a .wav name in a folder that exists (a typo is reported, not created) and can be written. */
 function checkRecordFile(record: string, overwrite: boolean): string | null {
-  if (!isWavName(record)) return `--record ${record}: expected a file name ending in .wav`;
-  const folder = dirname(record);
-  const self = statKind(record);
-  if (self === 'folder') return `--record ${record} is a folder, expected a .wav file`;
-  if (self === 'other' && overwrite) return `--record ${record} exists and is not a regular file: --overwrite replaces only a file`;
+  return checkTakeFile('--record', '.wav', record, overwrite);
+}
+
+/**
+ * A take file the user names with `option` (--record, --record-midi): a name
+ * ending in `ext`, in a folder that exists and can be written. Returns one
+ * line naming the path and the problem, or null.
+ */
+export function checkTakeFile(option: string, ext: string, path: string, overwrite: boolean): string | null {
+  if (!hasExtension(path, ext)) return `${option} ${path}: expected a file name ending in ${ext}`;
+  const folder = dirname(path);
+  const self = statKind(path);
+  if (self === 'folder') return `${option} ${path} is a folder, expected a ${ext} file`;
+  if (self === 'other' && overwrite) return `${option} ${path} exists and is not a regular file: --overwrite replaces only a file`;
   const kind = statKind(folder);
-  if (kind === 'missing') return `--record ${record}: the folder ${folder} does not exist`;
-  if (typeof kind === 'object') return `--record ${record}: cannot look at the folder ${folder}: ${kind.error}`;
-  if (kind !== 'folder') return `--record ${record}: ${folder} is not a folder`;
+  if (kind === 'missing') return `${option} ${path}: the folder ${folder} does not exist`;
+  if (typeof kind === 'object') return `${option} ${path}: cannot look at the folder ${folder}: ${kind.error}`;
+  if (kind !== 'folder') return `${option} ${path}: ${folder} is not a folder`;
   const cannot = writeProblem(folder);
-  return cannot ? `--record ${record}: cannot write in ${folder}: ${cannot}` : null;
+  return cannot ? `${option} ${path}: cannot write in ${folder}: ${cannot}` : null;
 }
 
 /** `--takes`: created when missing, and proven writable. */
@@ -374,11 +383,15 @@ function makeFolder(dir: string): void {
 }
 
 function isWavName(path: string): boolean {
-  return path.toLowerCase().endsWith('.wav') && basename(path).length > 4;
+  return hasExtension(path, '.wav');
+}
+
+function hasExtension(path: string, ext: string): boolean {
+  return path.toLowerCase().endsWith(ext) && basename(path).length > ext.length;
 }
 
 /** NAME.wav for 1, NAME-n.wav beside it for n > 1 (the extension as the user wrote it). */
-function numbered(record: string, index: number): string {
+export function numbered(record: string, index: number): string {
   if (index === 1) return record;
   const ext = extname(record);
   return join(dirname(record), `${basename(record, ext)}-${index}${ext}`);

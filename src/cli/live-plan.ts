@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { probeDevices } from './commands/devices.js';
 import { findOutputDevice } from '../audio/portaudio.js';
-import { checkRecordOptions, type RecordFormat } from '../audio/takes.js';
+import { checkRecordOptions, checkTakeFile, type RecordFormat } from '../audio/takes.js';
 import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../control/presets.js';
 import { parseTarget } from '../control/telemetry-out.js';
 import type { ModelSpec } from '../model/musicgen/index.js';
@@ -45,6 +45,8 @@ export interface LiveCliOptions {
   webHost: string;
   midiIn?: string;
   midiOut?: string;
+  midiNotesOut?: string;
+  recordMidi?: string;
   prompt: string;
   tempo: number;
   record?: string;
@@ -116,6 +118,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
 
   const recordProblem = checkRecordOptions({ record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false });
   if (recordProblem) throw new UsageError(recordProblem);
+  checkNotesOptions(opts, spec);
 
   // PortAudio is asked in a child process first: ALSA's C-level complaints stay out of the terminal, and a wrong --device is refused before anything starts
   const devices = probeDevices();
@@ -132,6 +135,17 @@ export function planLive(opts: LiveCliOptions): LivePlan {
   }
 
   return { opts, spec, tokenizer, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
+}
+
+/** --midi-notes-out and --record-midi: only a model whose tokens are notes (tinyband) has any; a MIDI file needs a .mid name in a folder that takes it. */
+function checkNotesOptions(opts: LiveCliOptions, spec: ModelSpec): void {
+  const asked = [opts.midiNotesOut !== undefined ? '--midi-notes-out' : null, opts.recordMidi !== undefined ? '--record-midi' : null].filter((o) => o !== null);
+  if (asked.length === 0) return;
+  if (spec.codec.kind !== 'tinyband-synth') {
+    throw new UsageError(`${asked.join(' and ')}: ${quoted(opts.model)} is an EnCodec model: its tokens are audio codes, not notes, so there are no notes to send; only tinyband models have them`);
+  }
+  const problem = opts.recordMidi !== undefined ? checkTakeFile('--record-midi', '.mid', opts.recordMidi, opts.overwrite ?? false) : null;
+  if (problem) throw new UsageError(problem);
 }
 
 /** The checked command line as a session's configuration. */
@@ -160,5 +174,6 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     loopBars: opts.loopBars,
     sync: opts.sync,
     recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
+    notes: opts.midiNotesOut !== undefined || opts.recordMidi !== undefined ? { port: opts.midiNotesOut, record: opts.recordMidi, overwrite: opts.overwrite ?? false } : null,
   };
 }

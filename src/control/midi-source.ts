@@ -39,6 +39,7 @@ export interface MidiInputPort {
 }
 export interface MidiOutputPort {
   send(type: 'cc', msg: { controller: number; value: number; channel: number }): void;
+  send(type: 'noteon' | 'noteoff', msg: { note: number; velocity: number; channel: number }): void;
   close(): void;
 }
 export interface MidiFactory {
@@ -196,10 +197,12 @@ export function openMidiInput(name: string, options: MidiInputOptions = {}): Mid
 export interface MidiOutput {
   readonly name: string;
   sendCc(channel: number, controller: number, value: number): void;
+  /** A note-on (velocity 1..127) or note-off (velocity 0). */
+  sendNote(channel: number, note: number, velocity: number): void;
   close(): void;
 }
 
-/** MIDI out for value echo; a failed send is counted, never thrown. */
+/** MIDI out for value echo and the band's notes; a failed send is counted, never thrown. */
 export function openMidiOutput(name: string, options: { factory?: MidiFactory; issues?: IssueLog } = {}): MidiOutput {
   const factory = options.factory ?? easymidiFactory();
   const issues = options.issues ?? new IssueLog();
@@ -216,6 +219,13 @@ export function openMidiOutput(name: string, options: { factory?: MidiFactory; i
         port.send('cc', { channel, controller, value });
       } catch (err) {
         issues.report('midi', 'send-failed', `MIDI output "${name}": sending CC ${controller} on channel ${channel + 1} failed: ${(err as Error).message}`);
+      }
+    },
+    sendNote: (channel, note, velocity) => {
+      try {
+        port.send(velocity > 0 ? 'noteon' : 'noteoff', { channel, note, velocity });
+      } catch (err) {
+        issues.report('midi', 'send-failed', `MIDI output "${name}": sending note ${note} on channel ${channel + 1} failed: ${(err as Error).message}`);
       }
     },
     close: () => closeQuietly(port),

@@ -66,8 +66,8 @@ export type LoopMessage =
   | { type: 'cue'; beats: number; position: number }
   /** Audio from ring position `position` on is `beats` beats into the music (on every 16th-note line): the output keeps the heard position. */
   | { type: 'grid'; beats: number; position: number }
-  /** A frame's tokens and the ring position its audio starts at (with reportTokens). */
-  | { type: 'tokens'; frame: number[]; position: number };
+  /** A frame's tokens, the ring position its audio starts at, its index (frames made so far), the synth's index for its humanising (a loop's frames keep their own) and the tempo it plays at (with reportTokens). */
+  | { type: 'tokens'; frame: number[]; position: number; index: number; dice: number; tempo: number };
 
 const TELEMETRY_MS = 100;
 
@@ -319,10 +319,11 @@ export class GenerationLoop {
     const frame = loop ? loop.frames[at] : await this.nextFrame();
     this.remember(frame);
     const position = this.ring.written();
-    const block = await this.codec.push(frame, loop ? { of: loop.first + at, seam: at === 0 } : undefined);
+    const replay = loop ? { of: loop.first + at, seam: at === 0 } : undefined;
+    const block = await this.codec.push(frame, replay);
     const wrote = this.ring.write(block.left, block.right);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
-    if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position });
+    if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position, index: this.framesOut, dice: replay?.of ?? this.framesOut, tempo: this.tempo });
     if (this.pendingStamp !== null) {
       this.post({ type: 'mark', stamp: this.pendingStamp, position });
       this.pendingStamp = null;

@@ -50,6 +50,19 @@ export interface LiveEngineOptions {
 
 export const DEFAULT_LATENCY_MS = 100;
 
+/** A generated frame as the main thread hears of it (reportTokens). */
+export interface TokenFrame {
+  frame: number[];
+  /** The ring position its audio starts at. */
+  position: number;
+  /** Frames made before it. */
+  index: number;
+  /** The synthesizer's frame index for its humanising: `index`, except in a loop, whose frames keep their own. */
+  dice: number;
+  /** The tempo it plays at, BPM. */
+  tempo: number;
+}
+
 /** Starts the worker: the compiled .js beside this file, or (tests, which run the sources) the .ts under tsx's loader. */
 function spawnWorker(init: WorkerInit): Worker {
   const js = new URL('./worker.js', import.meta.url);
@@ -66,7 +79,7 @@ export class LiveEngine {
   readonly features: readonly string[];
   private readonly telemetry = new BehaviorSubject<Telemetry | null>(null);
   private readonly issues = new Subject<string>();
-  private readonly tokens = new Subject<{ frame: number[]; position: number }>();
+  private readonly tokens = new Subject<TokenFrame>();
   private playing = true;
   private tempo: number;
   private recording = false;
@@ -140,7 +153,7 @@ export class LiveEngine {
             this.issues.next(m.message);
             break;
           case 'tokens':
-            this.tokens.next({ frame: m.frame, position: m.position });
+            this.tokens.next({ frame: m.frame, position: m.position, index: m.index, dice: m.dice, tempo: m.tempo });
             break;
           case 'telemetry':
             this.publish(m);
@@ -157,7 +170,7 @@ export class LiveEngine {
   }
 
   /** Every generated frame's tokens and the ring position its audio starts at (with reportTokens). */
-  get tokens$(): Observable<{ frame: number[]; position: number }> {
+  get tokens$(): Observable<TokenFrame> {
     return this.tokens.asObservable();
   }
 

@@ -27,6 +27,7 @@ import { UsageError } from '../util/errors.js';
 import { percentile } from '../util/percentile.js';
 import { Closers } from './closers.js';
 import { EffectWatch } from './time-to-effect.js';
+import { openBandNotes, type BandNotes, type BandNotesConfig } from '../notes/band-notes.js';
 import { saveLearnedPreset } from './learned-preset.js';
 import { quoted } from '../util/printable.js';
 import { isLoopback } from '../web/access.js';
@@ -73,6 +74,8 @@ export interface LiveSessionConfig {
   /** Tell when each knob move is heard (the status view's "drums in after 1.5 beats"): tinyband, whose tokens say what plays. */
   watchEffects: boolean;
   recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
+  /** The band's notes as MIDI (tinyband only): to a port, into a file of the session; null for neither. */
+  notes?: BandNotesConfig | null;
 }
 
 /** Commands kept while the engine starts (a few seconds of knob moves; the oldest go first). */
@@ -91,6 +94,8 @@ export class LiveSession {
   private readonly rss = { start: process.memoryUsage.rss(), peak: 0, end: 0 };
   /** The web surface, once it listens (null: --no-web). */
   web: WebSurface | null = null;
+  /** The band's notes as MIDI (null: neither --midi-notes-out nor --record-midi). */
+  private notes: BandNotes | null = null;
   /** When each knob move is heard (null: not a tinyband model). */
   private readonly effects: EffectWatch | null;
   /** Telemetry with the session's own parts filled in (take, issues, measured control latency). */
@@ -248,8 +253,24 @@ export class LiveSession {
     });
     session?.start();
 
+    let notes: BandNotes | null = null;
+    if (config.notes) {
+      try {
+        notes = openBandNotes(config.notes, { tokens$: engine.tokens$, output: engine.output, deviceLatencyMs: output.latencyMs, tempo: config.tempo, issues: control.issues });
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const opened = notes;
+      if (config.notes.record !== undefined) say(`MIDI notes: recording the session's notes to ${opened.filePath}`);
+      closers.add('MIDI notes', () => {
+        const file = opened.close();
+        if (file) say(`MIDI notes: wrote ${file} (${opened.fileNotes} notes)`);
+      });
+    }
+
     const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter, config.watchEffects);
     s.web = web;
+    s.notes = notes;
     if (web) {
       const surface = web;
       s.subs.push(s.telemetry$.subscribe(webTelemetry));
@@ -323,6 +344,7 @@ export class LiveSession {
         else this.takes.stop();
       }
       this.engine.command(cmd);
+      if (cmd.type === 'play' || cmd.type === 'stop') this.notes?.setPlaying(cmd.type === 'play');
       if (cmd.type === 'strength') this.effects?.move(cmd.feature, cmd.value, this.engine.output.readPosition());
     } catch (err) {
       this.say(`command ${cmd.type}: ${(err as Error).message}`);
@@ -379,7 +401,7 @@ export function engineOptions(config: LiveSessionConfig, output: { sampleRate: n
     deviceLatencyMs: output.latencyMs,
     alphas: alphasOf(config.preset),
     steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...config.steering },
-    reportTokens: config.watchEffects,
+    reportTokens: config.watchEffects || Boolean(config.notes),
     quantize: config.quantize,
   };
 }

@@ -69,6 +69,9 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('loops', () => {
     expect(diff(reps[0], reps[1]) / rms(reps[0])).toBeLessThan(0.02);
     const tele = b.messages.filter((m) => m.type === 'telemetry') as { looping: number }[];
     expect(tele.some((t) => t.looping === 2)).toBe(true);
+    // the notes sent as MIDI take their velocities from the same dice as the synth: the frame's own
+    const dice = (b.messages.filter((m) => m.type === 'tokens') as { dice: number }[]).map((m) => m.dice);
+    expect(dice.slice(3 * BAR, 9 * BAR)).toEqual(Array.from({ length: 6 * BAR }, (_, i) => BAR + (i % (2 * BAR))));
   }, 120_000);
 
   it('a knob move ends the loop at the frame it lands on, and the model goes on from there', async () => {

@@ -11,30 +11,17 @@
  * the same numbers.
  */
 
-import { Rng } from '../../../util/rng.js';
-import { decodeBass, decodeDrums, decodeHarmony, decodeMelody } from '../../tinyband/layout.js';
+import { Codebook, decodeBass, decodeDrums, decodeHarmony, decodeMelody } from '../../tinyband/layout.js';
 import { Bass } from './bass.js';
 import { Buses, GROUP_COUNT, Group, HALF_GROUP_COUNT, HalfGroup, placement, setPlacement } from './buses.js';
 import { DrumKit } from './drums.js';
+import { drumHits, streamStrike, strum } from './dynamics.js';
 import { Guitar } from './guitar.js';
 import { Limiter } from './limiter.js';
 import type { ResolvedMix } from './mix.js';
 import { Piano, Stream } from './piano.js';
 import { Reverb } from './reverb.js';
 import { accentAt, guitarVoicing, pianoVoicing } from './voicing.js';
-
-/** Seed of the humanizing generators: fixed, so a render is reproducible. */
-const SEED = 0x7e57ba5d;
-
-/**
- * The random draws (velocity variation, strum spacing, noise offsets) for one
- * stream at one frame. Each (frame, stream) pair gets its own generator, so
- * what one instrument plays never shifts another's dice: a render with an
- * instrument removed equals the full render minus that instrument's stem.
- */
-function dice(frameIndex: number, stream: number): Rng {
-  return new Rng((SEED ^ Math.imul(frameIndex + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca77)) >>> 0);
-}
 
 /** Calibrated levels and reverb sends of the melodic instruments (drums have their own per voice). */
 const BASS_LEVEL = 0.62;
@@ -100,18 +87,10 @@ export class BandEngine {
     this.reverb.settle();
 
     const accent = accentAt(frameIndex);
-    // Tonal parts follow the bar accent more gently than the drums do.
-    const soft = 1 - 0.45 * (1 - accent);
-    const human = (rng: Rng): number => 1 + 0.07 * (2 * rng.next() - 1);
-
-    const hits = decodeDrums(tokens[0]);
-    if (hits.size > 0) {
-      const rng = dice(frameIndex, 0);
-      for (const voice of hits) this.kit.hit(voice, accent, 0.92 * human(rng), rng.nextUint32());
-    }
+    for (const hit of drumHits(frameIndex, decodeDrums(tokens[0]))) this.kit.hit(hit.voice, accent, hit.velocity, hit.seed);
 
     const bass = decodeBass(tokens[1]);
-    if (bass.kind === 'note') this.bass.noteOn(bass.pitch, Math.min(1, 0.85 * soft * human(dice(frameIndex, 1))), seam);
+    if (bass.kind === 'note') this.bass.noteOn(bass.pitch, streamStrike(Codebook.Bass, frameIndex).velocity, seam);
     else if (bass.kind === 'rest') this.bass.rest();
 
     const chord = decodeHarmony(tokens[2]);
@@ -121,16 +100,14 @@ export class BandEngine {
       this.guitar.damp(Stream.Harmony, GUITAR_CHORD_DAMP);
     }
     if (chord.kind === 'strike') {
-      const rng = dice(frameIndex, 2);
-      const vel = Math.min(1, 0.78 * soft * human(rng));
+      const { velocity: vel, rng } = streamStrike(Codebook.Harmony, frameIndex);
       const seed = rng.nextUint32();
       if (chord.instrument === 'piano') {
         this.piano.play(pianoVoicing(chord.root, chord.quality), vel, Stream.Harmony, PIANO_ROLL_S * (0.6 + 0.8 * rng.next()), seed);
       } else {
         for (let i = 0; i < this.jitter.length; i++) this.jitter[i] = rng.next();
-        // Down-strokes on the 8ths, up-strokes on the 16ths between them.
-        const down = frameIndex % 2 === 0;
-        this.guitar.play(guitarVoicing(chord.root, chord.quality), down ? vel : vel * 0.85, Stream.Harmony, down ? GUITAR_STRUM_S : GUITAR_STRUM_S * 0.7, down, this.jitter, seed);
+        const stroke = strum(vel, frameIndex);
+        this.guitar.play(guitarVoicing(chord.root, chord.quality), stroke.velocity, Stream.Harmony, stroke.down ? GUITAR_STRUM_S : GUITAR_STRUM_S * 0.7, stroke.down, this.jitter, seed);
       }
     }
 
@@ -140,8 +117,7 @@ export class BandEngine {
       this.guitar.damp(Stream.Melody, GUITAR_MELODY_DAMP);
     }
     if (melody.kind === 'note') {
-      const rng = dice(frameIndex, 3);
-      const vel = Math.min(1, 0.86 * soft * human(rng));
+      const { velocity: vel, rng } = streamStrike(Codebook.Melody, frameIndex);
       const seed = rng.nextUint32();
       if (melody.instrument === 'piano') this.piano.play([melody.pitch], vel, Stream.Melody, 0, seed);
       else {

@@ -422,6 +422,11 @@ const ACCENT_DEPTH: Record<DrumVoice, number> = {
   crash: 0.3,
 };
 
+/** The velocity a drum voice sounds with: its humanized `velocity` shaped by the bar-position `accent` (about 0.7..1). */
+export function accentedVelocity(voice: DrumVoice, accent: number, velocity: number): number {
+  return velocity * (1 - ACCENT_DEPTH[voice] * (1 - accent));
+}
+
 /** Stereo groups: pan offset from the kit's pan and reverb send. */
 const GROUPS = {
   kick: { pan: 0, send: 0.02 },
@@ -476,7 +481,7 @@ export class DrumKit {
    */
   hit(voice: DrumVoice, accent: number, velocity: number, seed: number): void {
     const offset = seed >>> 0;
-    const v = velocity * (1 - ACCENT_DEPTH[voice] * (1 - accent));
+    const v = accentedVelocity(voice, accent, velocity);
     switch (voice) {
       case 'kick': {
         for (const k of this.kicks) if (k.active) k.choke();

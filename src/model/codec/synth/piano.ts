@@ -249,6 +249,11 @@ class PianoVoice {
   }
 }
 
+/** The velocity of tone `i` (low to high) of a `count`-note piano chord struck at `velocity`: the top voice sings a little over the rest. */
+export function chordToneVelocity(velocity: number, i: number, count: number): number {
+  return i === count - 1 && count > 1 ? Math.min(1, velocity * 1.08) : velocity * 0.94;
+}
+
 /** A pool of piano voices shared by the harmony and melody streams. */
 export class Piano {
   private readonly voices: PianoVoice[] = [];
@@ -262,9 +267,7 @@ export class Piano {
   play(pitches: readonly number[], velocity: number, stream: Stream, spreadSeconds: number, seed: number): void {
     pitches.forEach((pitch, i) => {
       const v = this.freeVoice();
-      // The top voice sings a little over the rest of the chord.
-      const vel = i === pitches.length - 1 && pitches.length > 1 ? Math.min(1, velocity * 1.08) : velocity * 0.94;
-      v.start(pitch, vel, stream, i * spreadSeconds * this.sampleRate, (seed + i * 0x9e3779b9) | 0);
+      v.start(pitch, chordToneVelocity(velocity, i, pitches.length), stream, i * spreadSeconds * this.sampleRate, (seed + i * 0x9e3779b9) | 0);
     });
   }
 
