@@ -80,11 +80,26 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(alone.guitar.share).toBeGreaterThan(withCompanions.guitar.share + 0.15);
   });
 
+  it('guitar=+1 brings the guitar in and keeps the drums where they were (its companion pushes the drums while they drift)', async () => {
+    // 30 prompts: a drums cell over 10 moves by 0.1 with a single item
+    const many = knobItems(30, 5);
+    const runOn = async (strengths: Record<string, number>, settings?: Partial<SteeringSettings>) =>
+      (await knobRuns({ model, items: many, sampling: evalSampling(model), setting: 'start', strengths, steerer: settings && (() => new Steerer(probes, strengths, settings)) })).map(measured);
+    const { drums: _drums, ...guitarUp } = product.companions?.guitar?.up ?? {};
+    const alone = { ...product, companions: { ...product.companions, guitar: { ...product.companions?.guitar, up: guitarUp } } };
+    const twin = await runOn({});
+    const withDrums = presenceChange(await runOn({ guitar: 1 }, product), twin);
+    const withoutDrums = presenceChange(await runOn({ guitar: 1 }, alone), twin);
+    expect(withDrums.guitar.share).toBeGreaterThan(0.25);
+    expect(Math.abs(withDrums.drums.present)).toBeLessThanOrEqual(0.15);
+    expect(withDrums.drums.share).toBeGreaterThan(withoutDrums.drums.share + 0.05);
+  }, 120_000);
+
   it('without the hold monitor no feature but the pushed one is ever pushed', async () => {
     const steerers: Steerer[] = [];
     const { hold: _hold, ...noHold } = product;
     await run({ bass: -1 }, noHold, steerers);
-    // bass has no companions (piano and guitar have: each other)
+    // the bass knob has no companions (piano, guitar and drums have)
     expect(product.companions?.bass).toBeUndefined();
     const bass = steerers[0].features.indexOf('bass');
     expect(steerers.every((s) => s.trace.every((t) => t.applied.every((a, i) => i === bass || a === 0)))).toBe(true);
