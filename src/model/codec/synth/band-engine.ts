@@ -21,6 +21,7 @@ import { Limiter } from './limiter.js';
 import type { ResolvedMix } from './mix.js';
 import { Piano, Stream } from './piano.js';
 import { Reverb } from './reverb.js';
+import { StemMaster } from './stem-master.js';
 import { accentAt, guitarVoicing, pianoVoicing } from './voicing.js';
 
 /** Seed of the humanizing generators: fixed, so a render is reproducible. */
@@ -73,8 +74,11 @@ export class BandEngine {
   private bassLive = 0;
   private pianoLive = 0;
   private guitarLive = 0;
+  /** Stems renders only: the per-instrument master section. */
+  private readonly stems: StemMaster | null;
 
-  constructor(sampleRate: number, mix: ResolvedMix) {
+  /** `stems`: render with renderStems (each instrument on its own pair) instead of render. */
+  constructor(sampleRate: number, mix: ResolvedMix, stems = false) {
     this.kit = new DrumKit(sampleRate, mix.drums.gain);
     // The tonal instruments run at half rate (see buses.ts).
     this.bass = new Bass(sampleRate / 2);
@@ -82,6 +86,7 @@ export class BandEngine {
     this.guitar = new Guitar(sampleRate / 2);
     this.reverb = new Reverb(sampleRate, REVERB_WET);
     this.limiter = new Limiter(sampleRate);
+    this.stems = stems ? new StemMaster(sampleRate, REVERB_WET, this.buses.drums) : null;
     const drums = DrumKit.placements(mix.drums.pan);
     setPlacement(this.drumGains, Group.Kick, drums.kick);
     setPlacement(this.drumGains, Group.Snare, drums.snare);
@@ -98,6 +103,7 @@ export class BandEngine {
     this.piano.cull();
     this.guitar.cull();
     this.reverb.settle();
+    this.stems?.settle();
 
     const accent = accentAt(frameIndex);
     // Tonal parts follow the bar accent more gently than the drums do.
@@ -175,7 +181,31 @@ export class BandEngine {
     this.limiter.process(drums.left, drums.right, n, MASTER, outL, outR, offset);
   }
 
+  /**
+   * Stems: renders n (<= MAX_CHUNK) samples of the current frame into `out`
+   * from `offset`: the mix on channels 0-1, then each instrument on its own
+   * pair in INSTRUMENTS order (see stem-master.ts for how they relate).
+   */
+  renderStems(out: readonly Float32Array[], offset: number, n: number): void {
+    const stems = this.stems;
+    if (stems === null) throw new Error('renderStems needs a BandEngine made with stems');
+    const drums = this.buses.drums;
+    this.kit.render(drums, n);
+    drums.mixDown(n, this.drumGains);
+    const half = this.buses.half;
+    if (this.bassLive > 0 || this.pianoLive > 0 || this.guitarLive > 0) {
+      const steps = half.stepsIn(n);
+      const env = this.buses.env;
+      if (this.bassLive > 0) this.bass.render(half.open(HalfGroup.Bass, steps), env, steps);
+      if (this.pianoLive > 0) this.piano.render(half.open(HalfGroup.Piano, steps), env, steps);
+      if (this.guitarLive > 0) this.guitar.render(half.open(HalfGroup.Guitar, steps), env, steps);
+      half.mixUpEach(steps, n, this.tonalGains, stems.tonal);
+    } else half.skipEach(n, stems.tonal);
+    stems.finish(n, MASTER, this.limiter, out, offset);
+  }
+
   reset(): void {
+    this.stems?.reset();
     this.kit.reset();
     this.bass.reset();
     this.piano.reset();
