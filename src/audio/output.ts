@@ -180,7 +180,8 @@ function pullBlock(pull: (frames: number) => Float32Array, frames: number, chann
   try {
     const block = pull(frames);
     if (block instanceof Float32Array && block.length === frames * channels) return block;
-    errors.report(new Error(`pull(${frames}) must return ${frames * channels} interleaved samples (${channels} channels), got: ${block instanceof Float32Array ? block.length : typeof block}`));
+    const what = channels === CHANNELS ? 'stereo samples' : `samples (${channels} channels)`;
+    errors.report(new Error(`pull(${frames}) must return ${frames * channels} interleaved ${what}, got: ${block instanceof Float32Array ? block.length : typeof block}`));
   } catch (err) {
     errors.report(new Error(`pull(${frames}) threw: ${(err as Error)?.message ?? String(err)}`));
   }

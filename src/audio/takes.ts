@@ -111,8 +111,8 @@ export interface TakeStatus {
 /** A take of this session, for the summary. */
 export interface TakeRecord {
   file: string;
-  /** The stem files beside it (--outputs stems), in pair order; empty otherwise. */
-  stems: string[];
+  /** The stem files beside it, in pair order (--outputs stems only). */
+  stems?: string[];
   /** Length, s: what the file holds once stopped, what was accepted while recording. */
   seconds: number;
   recording: boolean;
@@ -364,7 +364,7 @@ export function stemPath(path: string, stem: string): string {
 function record(tee: WavTee, stems: readonly WavTee[]): TakeRecord {
   return {
     file: tee.path,
-    stems: stems.map((s) => s.path),
+    ...(stems.length > 0 ? { stems: stems.map((s) => s.path) } : {}),
     seconds: (tee.open ? tee.framesRecorded : tee.framesWritten) / tee.sampleRate,
     recording: tee.open,
     error: tee.failure?.message ?? null,
