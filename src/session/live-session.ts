@@ -55,14 +55,7 @@ export interface LiveSessionConfig {
   /** The web surface, or null for none; a token is required from every client when set (a surface beyond loopback). */
   web: { host: string; port: number; token: string | null } | null;
   midi: { input?: string; output?: string };
-  output: {
-    device?: string;
-    sampleRate: number;
-    bufferFrames: number;
-    /** Play on the real-time null sink, for this reason. */ nullSinkReason: string | null;
-    /** The mix alone (default), or the mix and each instrument on its own pair (tinyband; docs/stems.md). */
-    outputs?: OutputMode;
-  };
+  output: { device?: string; sampleRate: number; bufferFrames: number; /** Play on the real-time null sink, for this reason. */ nullSinkReason: string | null; /** mix (default), or the mix and each instrument on its own pair (docs/stems.md). */ outputs?: OutputMode };
   latencyMs: number;
   prompt: string;
   tempo: number;

@@ -12,6 +12,7 @@ import { STEM_NAMES } from '../../src/audio/outputs.js';
 import { stemPath } from '../../src/audio/takes.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { REPO, smitin, tempDir } from '../helpers/cli.js';
+import { summaryOf } from '../helpers/live.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
 
 const ready = MODEL_DIR === SHIPPED_MODEL;
@@ -27,7 +28,6 @@ function home(asoundrc: string): string {
   return dir;
 }
 
-const summary = (stdout: string) => JSON.parse(stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)!);
 
 describe.skipIf(!ready)('smitin live --outputs', () => {
   it('a named device with two channels: exit 2 before any audio, naming the device, its count and the channel map', () => {
@@ -50,7 +50,7 @@ describe.skipIf(!ready)('smitin live --outputs', () => {
     const r = smitin(['live', '--device', 'two', '--outputs', 'mix', '--duration', '1', ...QUIET], { HOME: home(TWO) });
     expect(r.status, r.stderr).toBe(0);
     // (the null PCM behind it takes no audio at a real-time pace: the output may report a stall; it is the channel count that matters here)
-    expect(summary(r.stdout)).toMatchObject({ device: 'two', channels: 2 });
+    expect(summaryOf(r.stdout)).toMatchObject({ device: 'two', channels: 2 });
   });
 
   it('an EnCodec model has no stems: it says so and plays the mix', () => {
@@ -58,7 +58,7 @@ describe.skipIf(!ready)('smitin live --outputs', () => {
     const r = smitin(['live', '--model', join(REPO, 'test', 'fixtures', 'musicgen-tiny'), '--outputs', 'stems', '--record', take, '--duration', '2', ...QUIET], { HOME: home('') });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/--outputs stems: .*musicgen-tiny.* is an EnCodec model, which has no stems \(it decodes one mixed signal\); playing the mix on channels 1-2/);
-    expect(summary(r.stdout)).toMatchObject({ channels: 2, audioErrors: 0 });
+    expect(summaryOf(r.stdout)).toMatchObject({ channels: 2, audioErrors: 0 });
     expect(decodeWav(readFileSync(take)).channels.length).toBe(2);
     for (const s of STEM_NAMES) expect(existsSync(stemPath(take, s))).toBe(false);
   }, 120_000);
@@ -67,7 +67,7 @@ describe.skipIf(!ready)('smitin live --outputs', () => {
     const take = join(tempDir(), 'set.wav');
     const r = smitin(['live', '--outputs', 'stems', '--record', take, '--duration', '3', ...QUIET], { HOME: home('') });
     expect(r.status, r.stderr).toBe(0);
-    const figures = summary(r.stdout);
+    const figures = summaryOf(r.stdout);
     expect(figures).toMatchObject({ device: 'null sink', channels: 10, audioErrors: 0 });
     expect(figures.takes[0].stems).toEqual(STEM_NAMES.map((s) => stemPath(take, s)));
     const mix = decodeWav(readFileSync(take)).channels;

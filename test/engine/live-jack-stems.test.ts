@@ -13,16 +13,15 @@
  * sum nor a stem's spectrum over seconds can be changed by them: these
  * assertions tell a wrong channel map or a broken stem, not jitter.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { STEM_NAMES } from '../../src/audio/outputs.js';
 import { stemPath } from '../../src/audio/takes.js';
 import { decodeWav } from '../../src/audio/wav.js';
-import { BIN } from '../helpers/cli.js';
 import { JACK_PCM, JACK_RATE, JackSession, jackUnavailableReason, readJackRecording } from '../helpers/jack.js';
 import { smitin } from '../helpers/cli.js';
+import { runLive, summaryOf } from '../helpers/live.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
 import { rms } from '../helpers/arrays.js';
 import { powerSpectrum } from '../synth/helpers.js';
@@ -77,20 +76,12 @@ describe.skipIf(unavailable !== null)(`smitin live --outputs stems into JACK${un
     });
     const recording = await jack.record(SECONDS + 600, join(jack.dir, 'rec.wav'), CHANNELS);
     const tee = join(jack.dir, 'tee.wav');
-    const child = spawn(process.execPath, [BIN, 'live', '--device', JACK_PCM, '--outputs', 'stems', '--record', tee, '--duration', String(SECONDS), '--osc-port', '0', '--web-port', '0', '--json'], {
-      env: { ...process.env, ...jack.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const live = runLive(['0', '--device', JACK_PCM, '--outputs', 'stems', '--record', tee, '--duration', String(SECONDS), '--json'], jack.env);
+    const code = await live.exited;
     await recording.stop(performance.now() + 500);
-    expect(code, stderr).toBe(0);
-    const summary = JSON.parse(stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)!);
-    expect(summary).toMatchObject({ device: JACK_PCM, channels: CHANNELS, audioErrors: 0 });
-    expect(stderr).toContain('stems on their own channels: 1-2 mix, 3-4 drums, 5-6 bass, 7-8 piano, 9-10 guitar');
+    expect(code, live.err()).toBe(0);
+    expect(summaryOf(live.out())).toMatchObject({ device: JACK_PCM, channels: CHANNELS, audioErrors: 0 });
+    expect(live.err()).toContain('stems on their own channels: 1-2 mix, 3-4 drums, 5-6 bass, 7-8 piano, 9-10 guitar');
 
     const rec = readJackRecording(recording.file);
     expect(rec.channels.length).toBe(CHANNELS);

@@ -166,19 +166,30 @@ export class BandEngine {
     // The drum mixer's outputs are the master buses: the tonal groups and the
     // reverb add onto them before the limiter.
     const drums = this.buses.drums;
-    this.kit.render(drums, n);
-    drums.mixDown(n, this.drumGains);
-    const half = this.buses.half;
-    if (this.bassLive > 0 || this.pianoLive > 0 || this.guitarLive > 0) {
-      const steps = half.stepsIn(n);
-      const env = this.buses.env;
-      if (this.bassLive > 0) this.bass.render(half.open(HalfGroup.Bass, steps), env, steps);
-      if (this.pianoLive > 0) this.piano.render(half.open(HalfGroup.Piano, steps), env, steps);
-      if (this.guitarLive > 0) this.guitar.render(half.open(HalfGroup.Guitar, steps), env, steps);
-      half.mixUp(steps, n, this.tonalGains, drums.left, drums.right, drums.send);
-    } else half.skip(n);
+    const steps = this.renderVoices(n);
+    if (steps >= 0) this.buses.half.mixUp(steps, n, this.tonalGains, drums.left, drums.right, drums.send);
+    else this.buses.half.skip(n);
     this.reverb.process(drums.send, drums.left, drums.right, n);
     this.limiter.process(drums.left, drums.right, n, MASTER, outL, outR, offset);
+  }
+
+  /**
+   * Renders n samples of every voice onto its group bus and mixes the drum
+   * groups down; returns the half-rate steps the tonal groups took, or -1
+   * when none is live (their buses are then to be skipped).
+   */
+  private renderVoices(n: number): number {
+    const drums = this.buses.drums;
+    this.kit.render(drums, n);
+    drums.mixDown(n, this.drumGains);
+    if (this.bassLive === 0 && this.pianoLive === 0 && this.guitarLive === 0) return -1;
+    const half = this.buses.half;
+    const steps = half.stepsIn(n);
+    const env = this.buses.env;
+    if (this.bassLive > 0) this.bass.render(half.open(HalfGroup.Bass, steps), env, steps);
+    if (this.pianoLive > 0) this.piano.render(half.open(HalfGroup.Piano, steps), env, steps);
+    if (this.guitarLive > 0) this.guitar.render(half.open(HalfGroup.Guitar, steps), env, steps);
+    return steps;
   }
 
   /**
@@ -189,18 +200,9 @@ export class BandEngine {
   renderStems(out: readonly Float32Array[], offset: number, n: number): void {
     const stems = this.stems;
     if (stems === null) throw new Error('renderStems needs a BandEngine made with stems');
-    const drums = this.buses.drums;
-    this.kit.render(drums, n);
-    drums.mixDown(n, this.drumGains);
-    const half = this.buses.half;
-    if (this.bassLive > 0 || this.pianoLive > 0 || this.guitarLive > 0) {
-      const steps = half.stepsIn(n);
-      const env = this.buses.env;
-      if (this.bassLive > 0) this.bass.render(half.open(HalfGroup.Bass, steps), env, steps);
-      if (this.pianoLive > 0) this.piano.render(half.open(HalfGroup.Piano, steps), env, steps);
-      if (this.guitarLive > 0) this.guitar.render(half.open(HalfGroup.Guitar, steps), env, steps);
-      half.mixUpEach(steps, n, this.tonalGains, stems.tonal);
-    } else half.skipEach(n, stems.tonal);
+    const steps = this.renderVoices(n);
+    if (steps >= 0) this.buses.half.mixUpEach(steps, n, this.tonalGains, stems.tonal);
+    else this.buses.half.skipEach(n, stems.tonal);
     stems.finish(n, MASTER, this.limiter, out, offset);
   }
 
