@@ -6,16 +6,18 @@
  * heap) at the first minute and at the end: growth past the first minute is
  * what a leak would show.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/live-soak.bench.js [minutes, default 10]
+ *   npx tsc -p tsconfig.json && node dist/bench/live-soak.bench.js [minutes, default 10] [mix|stems]
  */
 import { DEFAULT_LATENCY_MS } from '../src/engine/live-engine.js';
 import { Rng } from '../src/util/rng.js';
 import { startBenchSession } from './live-session.js';
 
 const MINUTES = Number(process.argv[2] ?? 10);
+/** `stems`: --outputs stems (ten channels through the ring and the null sink). */
+const OUTPUTS = process.argv[3] === 'stems' ? 'stems' : 'mix';
 const PROMPTS = ['funk happy energetic', 'rock dark steady', 'bossa calm', 'house bright energetic', 'ballad sad calm'];
 
-const session = await startBenchSession({ prompt: PROMPTS[0] });
+const session = await startBenchSession({ prompt: PROMPTS[0], outputs: OUTPUTS });
 const { engine, output } = session;
 let rtf = 0;
 let stepMs = 0;
@@ -43,7 +45,7 @@ clearInterval(prompts);
 clearInterval(samples);
 const end = process.memoryUsage();
 const base = first ?? end;
-console.log(`live session, ${MINUTES} min at default settings (ring target ${DEFAULT_LATENCY_MS} ms, 512-frame null sink at 48 kHz, a knob move every 2 s, a prompt change every minute)`);
+console.log(`live session, ${MINUTES} min at default settings, --outputs ${OUTPUTS} (ring target ${DEFAULT_LATENCY_MS} ms, 512-frame null sink at 48 kHz, a knob move every 2 s, a prompt change every minute)`);
 console.log(`underruns ${engine.output.underruns}, output blocks ${output.stats.blocks}, resyncs ${output.stats.resyncs}, errors ${output.stats.errors}`);
 console.log(`rss ${mb(base.rss).toFixed(1)} MB at 1 min -> ${mb(end.rss).toFixed(1)} MB at the end (${((end.rss / base.rss - 1) * 100).toFixed(1)} %); main heap ${mb(base.heapUsed).toFixed(1)} -> ${mb(end.heapUsed).toFixed(1)} MB (${((end.heapUsed / base.heapUsed - 1) * 100).toFixed(1)} %)`);
 await session.stop();

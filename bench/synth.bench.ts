@@ -8,7 +8,7 @@
 
 import { FRAMES_PER_BAR, SAMPLE_RATE, samplesPerFrame } from '../src/constants.js';
 import { densePattern } from '../src/model/codec/synth/demo-pattern.js';
-import { BandSynth, renderTokens } from '../src/model/codec/synth/index.js';
+import { BandSynth, renderStems, renderTokens } from '../src/model/codec/synth/index.js';
 import type { FrameTokens } from '../src/model/tinyband/layout.js';
 
 const seconds = Number(process.argv[2] ?? 60);
@@ -34,19 +34,23 @@ function report(name: string, audioSeconds: number, ms: number[]): void {
   );
 }
 
-// Whole render: the path datasets and tests use.
-{
+/** Best and median of REPEATS timed runs of `render` (after one untimed, for the JIT), which returns the samples it made. */
+function timeWhole(name: string, render: () => number): void {
   const ms: number[] = [];
   let audio = 0;
-  renderTokens(tokens, { tempo }); // warm-up: let the JIT compile the hot loops
+  render(); // warm-up: let the JIT compile the hot loops
   for (let r = 0; r < REPEATS; r++) {
     const t0 = performance.now();
-    const { left } = renderTokens(tokens, { tempo });
+    audio = render() / SAMPLE_RATE;
     ms.push(performance.now() - t0);
-    audio = left.length / SAMPLE_RATE;
   }
-  report('renderTokens', audio, ms);
+  report(name, audio, ms);
 }
+
+// Whole render: the path datasets and tests use.
+timeWhole('renderTokens', () => renderTokens(tokens, { tempo }).left.length);
+// --outputs stems: each instrument through its own reverb, the mix summed from them.
+timeWhole('renderStems', () => renderStems(tokens, { tempo })[0].length);
 
 // Streaming: frames pushed as a player would, read back in 512-sample blocks.
 {

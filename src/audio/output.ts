@@ -51,7 +51,8 @@ export interface OutputStats {
 
 export interface AudioOutput {
   readonly sampleRate: number;
-  readonly channels: 2;
+  /** Interleaved channels of every block: 2, or more with --outputs stems. */
+  readonly channels: number;
   readonly bufferFrames: number;
   /** Latency the device reports (PortAudio's output latency), ms; for the null sink its buffer. See `latencySource`. */
   readonly latencyMs: number;
@@ -72,6 +73,8 @@ export interface AudioOutput {
 export interface OutputOptions {
   sampleRate?: number;
   bufferFrames?: number;
+  /** Interleaved channels `pull` returns and the device plays (default 2). */
+  channels?: number;
   /** Called once per kind of error in the audio path (the count is in stats.errors). */
   onError?: (err: Error) => void;
 }
@@ -173,19 +176,24 @@ class ErrorReporter {
 }
 
 /** Calls `pull` and checks its answer; on failure reports and returns silence. */
-function pullBlock(pull: (frames: number) => Float32Array, frames: number, errors: ErrorReporter): Float32Array {
+function pullBlock(pull: (frames: number) => Float32Array, frames: number, channels: number, errors: ErrorReporter): Float32Array {
   try {
     const block = pull(frames);
-    if (block instanceof Float32Array && block.length === frames * CHANNELS) return block;
-    errors.report(new Error(`pull(${frames}) must return ${frames * CHANNELS} interleaved stereo samples, got: ${block instanceof Float32Array ? block.length : typeof block}`));
+    if (block instanceof Float32Array && block.length === frames * channels) return block;
+    const what = channels === CHANNELS ? 'stereo samples' : `samples (${channels} channels)`;
+    errors.report(new Error(`pull(${frames}) must return ${frames * channels} interleaved ${what}, got: ${block instanceof Float32Array ? block.length : typeof block}`));
   } catch (err) {
     errors.report(new Error(`pull(${frames}) threw: ${(err as Error)?.message ?? String(err)}`));
   }
-  return new Float32Array(frames * CHANNELS);
+  return new Float32Array(frames * channels);
 }
 
+/** The device has fewer output channels than asked for: the user's to fix (another device, or --outputs mix), never a reason to fall back to the null sink. */
+export class ChannelCountError extends Error {}
+
+const MAX_CHANNELS = 64;
+
 class NullOutput implements AudioOutput {
-  readonly channels = 2 as const;
   readonly latencySource = 'buffer' as const;
   readonly queueMs = 0;
   readonly deviceName = 'null sink';
@@ -198,6 +206,7 @@ class NullOutput implements AudioOutput {
   constructor(
     readonly sampleRate: number,
     readonly bufferFrames: number,
+    readonly channels: number,
     onError?: (err: Error) => void,
   ) {
     this.latencyMs = (bufferFrames / sampleRate) * 1000;
@@ -207,7 +216,7 @@ class NullOutput implements AudioOutput {
   start(pull: (frames: number) => Float32Array): void {
     if (this.clock) throw new Error('null output already started');
     const clock = new RealTimeClock(this.latencyMs, () => {
-      pullBlock(pull, this.bufferFrames, this.errors);
+      pullBlock(pull, this.bufferFrames, this.channels, this.errors);
       this.stats.blocks++;
       this.stats.resyncs = clock.resyncs;
     });
@@ -224,11 +233,11 @@ class NullOutput implements AudioOutput {
 export function openNullOutput(opts: OutputOptions = {}): AudioOutput {
   const sampleRate = checkPositiveInteger('sample rate', opts.sampleRate ?? SAMPLE_RATE, 384_000);
   const bufferFrames = checkPositiveInteger('buffer frames', opts.bufferFrames ?? DEFAULT_BUFFER_FRAMES, 65_536);
-  return new NullOutput(sampleRate, bufferFrames, opts.onError);
+  const channels = checkPositiveInteger('channels', opts.channels ?? CHANNELS, MAX_CHANNELS);
+  return new NullOutput(sampleRate, bufferFrames, channels, opts.onError);
 }
 
 class PortAudioOutput implements AudioOutput {
-  readonly channels = 2 as const;
   readonly stats: OutputStats = { blocks: 0, errors: 0, resyncs: 0 };
   readonly latencyMs: number;
   readonly latencySource: 'device' | 'estimate';
@@ -253,6 +262,7 @@ class PortAudioOutput implements AudioOutput {
     device: PortAudioDevice,
     readonly sampleRate: number,
     readonly bufferFrames: number,
+    readonly channels: number,
     private readonly queueBlocks: number,
     private readonly stallMs: number,
     onError?: (err: Error) => void,
@@ -329,7 +339,7 @@ class PortAudioOutput implements AudioOutput {
     if (!this.running || this.failed || !this.pull) return;
     this.lastTaken = nowMs();
     for (;;) {
-      const block = pullBlock(this.pull, this.bufferFrames, this.errors);
+      const block = pullBlock(this.pull, this.bufferFrames, this.channels, this.errors);
       this.stats.blocks++;
       // a copy: the caller may reuse its array, and a busy Writable keeps the reference until the binding copies it
       const bytes = Buffer.from(new Float32Array(block).buffer);
@@ -372,7 +382,7 @@ class PortAudioOutput implements AudioOutput {
     if (!this.running || !this.pull) return;
     const pull = this.pull;
     const clock = new RealTimeClock((this.bufferFrames / this.sampleRate) * 1000, () => {
-      pullBlock(pull, this.bufferFrames, this.errors);
+      pullBlock(pull, this.bufferFrames, this.channels, this.errors);
       this.stats.blocks++;
       this.stats.resyncs = clock.resyncs;
     });
@@ -382,26 +392,36 @@ class PortAudioOutput implements AudioOutput {
 }
 
 /**
- * A PortAudio output (float32, stereo), opened but not started. Throws when
- * the device is not there (naming the output devices) or will not open.
+ * A PortAudio output (float32, `channels` channels), opened but not started.
+ * Throws when the device is not there (naming the output devices), has too
+ * few output channels (ChannelCountError) or will not open.
  */
 export function openPortAudioOutput(opts: PortAudioOutputOptions = {}, pa: PortAudioBinding = loadPortAudio()): AudioOutput {
   const sampleRate = checkPositiveInteger('sample rate', opts.sampleRate ?? SAMPLE_RATE, 384_000);
   const bufferFrames = checkPositiveInteger('buffer frames', opts.bufferFrames ?? DEFAULT_BUFFER_FRAMES, 65_536);
   const queueBlocks = checkPositiveInteger('queue blocks', opts.queueBlocks ?? DEFAULT_QUEUE_BLOCKS, 64);
   const outputs = listOutputDevices(pa);
+  const channels = checkPositiveInteger('channels', opts.channels ?? CHANNELS, MAX_CHANNELS);
   const device = opts.device !== undefined ? findOutputDevice(opts.device, outputs) : defaultOutputDevice(pa, outputs);
-  const blockBytes = bufferFrames * CHANNELS * 4;
+  const problem = channelProblem(device, channels);
+  if (problem) throw new ChannelCountError(problem);
+  const blockBytes = bufferFrames * channels * 4;
   let stream: PortAudioOutStream;
   try {
     stream = openOutStream(
-      { deviceId: device.id, sampleRate, channels: CHANNELS, framesPerBuffer: bufferFrames, maxQueue: queueBlocks, highWaterMark: blockBytes },
+      { deviceId: device.id, sampleRate, channels, framesPerBuffer: bufferFrames, maxQueue: queueBlocks, highWaterMark: blockBytes },
       pa,
     );
   } catch (err) {
     throw new Error(`output device ${device.id} "${device.name}" could not be opened at ${sampleRate} Hz, ${bufferFrames} frames: ${(err as Error).message}`);
   }
-  return new PortAudioOutput(stream, device, sampleRate, bufferFrames, queueBlocks, opts.stallMs ?? DEFAULT_STALL_MS, opts.onError);
+  return new PortAudioOutput(stream, device, sampleRate, bufferFrames, channels, queueBlocks, opts.stallMs ?? DEFAULT_STALL_MS, opts.onError);
+}
+
+/** Why `device` cannot play `channels` channels (naming it and its count), or null when it can. */
+export function channelProblem(device: PortAudioDevice, channels: number): string | null {
+  if (device.maxOutputChannels >= channels) return null;
+  return `output device ${device.id} "${device.name}" has ${device.maxOutputChannels} output channel${device.maxOutputChannels === 1 ? '' : 's'}, ${channels} are needed`;
 }
 
 /** PortAudio's default output device, else the first output device; throws when there is none. */
@@ -437,9 +457,10 @@ export function openDefaultOutput(opts: PortAudioOutputOptions = {}): DefaultOut
     const output = openPortAudioOutput(opts);
     return { output, reason: `default output device "${output.deviceName}"` };
   } catch (err) {
-    const { onError, sampleRate, bufferFrames } = opts;
+    if (err instanceof ChannelCountError) throw err;
+    const { onError, sampleRate, bufferFrames, channels } = opts;
     return {
-      output: openNullOutput({ onError, sampleRate, bufferFrames }),
+      output: openNullOutput({ onError, sampleRate, bufferFrames, channels }),
       reason: `${(err as Error).message}; playing on a real-time null sink (control, telemetry and recording still work)`,
     };
   }

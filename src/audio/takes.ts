@@ -79,6 +79,13 @@ export interface TakesOptions {
   sampleRate: number;
   /** Interleaved channels (default 2). */
   channels?: number;
+  /**
+   * --outputs stems: the stems' names, in the order of their pairs after the
+   * mix in each block (channels is then 2 per pair). Each take then writes
+   * the mix (channels 1-2) to NAME.wav and each stem to NAME.<stem>.wav
+   * beside it, every file the same length.
+   */
+  stems?: readonly string[];
   /** WavTee's flush period, ms (default 100). */
   flushMs?: number;
   /** Wall clock, ms since the epoch (default Date.now): names the timestamped takes and paces starts; injectable for tests. */
@@ -104,6 +111,8 @@ export interface TakeStatus {
 /** A take of this session, for the summary. */
 export interface TakeRecord {
   file: string;
+  /** The stem files beside it, in pair order (--outputs stems only). */
+  stems?: string[];
   /** Length, s: what the file holds once stopped, what was accepted while recording. */
   seconds: number;
   recording: boolean;
@@ -118,6 +127,8 @@ export class Takes {
   private readonly now: () => number;
   /** The take being recorded, or the last one (kept for status() and list() until the next start). */
   private current: WavTee | null = null;
+  /** Its stems' files (--outputs stems), in pair order. */
+  private currentStems: WavTee[] = [];
   /** Takes before it: their records only, so an hours-long session of short takes does not keep every take's buffers. */
   private readonly earlier: TakeRecord[] = [];
   private refusedStarts = 0;
@@ -132,7 +143,11 @@ export class Takes {
     if (!RECORD_FORMATS.includes(format)) throw new RangeError(`record format must be one of ${RECORD_FORMATS.join(', ')}, got: ${String(format)}`);
     if (opts.record !== undefined && !isWavName(opts.record)) throw new RangeError(`--record must name a .wav file, got: ${opts.record}`);
     if (!Number.isInteger(opts.sampleRate) || opts.sampleRate < 1) throw new RangeError(`takes: sample rate must be a positive integer, got: ${opts.sampleRate}`);
-    this.opts = { ...opts, format, channels: opts.channels ?? CHANNELS };
+    const stems = opts.stems ?? [];
+    const channels = opts.channels ?? CHANNELS * (1 + stems.length);
+    if (channels !== CHANNELS * (1 + stems.length)) throw new RangeError(`takes: ${stems.length} stems need ${CHANNELS * (1 + stems.length)} channels, got: ${channels}`);
+    if (stems.some((n) => !/^[a-z0-9]+$/.test(n))) throw new RangeError(`takes: stem names must be lowercase letters and digits, got: ${stems.join(', ')}`);
+    this.opts = { ...opts, format, channels };
     this.now = opts.now ?? Date.now;
     this.folder = opts.record !== undefined ? dirname(opts.record) : (opts.dir ?? DEFAULT_TAKES_DIR);
   }
@@ -165,15 +180,17 @@ export class Takes {
     // a failed attempt counts too: a storm against a full disk tries (and reports) once a second
     this.lastStartAt = t;
     this.refusalReported = false;
-    let tee: WavTee;
+    let tees: WavTee[];
     try {
-      tee = this.openNext(t);
+      tees = this.openNext(t);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
       return null;
     }
-    if (this.current) this.earlier.push(record(this.current));
+    if (this.current) this.earlier.push(record(this.current, this.currentStems));
+    const [tee, ...stems] = tees;
     this.current = tee;
+    this.currentStems = stems;
     this.note(`recording to ${tee.path}`);
     return tee.path;
   }
@@ -183,21 +200,31 @@ export class Takes {
     const tee = this.current;
     if (tee === null || !tee.open) return;
     try {
-      tee.write(block);
+      if (this.currentStems.length === 0) tee.write(block);
+      else this.writeStems(block);
     } catch (err) {
       // WavTee does not throw from write(); this is the last guard in front of the audio path
       this.fail(new Error(`recording ${tee.path}: ${describeFsError(err)}`));
     }
   }
 
+  /** A stems block: each file takes its pair, picked as it buffers. */
+  private writeStems(block: Float32Array): void {
+    const stride = this.opts.channels;
+    this.current!.writeFrom(block, stride, 0);
+    for (let k = 0; k < this.currentStems.length; k++) this.currentStems[k].writeFrom(block, stride, CHANNELS * (k + 1));
+  }
+
   /** Finalises the current take; returns its file and length, or null when not recording. Safe to call twice. */
   stop(): TakeStatus | null {
     const tee = this.current;
     if (tee === null || !tee.open) return null;
-    try {
-      tee.close();
-    } catch (err) {
-      this.fail(new Error(`recording ${tee.path}: ${describeFsError(err)}`));
+    for (const t of [tee, ...this.currentStems]) {
+      try {
+        t.close();
+      } catch (err) {
+        this.fail(new Error(`recording ${t.path}: ${describeFsError(err)}`));
+      }
     }
     const seconds = tee.framesWritten / tee.sampleRate;
     // a take that failed while closing was reported by its own onError
@@ -213,7 +240,7 @@ export class Takes {
 
   /** Every take of this session, oldest first. */
   list(): TakeRecord[] {
-    return this.current ? [...this.earlier, record(this.current)] : [...this.earlier];
+    return this.current ? [...this.earlier, record(this.current, this.currentStems)] : [...this.earlier];
   }
 
   private refuse(since: number): void {
@@ -232,9 +259,14 @@ export class Takes {
     this.refusalReported = true;
   }
 
-  /** Opens the first free name; EEXIST moves on to the next, anything else is the error to report. */
-  private openNext(t: number): WavTee {
-    const { record, overwrite, format, sampleRate, channels, flushMs } = this.opts;
+  /**
+   * Opens the first free name (and, with stems, NAME.<stem>.wav beside it:
+   * a name is free only when every file of the set is); EEXIST moves on to
+   * the next, anything else is the error to report. Returns the mix's file,
+   * then the stems'.
+   */
+  private openNext(t: number): WavTee[] {
+    const { record, overwrite, format, sampleRate, flushMs } = this.opts;
     const onError = (e: Error) => this.fail(e);
     const stamp = record === undefined ? timestamp(new Date(t)) : '';
     let index = record === undefined ? 1 : this.nextIndex;
@@ -242,10 +274,10 @@ export class Takes {
     for (let tries = 0; tries < MAX_NAME_TRIES; ) {
       const path = record === undefined ? join(this.folder, `take-${stamp}${index === 1 ? '' : `-${index}`}.wav`) : numbered(record, index);
       try {
-        const tee = new WavTee(path, {
+        const tees = openSet(path, this.opts.stems ?? [], {
           format,
           sampleRate,
-          channels,
+          channels: CHANNELS,
           flushMs,
           // only the user's own name, only for the first take of the session
           overwrite: record !== undefined && overwrite === true && index === 1 && this.current === null,
@@ -253,7 +285,7 @@ export class Takes {
           onError,
         });
         if (record !== undefined) this.nextIndex = index + 1;
-        return tee;
+        return tees;
       } catch (err) {
         const code = errnoCode(err);
         if (code === 'EEXIST') {
@@ -298,9 +330,41 @@ export class Takes {
   }
 }
 
-function record(tee: WavTee): TakeRecord {
+/**
+ * Creates `path` and, beside it, a file per stem (stemPath); if one cannot
+ * be created, the files this call created (empty, exclusively ours) are
+ * removed and the error is thrown, EEXIST included: the set moves on whole.
+ */
+function openSet(path: string, stems: readonly string[], opts: ConstructorParameters<typeof WavTee>[1]): WavTee[] {
+  const made: WavTee[] = [];
+  try {
+    for (const p of [path, ...stems.map((s) => stemPath(path, s))]) made.push(new WavTee(p, opts));
+    return made;
+  } catch (err) {
+    for (const tee of made) {
+      tee.close();
+      if (!opts?.overwrite) {
+        try {
+          unlinkSync(tee.path);
+        } catch {
+          // an empty WAV left behind is untidy, not a reason to hide the first error
+        }
+      }
+    }
+    throw err;
+  }
+}
+
+/** NAME.<stem>.wav beside NAME.wav (the extension as the user wrote it). */
+export function stemPath(path: string, stem: string): string {
+  const ext = extname(path);
+  return join(dirname(path), `${basename(path, ext)}.${stem}${ext}`);
+}
+
+function record(tee: WavTee, stems: readonly WavTee[]): TakeRecord {
   return {
     file: tee.path,
+    ...(stems.length > 0 ? { stems: stems.map((s) => s.path) } : {}),
     seconds: (tee.open ? tee.framesRecorded : tee.framesWritten) / tee.sampleRate,
     recording: tee.open,
     error: tee.failure?.message ?? null,

@@ -233,6 +233,29 @@ export class WavTee {
     }
   }
 
+  /**
+   * Appends `channels` channels from `first` on of interleaved frames of
+   * `stride` channels (a stem's pair of a stems block): picked while
+   * buffering, so a stem costs no copy of the block.
+   */
+  writeFrom(block: Float32Array, stride: number, first: number): void {
+    const ch = this.channels;
+    if (first < 0 || first + ch > stride) throw new RangeError(`channels ${first}..${first + ch - 1} are not in a frame of ${stride}`);
+    const frames = Math.floor(block.length / stride);
+    let f = 0;
+    while (f < frames && this.fd !== null) {
+      const n = Math.min(frames - f, Math.floor((this.chunk.length - this.chunkFill) / ch));
+      const c0 = this.chunkFill;
+      for (let i = 0; i < n; i++) {
+        const from = (f + i) * stride + first;
+        for (let c = 0; c < ch; c++) this.chunk[c0 + i * ch + c] = block[from + c];
+      }
+      this.chunkFill += n * ch;
+      f += n;
+      if (this.chunkFill + ch > this.chunk.length) this.flush();
+    }
+  }
+
   /** Writes what is buffered (whole frames), then rewrites the header to cover it. */
   flush(): void {
     if (this.fd === null) return;

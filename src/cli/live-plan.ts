@@ -12,6 +12,8 @@
 import { resolve } from 'node:path';
 import { probeDevices } from './commands/devices.js';
 import { findOutputDevice } from '../audio/portaudio.js';
+import { channelProblem } from '../audio/output.js';
+import { describeChannels, outputChannels, type OutputMode } from '../audio/outputs.js';
 import { checkRecordOptions, checkTakeFile, type RecordFormat } from '../audio/takes.js';
 import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../control/presets.js';
 import { parseTarget } from '../control/telemetry-out.js';
@@ -22,7 +24,7 @@ import type { LiveSessionConfig } from '../session/live-session.js';
 import type { LoopBars, Quantize } from '../protocol.js';
 import type { SyncSource } from '../sync/time-source.js';
 import { UsageError } from '../util/errors.js';
-import { quoted } from '../util/printable.js';
+import { printable, quoted } from '../util/printable.js';
 import { isLoopback, newToken } from '../web/access.js';
 import { resolveLiveModel } from './model-check.js';
 import type { DeviceReport } from './device-probe.js';
@@ -53,6 +55,8 @@ export interface LiveCliOptions {
   takes: string;
   overwrite?: boolean;
   recordFormat: RecordFormat;
+  /** The mix alone, or the mix and each instrument on its own pair (tinyband). */
+  outputs?: OutputMode;
   duration?: number;
   steer?: Record<string, number>;
   quantize: Quantize;
@@ -81,6 +85,9 @@ export interface LivePlan {
   devices: DeviceReport;
   /** PortAudio is opened in-process only when a device is there to open; else the null sink plays. */
   nullSinkReason: string | null;
+  /** What the device's channels carry: --outputs, or mix for a model without stems (outputsNote says so). */
+  outputs: OutputMode;
+  outputsNote: string | null;
 }
 
 export function planLive(opts: LiveCliOptions): LivePlan {
@@ -134,7 +141,27 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     nullSinkReason = `no audio output device (${devices.audio.reason ?? 'PortAudio lists none'}); playing on a real-time null sink (control, telemetry and recording still work)`;
   }
 
-  return { opts, spec, tokenizer, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason };
+  const { outputs, outputsNote } = planOutputs(opts, spec, devices);
+  return { opts, spec, tokenizer, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason, outputs, outputsNote };
+}
+
+/**
+ * --outputs: stems need the tinyband synthesizer (an EnCodec model decodes
+ * one mixed signal: said, and the mix plays) and, on a named device, enough
+ * output channels (else exit 2, naming the device and its count). The
+ * default device is checked when it opens, still before any audio.
+ */
+function planOutputs(opts: LiveCliOptions, spec: ModelSpec, devices: DeviceReport): { outputs: OutputMode; outputsNote: string | null } {
+  if (opts.outputs !== 'stems') return { outputs: 'mix', outputsNote: null };
+  if (spec.codec.kind !== 'tinyband-synth') {
+    return { outputs: 'mix', outputsNote: `--outputs stems: ${quoted(spec.dir, 80)} is an EnCodec model, which has no stems (it decodes one mixed signal); playing the mix on channels 1-2` };
+  }
+  if (opts.device !== undefined) {
+    const device = findOutputDevice(opts.device, devices.audio.outputs);
+    const problem = channelProblem(device, outputChannels('stems'));
+    if (problem) throw new UsageError(`--outputs stems: ${printable(problem, 200)} (${describeChannels('stems')}); choose a device with ${outputChannels('stems')} or more, or --outputs mix`);
+  }
+  return { outputs: 'stems', outputsNote: null };
 }
 
 /** --midi-notes-out and --record-midi: only a model whose tokens are notes (tinyband) has any; a MIDI file needs a .mid name in a folder that takes it. */
@@ -163,7 +190,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     oscTargets: opts.oscTarget,
     web: opts.web ? { host: opts.webHost, port: opts.webPort, token: isLoopback(opts.webHost) ? null : newToken() } : null,
     midi: { input: opts.midiIn, output: opts.midiOut },
-    output: { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, nullSinkReason: plan.nullSinkReason },
+    output: { device: opts.device, sampleRate: opts.rate, bufferFrames: opts.buffer, nullSinkReason: plan.nullSinkReason, outputs: plan.outputs },
     latencyMs: opts.latency,
     prompt: opts.prompt,
     tempo: opts.tempo,

@@ -7,13 +7,15 @@
  */
 import { StreamResampler } from '../audio/resample.js';
 import { EncodecStream } from '../model/codec/encodec/index.js';
-import { BandSynth } from '../model/codec/synth/index.js';
+import { BandSynth, STEM_CHANNELS } from '../model/codec/synth/index.js';
 import type { MusicgenModel } from '../model/musicgen/index.js';
 import type { FrameTokens } from '../model/tinyband/layout.js';
 
 export interface StereoBlock {
   left: Float32Array;
   right: Float32Array;
+  /** Stems codecs only: every pair in output order, the mix (left, right) first, then one per instrument. */
+  pairs?: readonly StereoBlock[];
 }
 
 export interface Replay {
@@ -36,8 +38,9 @@ class SynthCodec implements FrameCodec {
   constructor(
     tempo: number,
     private readonly sampleRate: number,
+    private readonly stems: boolean,
   ) {
-    this.synth = new BandSynth({ tempo, sampleRate });
+    this.synth = new BandSynth({ tempo, sampleRate, stems });
   }
 
   samplesPerFrame(): number {
@@ -51,9 +54,17 @@ class SynthCodec implements FrameCodec {
     this.frames++;
     this.synth.pushFrame(frame as unknown as FrameTokens);
     const n = this.synth.queuedSamples();
+    if (this.stems) return this.pushStems(n);
     const block = { left: new Float32Array(n), right: new Float32Array(n) };
     this.synth.process(block.left, block.right);
     return block;
+  }
+
+  private pushStems(n: number): StereoBlock {
+    const channels = Array.from({ length: STEM_CHANNELS }, () => new Float32Array(n));
+    this.synth.processStems(channels);
+    const pairs = Array.from({ length: STEM_CHANNELS / 2 }, (_, p) => ({ left: channels[2 * p], right: channels[2 * p + 1] }));
+    return { ...pairs[0], pairs };
   }
 
   setTempo(bpm: number): void {
@@ -96,6 +107,9 @@ class EncodecCodec implements FrameCodec {
   }
 }
 
-export async function openFrameCodec(model: MusicgenModel, tempo: number, sampleRate: number): Promise<FrameCodec> {
-  return model.spec.codec.kind === 'tinyband-synth' ? new SynthCodec(tempo, sampleRate) : EncodecCodec.create(model, sampleRate);
+/** `stems`: the mix and each instrument on its own pair (tinyband only: EnCodec makes one mixed signal). */
+export async function openFrameCodec(model: MusicgenModel, tempo: number, sampleRate: number, stems = false): Promise<FrameCodec> {
+  if (model.spec.codec.kind === 'tinyband-synth') return new SynthCodec(tempo, sampleRate, stems);
+  if (stems) throw new Error(`${model.spec.dir}: an EnCodec model has no stems (it decodes one mixed signal); play it with --outputs mix`);
+  return EncodecCodec.create(model, sampleRate);
 }

@@ -53,6 +53,8 @@ export interface LoopSettings {
   reportTokens?: boolean;
   /** Where control changes land: the next frame ('off'), or the first frame on the next beat or bar line. */
   quantize?: Quantize;
+  /** The mix and each instrument on its own pair (tinyband; the ring must have the pairs). */
+  stems?: boolean;
 }
 
 
@@ -142,7 +144,7 @@ export class GenerationLoop {
     settings: LoopSettings,
     post: (m: LoopMessage) => void,
   ): Promise<GenerationLoop> {
-    const codec = await openFrameCodec(model, settings.tempo, settings.sampleRate);
+    const codec = await openFrameCodec(model, settings.tempo, settings.sampleRate, settings.stems);
     const loop = new GenerationLoop(model, codec, ring, controls, probes, settings, post);
     await loop.restart([]);
     return loop;
@@ -321,7 +323,7 @@ export class GenerationLoop {
     const position = this.ring.written();
     const replay = loop ? { of: loop.first + at, seam: at === 0 } : undefined;
     const block = await this.codec.push(frame, replay);
-    const wrote = this.ring.write(block.left, block.right);
+    const wrote = block.pairs ? this.ring.writePairs(block.pairs) : this.ring.write(block.left, block.right);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
     if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position, index: this.framesOut, dice: replay?.of ?? this.framesOut, tempo: this.tempo });
     if (this.pendingStamp !== null) {

@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { MIN_TEMPO } from '../constants.js';
+import { STEM_CHANNELS } from '../model/codec/synth/index.js';
 import { readModelFolder } from '../model/musicgen/index.js';
 import { readProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
@@ -46,6 +47,8 @@ export interface LiveEngineOptions {
   reportTokens?: boolean;
   /** Where control changes land: the next frame ('off', the default), or the next beat or bar line. */
   quantize?: Quantize;
+  /** The mix and each instrument on its own pair (tinyband): pull() then hands out STEM_CHANNELS channels. */
+  stems?: boolean;
 }
 
 export const DEFAULT_LATENCY_MS = 100;
@@ -104,7 +107,7 @@ export class LiveEngine {
     const targetFrames = Math.round((options.latencyMs / 1000) * options.sampleRate);
     // room for the target plus the longest frame (a 16th at the slowest tempo), with margin
     const longestFrame = Math.ceil((options.sampleRate * 60) / (MIN_TEMPO * 4));
-    const ring = StereoRing.allocate(targetFrames + 2 * longestFrame);
+    const ring = StereoRing.allocate(targetFrames + 2 * longestFrame, options.stems ? STEM_CHANNELS / 2 : 1);
     const controls = ControlBlock.allocate(features, options.temperature ?? spec.generation.temperature, options.guidance ?? spec.generation.guidance);
     const settings: LoopSettings = {
       prompt: options.prompt,
@@ -116,6 +119,7 @@ export class LiveEngine {
       alphas: options.alphas,
       reportTokens: options.reportTokens,
       quantize: options.quantize,
+      stems: options.stems,
     };
     const init: WorkerInit = { modelDir: options.modelDir, probesFile: options.probesFile, features, threads: options.threads, ring: ring.buffer, controls: controls.buffer, settings };
     const worker = spawnWorker(init);

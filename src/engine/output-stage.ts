@@ -119,9 +119,14 @@ export class OutputStage {
     return addListener(this.gridTaps, listener);
   }
 
-  /** `frames` interleaved stereo frames; the returned array is reused by the next call. */
+  /** Interleaved channels a frame: 2, or the mix and the stems (--outputs stems). */
+  get channels(): number {
+    return this.ring.channels;
+  }
+
+  /** `frames` interleaved frames of `channels`; the returned array is reused by the next call. */
   pull(frames: number): Float32Array {
-    if (this.buffer.length !== frames * 2) this.buffer = new Float32Array(frames * 2);
+    if (this.buffer.length !== frames * this.ring.channels) this.buffer = new Float32Array(frames * this.ring.channels);
     const out = this.buffer;
     out.fill(0);
     if (!this.playing) {
@@ -228,20 +233,20 @@ export class OutputStage {
 
   private fadeIn(out: Float32Array, got: number): void {
     const n = Math.min(got, this.fadeFrames);
+    const ch = this.ring.channels;
     for (let i = 0; i < n; i++) {
       const g = i / n;
-      out[2 * i] *= g;
-      out[2 * i + 1] *= g;
+      for (let c = 0; c < ch; c++) out[ch * i + c] *= g;
     }
   }
 
   /** Fades the last `length` of the first `got` frames down to 0. */
   private fadeOut(out: Float32Array, got: number, length: number): void {
+    const ch = this.ring.channels;
     for (let i = 0; i < length; i++) {
       const g = 1 - (i + 1) / length;
-      const at = got - length + i;
-      out[2 * at] *= g;
-      out[2 * at + 1] *= g;
+      const at = (got - length + i) * ch;
+      for (let c = 0; c < ch; c++) out[at + c] *= g;
     }
   }
 }

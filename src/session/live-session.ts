@@ -13,7 +13,8 @@
  * it had opened before it throws.
  */
 import { filter, first, map, share, Subject, type Observable, type Subscription } from 'rxjs';
-import { openDefaultOutput, openNullOutput, type AudioOutput } from '../audio/output.js';
+import { ChannelCountError, openDefaultOutput, openNullOutput, type AudioOutput } from '../audio/output.js';
+import { describeChannels, outputChannels, STEM_NAMES, type OutputMode } from '../audio/outputs.js';
 import { PeakMeter } from '../audio/peak-meter.js';
 import { Takes, type RecordFormat, type TakeRecord } from '../audio/takes.js';
 import { controlCommands, type Control } from '../control/index.js';
@@ -29,7 +30,7 @@ import { Closers } from './closers.js';
 import { EffectWatch } from './time-to-effect.js';
 import { openBandNotes, type BandNotes, type BandNotesConfig } from '../notes/band-notes.js';
 import { saveLearnedPreset } from './learned-preset.js';
-import { quoted } from '../util/printable.js';
+import { printable, quoted } from '../util/printable.js';
 import { isLoopback } from '../web/access.js';
 import { openWebSurface, WEB_SENDER_PREFIX, type WebSurface } from '../web/web-surface.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
@@ -58,7 +59,7 @@ export interface LiveSessionConfig {
   /** The web surface, or null for none; a token is required from every client when set (a surface beyond loopback). */
   web: { host: string; port: number; token: string | null } | null;
   midi: { input?: string; output?: string };
-  output: { device?: string; sampleRate: number; bufferFrames: number; /** Play on the real-time null sink, for this reason. */ nullSinkReason: string | null };
+  output: { device?: string; sampleRate: number; bufferFrames: number; /** Play on the real-time null sink, for this reason. */ nullSinkReason: string | null; /** mix (default), or the mix and each instrument on its own pair (docs/stems.md). */ outputs?: OutputMode };
   latencyMs: number;
   prompt: string;
   tempo: number;
@@ -210,7 +211,9 @@ export class LiveSession {
     }
 
     const { output: out } = config;
-    const outputOptions = { device: out.device, sampleRate: out.sampleRate, bufferFrames: out.bufferFrames, onError: (e: Error) => say(`audio: ${e.message}`) };
+    const mode = out.outputs ?? 'mix';
+    const channels = outputChannels(mode);
+    const outputOptions = { device: out.device, sampleRate: out.sampleRate, bufferFrames: out.bufferFrames, channels, onError: (e: Error) => say(`audio: ${e.message}`) };
     let output: AudioOutput;
     if (out.nullSinkReason) {
       output = openNullOutput(outputOptions);
@@ -221,11 +224,13 @@ export class LiveSession {
         opened = openDefaultOutput(outputOptions);
       } catch (err) {
         // the device was listed a moment ago but will not open at these settings: still the user's to fix
+        if (err instanceof ChannelCountError) throw new UsageError(`--outputs ${mode}: ${printable(err.message, 200)} (${describeChannels(mode)}); choose a device with ${channels} or more, or --outputs mix`);
         throw new UsageError(`--device: ${(err as Error).message}`);
       }
       output = opened.output;
       say(`audio: ${opened.reason}`);
     }
+    if (mode === 'stems') say(`audio: stems on their own channels: ${describeChannels(mode)}`);
     closers.add('audio output', () => output.stop());
 
     const engine = await LiveEngine.start(engineOptions(config, output));
@@ -236,7 +241,8 @@ export class LiveSession {
     // can stop or split (a stage network toggling record must not cost the set). /smitin/record and record buttons make
     // takes of their own in the takes folder, named by the clock: nothing from the network names a file.
     const rec = config.recording;
-    const recorder = (record?: string) => new Takes({ dir: rec.takes, record, overwrite: rec.overwrite, format: rec.format, sampleRate: output.sampleRate, issues: control.issues, onNote: say });
+    const stems = mode === 'stems' ? STEM_NAMES : [];
+    const recorder = (record?: string) => new Takes({ dir: rec.takes, record, overwrite: rec.overwrite, format: rec.format, sampleRate: output.sampleRate, stems, issues: control.issues, onNote: say });
     const session = rec.record ? recorder(rec.record) : null;
     const takes = recorder();
     const meter = new PeakMeter();
@@ -403,6 +409,7 @@ export function engineOptions(config: LiveSessionConfig, output: { sampleRate: n
     steering: { alpha: defaultAlpha(DEFAULT_STEERING.weighting), ...config.steering },
     reportTokens: config.watchEffects || Boolean(config.notes),
     quantize: config.quantize,
+    stems: config.output.outputs === 'stems',
   };
 }
 
@@ -415,6 +422,7 @@ function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput
   return {
     seconds,
     device: output.deviceName,
+    channels: output.channels,
     sampleRate: output.sampleRate,
     bufferFrames: output.bufferFrames,
     deviceLatencyMs: output.latencyMs,

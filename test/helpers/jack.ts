@@ -73,10 +73,10 @@ async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
   started.delete(child);
 }
 
-/** Frames in a 2-channel 32-bit WAV being written (the header counts as nothing). */
-function fileFrames(file: string): number {
+/** Frames in a 32-bit WAV of `channels` being written (the header counts as nothing). */
+function fileFrames(file: string, channels: number): number {
   try {
-    return Math.max(0, statSync(file).size - 44) / 8;
+    return Math.max(0, statSync(file).size - 44) / (4 * channels);
   } catch {
     return 0;
   }
@@ -163,9 +163,10 @@ export function jackLateClients(log: string): string[] {
   return [...log.matchAll(/client = (\S+) was not finished/g)].map((m) => m[1]);
 }
 
-/** The tests' own ALSA device: PortAudio's `jackout` plays into jack_rec's inputs. */
-export function jackPcm(): string {
-  return `pcm.${JACK_PCM} { type plug  slave { pcm { type jack  playback_ports { 0 jackrec:input1  1 jackrec:input2 } } } }\n`;
+/** The tests' own ALSA device: PortAudio's `jackout` plays into jack_rec's inputs (as many as `ports`). */
+export function jackPcm(ports = 2): string {
+  const list = Array.from({ length: ports }, (_, i) => `${i} jackrec:input${i + 1}`).join('  ');
+  return `pcm.${JACK_PCM} { type plug  slave { pcm { type jack  playback_ports { ${list} } } } }\n`;
 }
 
 export class JackSession {
@@ -184,7 +185,9 @@ export class JackSession {
   }
 
   /** Starts `jackd --no-realtime -d dummy` under a unique name and waits until it answers. */
-  static async start(opts: { rate?: number; period?: number; realtime?: boolean } = {}): Promise<JackSession> {
+  /** `ports`: the dummy driver's playback and capture ports (default 2 each), and the inputs `jackout` plays into. */
+  static async start(opts: { rate?: number; period?: number; realtime?: boolean; ports?: number } = {}): Promise<JackSession> {
+    const ports = opts.ports ?? 2;
     const reason = jackUnavailableReason();
     if (reason) throw new Error(`JACK unavailable: ${reason}`);
     const dir = mkdtempSync(join(tmpdir(), 'smitin-jack-'));
@@ -193,7 +196,7 @@ export class JackSession {
     const log = openSync(join(dir, 'jackd.log'), 'w');
     const jackd = spawn(
       'jackd',
-      ['-n', server, realtime ? '--realtime' : '--no-realtime', '-d', 'dummy', '-r', String(opts.rate ?? JACK_RATE), '-p', String(opts.period ?? JACK_PERIOD)],
+      ['-n', server, realtime ? '--realtime' : '--no-realtime', '-d', 'dummy', '-r', String(opts.rate ?? JACK_RATE), '-p', String(opts.period ?? JACK_PERIOD), '-P', String(ports), '-C', String(ports)],
       { stdio: ['ignore', log, log] },
     );
     closeSync(log);
@@ -201,7 +204,7 @@ export class JackSession {
     const session = new JackSession(server, dir, jackd);
     const home = session.env.HOME;
     mkdirSync(home, { recursive: true });
-    writeFileSync(join(home, '.asoundrc'), jackPcm());
+    writeFileSync(join(home, '.asoundrc'), jackPcm(ports));
     const wait = spawnSync('jack_wait', ['-s', server, '-w', '-t', '10'], { encoding: 'utf8', env: { ...process.env, ...session.env } });
     if (wait.status !== 0 || jackd.exitCode !== null) {
       await session.stop();
@@ -217,16 +220,17 @@ export class JackSession {
   }
 
   /**
-   * Starts jack_rec for `seconds` (of the server's clock) on two inputs
-   * (jackrec:input1/2, connected to the dummy capture ports, which are
-   * silent) and waits until its ports exist, so `jackout` can connect.
+   * Starts jack_rec for `seconds` (of the server's clock) on `channels`
+   * inputs (jackrec:input1..n, connected to the dummy capture ports, which
+   * are silent) and waits until its ports exist, so `jackout` can connect.
    * A player's start-up time is unknown on a loaded machine: give a long
    * duration and end it with `stop()` once the player is done.
    */
-  async record(seconds: number, file = join(this.dir, `jack_rec-${this.recordings + 1}.wav`)): Promise<JackRecording> {
+  async record(seconds: number, file = join(this.dir, `jack_rec-${this.recordings + 1}.wav`), channels = 2): Promise<JackRecording> {
     const logPath = join(this.dir, `jack_rec-${++this.recordings}.log`);
     const log = openSync(logPath, 'w');
-    const rec = spawn('jack_rec', ['-f', file, '-d', String(seconds), '-b', '32', '-B', String(RECORDER_BUFFER_FRAMES), 'system:capture_1', 'system:capture_2'], {
+    const captures = Array.from({ length: channels }, (_, i) => `system:capture_${i + 1}`);
+    const rec = spawn('jack_rec', ['-f', file, '-d', String(seconds), '-b', '32', '-B', String(RECORDER_BUFFER_FRAMES), ...captures], {
       stdio: ['ignore', log, log],
       env: { ...process.env, ...this.env },
     });
@@ -239,7 +243,7 @@ export class JackSession {
       // the disk thread lags the server's clock; wait until the file holds the moment asked for (8 bytes a frame)
       const until = performance.now() + timeoutMs;
       const wanted = ((covering - startedAt) / 1000) * JACK_RATE;
-      while (performance.now() < until && rec.exitCode === null && fileFrames(file) < wanted) await sleep(50);
+      while (performance.now() < until && rec.exitCode === null && fileFrames(file, channels) < wanted) await sleep(50);
       stopping = true;
       await stopChild(rec);
     };
@@ -250,7 +254,7 @@ export class JackSession {
     done.catch(() => undefined);
     for (let i = 0; i < 100; i++) {
       const ports = this.ports();
-      if (ports.includes('jackrec:input1') && ports.includes('jackrec:input2')) {
+      if (ports.includes('jackrec:input1') && ports.includes(`jackrec:input${channels}`)) {
         startedAt = performance.now();
         return { file, startedAt, done, stop };
       }

@@ -12,6 +12,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
 import { RECORD_FORMATS } from '../../audio/takes.js';
+import { describeChannels, OUTPUT_MODES, outputChannels } from '../../audio/outputs.js';
 import { listPresets } from '../../control/presets.js';
 import { DEFAULT_OSC_HOST } from '../../control/osc-source.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT } from '../../web/web-surface.js';
@@ -66,6 +67,7 @@ export function liveCommand(): Command {
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
     .option('--overwrite', 'let --record and --record-midi replace an existing file')
     .addOption(new Option('--record-format <f>', 'take sample format: f32 (exactly what played), s24 or s16 (PCM, opens everywhere)').choices(RECORD_FORMATS).default('f32'))
+    .addOption(new Option('--outputs <mode>', `what the device's channels carry: mix (1-2), or stems: ${describeChannels('stems')} (tinyband; needs a device with ${outputChannels('stems')} output channels; takes write NAME.<instrument>.wav beside NAME.wav)`).choices(OUTPUT_MODES).default('mix'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', numberIn('duration', 0.1, 86400))
     .option('--seed <n>', 'sampling seed', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
     .option('--json', 'no status view: print the final figures as JSON')
@@ -80,6 +82,7 @@ async function runLive(plan: LivePlan): Promise<void> {
   const view = opts.json ? null : new StatusView(process.stdout);
   const say = (m: string) => (view ? view.note(m) : process.stderr.write(`${m}\n`));
   if (plan.steeringNote) say(plan.steeringNote);
+  if (plan.outputsNote) say(plan.outputsNote);
   // a binding thread of a failed device can keep the event loop alive: whatever happens below, the process ends
   const forceExit = () => setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
   let session: LiveSession | null = null;

@@ -21,6 +21,7 @@ import { Limiter } from './limiter.js';
 import type { ResolvedMix } from './mix.js';
 import { Piano, Stream } from './piano.js';
 import { Reverb } from './reverb.js';
+import { StemMaster } from './stem-master.js';
 import { accentAt, guitarVoicing, pianoVoicing } from './voicing.js';
 
 /** Calibrated levels and reverb sends of the melodic instruments (drums have their own per voice). */
@@ -60,8 +61,11 @@ export class BandEngine {
   private bassLive = 0;
   private pianoLive = 0;
   private guitarLive = 0;
+  /** Stems renders only: the per-instrument master section. */
+  private readonly stems: StemMaster | null;
 
-  constructor(sampleRate: number, mix: ResolvedMix) {
+  /** `stems`: render with renderStems (each instrument on its own pair) instead of render. */
+  constructor(sampleRate: number, mix: ResolvedMix, stems = false) {
     this.kit = new DrumKit(sampleRate, mix.drums.gain);
     // The tonal instruments run at half rate (see buses.ts).
     this.bass = new Bass(sampleRate / 2);
@@ -69,6 +73,7 @@ export class BandEngine {
     this.guitar = new Guitar(sampleRate / 2);
     this.reverb = new Reverb(sampleRate, REVERB_WET);
     this.limiter = new Limiter(sampleRate);
+    this.stems = stems ? new StemMaster(sampleRate, REVERB_WET, this.buses.drums) : null;
     const drums = DrumKit.placements(mix.drums.pan);
     setPlacement(this.drumGains, Group.Kick, drums.kick);
     setPlacement(this.drumGains, Group.Snare, drums.snare);
@@ -85,6 +90,7 @@ export class BandEngine {
     this.piano.cull();
     this.guitar.cull();
     this.reverb.settle();
+    this.stems?.settle();
 
     const accent = accentAt(frameIndex);
     for (const hit of drumHits(frameIndex, decodeDrums(tokens[0]))) this.kit.hit(hit.voice, accent, hit.velocity, hit.seed);
@@ -136,22 +142,48 @@ export class BandEngine {
     // The drum mixer's outputs are the master buses: the tonal groups and the
     // reverb add onto them before the limiter.
     const drums = this.buses.drums;
-    this.kit.render(drums, n);
-    drums.mixDown(n, this.drumGains);
-    const half = this.buses.half;
-    if (this.bassLive > 0 || this.pianoLive > 0 || this.guitarLive > 0) {
-      const steps = half.stepsIn(n);
-      const env = this.buses.env;
-      if (this.bassLive > 0) this.bass.render(half.open(HalfGroup.Bass, steps), env, steps);
-      if (this.pianoLive > 0) this.piano.render(half.open(HalfGroup.Piano, steps), env, steps);
-      if (this.guitarLive > 0) this.guitar.render(half.open(HalfGroup.Guitar, steps), env, steps);
-      half.mixUp(steps, n, this.tonalGains, drums.left, drums.right, drums.send);
-    } else half.skip(n);
+    const steps = this.renderVoices(n);
+    if (steps >= 0) this.buses.half.mixUp(steps, n, this.tonalGains, drums.left, drums.right, drums.send);
+    else this.buses.half.skip(n);
     this.reverb.process(drums.send, drums.left, drums.right, n);
     this.limiter.process(drums.left, drums.right, n, MASTER, outL, outR, offset);
   }
 
+  /**
+   * Renders n samples of every voice onto its group bus and mixes the drum
+   * groups down; returns the half-rate steps the tonal groups took, or -1
+   * when none is live (their buses are then to be skipped).
+   */
+  private renderVoices(n: number): number {
+    const drums = this.buses.drums;
+    this.kit.render(drums, n);
+    drums.mixDown(n, this.drumGains);
+    if (this.bassLive === 0 && this.pianoLive === 0 && this.guitarLive === 0) return -1;
+    const half = this.buses.half;
+    const steps = half.stepsIn(n);
+    const env = this.buses.env;
+    if (this.bassLive > 0) this.bass.render(half.open(HalfGroup.Bass, steps), env, steps);
+    if (this.pianoLive > 0) this.piano.render(half.open(HalfGroup.Piano, steps), env, steps);
+    if (this.guitarLive > 0) this.guitar.render(half.open(HalfGroup.Guitar, steps), env, steps);
+    return steps;
+  }
+
+  /**
+   * Stems: renders n (<= MAX_CHUNK) samples of the current frame into `out`
+   * from `offset`: the mix on channels 0-1, then each instrument on its own
+   * pair in INSTRUMENTS order (see stem-master.ts for how they relate).
+   */
+  renderStems(out: readonly Float32Array[], offset: number, n: number): void {
+    const stems = this.stems;
+    if (stems === null) throw new Error('renderStems needs a BandEngine made with stems');
+    const steps = this.renderVoices(n);
+    if (steps >= 0) this.buses.half.mixUpEach(steps, n, this.tonalGains, stems.tonal);
+    else this.buses.half.skipEach(n, stems.tonal);
+    stems.finish(n, MASTER, this.limiter, out, offset);
+  }
+
   reset(): void {
+    this.stems?.reset();
     this.kit.reset();
     this.bass.reset();
     this.piano.reset();

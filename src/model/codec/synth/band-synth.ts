@@ -14,6 +14,7 @@ import { MAX_CHUNK } from './buses.js';
 import { FrameClock } from './frame-clock.js';
 import { FrameQueue } from './frame-queue.js';
 import { type BandMix, resolveMix } from './mix.js';
+import { STEM_CHANNELS } from './stem-master.js';
 
 export interface BandSynthOptions {
   /** Beats per minute, 60..200; one frame is a 16th note. */
@@ -22,6 +23,8 @@ export interface BandSynthOptions {
   sampleRate?: number;
   /** Per-instrument gain (1 = default level) and pan (-1..1). */
   mix?: BandMix;
+  /** Render with processStems (the mix and each instrument on its own pair) instead of process. */
+  stems?: boolean;
 }
 
 const MIN_RATE = 8000;
@@ -47,7 +50,7 @@ export class BandSynth {
     }
     this.sampleRate = sampleRate;
     this.clock = new FrameClock(options.tempo, sampleRate);
-    this.engine = new BandEngine(sampleRate, resolveMix(options.mix));
+    this.engine = new BandEngine(sampleRate, resolveMix(options.mix), options.stems ?? false);
   }
 
   /** The tempo frames pushed from now on will have. */
@@ -80,19 +83,9 @@ export class BandSynth {
     }
     const n = left.length;
     let written = 0;
-    while (written < n) {
-      if (this.frameLeft === 0) {
-        const length = this.queue.shift(this.frame);
-        if (length < 0) break;
-        this.engine.startFrame(this.frame, this.frameIndex++, this.seam);
-        this.seam = false;
-        this.frameLeft = length;
-        continue;
-      }
-      const m = Math.min(this.frameLeft, n - written, MAX_CHUNK);
+    for (let m = this.nextChunk(n); m > 0; m = this.nextChunk(n - written)) {
       this.engine.render(left, right, written, m);
       written += m;
-      this.frameLeft -= m;
     }
     if (written < n) {
       left.fill(0, written);
@@ -112,6 +105,40 @@ export class BandSynth {
     if (this.queue.size > 0) throw new Error('setNextFrameIndex: frames are still queued; set it before pushing the frame it is for');
     this.frameIndex = index;
     this.seam = seam;
+  }
+
+  /**
+   * Stems (a synth made with `stems`): as process, into STEM_CHANNELS
+   * arrays of one length: the mix on 0-1, then drums, bass, piano and
+   * guitar on their own pairs (INSTRUMENTS order). The stems sum to the mix.
+   */
+  processStems(channels: readonly Float32Array[]): number {
+    if (channels.length !== STEM_CHANNELS || channels.some((c) => c.length !== channels[0].length)) {
+      throw new RangeError(`processStems needs ${STEM_CHANNELS} channels of one length, got: ${channels.map((c) => c.length).join(', ')}`);
+    }
+    const n = channels[0].length;
+    let written = 0;
+    for (let m = this.nextChunk(n); m > 0; m = this.nextChunk(n - written)) {
+      this.engine.renderStems(channels, written, m);
+      written += m;
+    }
+    if (written < n) for (const c of channels) c.fill(0, written);
+    return written;
+  }
+
+  /** Starts queued frames as needed and takes the next chunk (at most `room` samples) of the frame under way; 0 when the queue is dry. */
+  private nextChunk(room: number): number {
+    if (room <= 0) return 0;
+    while (this.frameLeft === 0) {
+      const length = this.queue.shift(this.frame);
+      if (length < 0) return 0;
+      this.engine.startFrame(this.frame, this.frameIndex++, this.seam);
+      this.seam = false;
+      this.frameLeft = length;
+    }
+    const m = Math.min(this.frameLeft, room, MAX_CHUNK);
+    this.frameLeft -= m;
+    return m;
   }
 
   /** Samples that process() can still deliver from queued frames. */
@@ -142,6 +169,24 @@ export function renderTokens(
   tokens: readonly ArrayLike<number>[],
   options: BandSynthOptions,
 ): { left: Float32Array; right: Float32Array } {
+  const synth = queued(tokens, options);
+  const left = new Float32Array(synth.queuedSamples());
+  const right = new Float32Array(left.length);
+  synth.process(left, right);
+  return { left, right };
+}
+
+/** As renderTokens, into STEM_CHANNELS channels: the mix, then each instrument's pair (see BandSynth.processStems). */
+export function renderStems(tokens: readonly ArrayLike<number>[], options: Omit<BandSynthOptions, 'stems'>): Float32Array[] {
+  const synth = queued(tokens, { ...options, stems: true });
+  const n = synth.queuedSamples();
+  const channels = Array.from({ length: STEM_CHANNELS }, () => new Float32Array(n));
+  synth.processStems(channels);
+  return channels;
+}
+
+/** A synth with every frame of codebook-major `tokens` queued. */
+function queued(tokens: readonly ArrayLike<number>[], options: BandSynthOptions): BandSynth {
   if (tokens.length !== NUM_CODEBOOKS) {
     throw new RangeError(`tokens must have ${NUM_CODEBOOKS} codebook rows, got: ${tokens.length}`);
   }
@@ -153,8 +198,5 @@ export function renderTokens(
   }
   const synth = new BandSynth(options);
   for (let t = 0; t < frames; t++) synth.pushFrame([tokens[0][t], tokens[1][t], tokens[2][t], tokens[3][t]]);
-  const left = new Float32Array(synth.queuedSamples());
-  const right = new Float32Array(left.length);
-  synth.process(left, right);
-  return { left, right };
+  return synth;
 }

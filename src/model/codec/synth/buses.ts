@@ -35,8 +35,15 @@ export const enum HalfGroup {
 }
 export const HALF_GROUP_COUNT = 3;
 
+/** A stereo signal and its mono reverb send, one chunk long. */
+export interface StereoSendBus {
+  readonly left: Float64Array;
+  readonly right: Float64Array;
+  readonly send: Float64Array;
+}
+
 /** A set of mono group buses mixed down to left, right and send in one pass. */
-class GroupMixer {
+class GroupMixer implements StereoSendBus {
   /** Stereo mix and mono reverb send, written by mixDown. */
   readonly left: Float64Array;
   readonly right: Float64Array;
@@ -126,6 +133,8 @@ export class HalfRate extends GroupMixer {
   private curL = 0;
   private curR = 0;
   private curS = 0;
+  /** Stems only: each group's own interpolator (prev left/right/send, cur left/right/send). */
+  private readonly groupState = new Float64Array(HALF_GROUP_COUNT * 6);
 
   constructor() {
     super(HALF_GROUP_COUNT, MAX_HALF_CHUNK);
@@ -197,6 +206,71 @@ export class HalfRate extends GroupMixer {
     this.curS = cs;
   }
 
+  /**
+   * Stems: as mixUp, but each group g onto its own buses outs[g] (written,
+   * not added), through an interpolator of its own. Interpolation is linear,
+   * so the groups' outputs sum to what mixUp would have made of them.
+   */
+  mixUpEach(steps: number, n: number, gains: Float64Array, outs: readonly StereoSendBus[]): void {
+    this.settle();
+    const st = this.groupState;
+    for (let g = 0; g < HALF_GROUP_COUNT; g++) {
+      const x = this.bus(g);
+      const o = outs[g];
+      const gl = gains[g * 3], gr = gains[g * 3 + 1], gs = gains[g * 3 + 2];
+      const at = g * 6;
+      let pl = st[at], pr = st[at + 1], ps = st[at + 2];
+      let cl = st[at + 3], cr = st[at + 4], cs = st[at + 5];
+      let phase = this.phase;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        if (phase === 0) {
+          pl = cl;
+          pr = cr;
+          ps = cs;
+          const v = x[k++];
+          cl = v * gl;
+          cr = v * gr;
+          cs = v * gs;
+          o.left[i] = 0.5 * (pl + cl);
+          o.right[i] = 0.5 * (pr + cr);
+          o.send[i] = 0.5 * (ps + cs);
+          phase = 1;
+        } else {
+          o.left[i] = cl;
+          o.right[i] = cr;
+          o.send[i] = cs;
+          phase = 0;
+        }
+      }
+      st[at] = pl;
+      st[at + 1] = pr;
+      st[at + 2] = ps;
+      st[at + 3] = cl;
+      st[at + 4] = cr;
+      st[at + 5] = cs;
+    }
+    this.phase = (this.phase + n) & 1;
+  }
+
+  /** Stems: skip(n) for every group's own interpolator, and the group buses outs[g] silent for n samples. */
+  skipEach(n: number, outs: readonly StereoSendBus[]): void {
+    const steps = this.stepsIn(n);
+    const st = this.groupState;
+    if (steps > 0) {
+      for (let at = 0; at < st.length; at += 6) {
+        for (let c = 0; c < 3; c++) st[at + c] = steps > 1 ? 0 : st[at + 3 + c];
+        st[at + 3] = st[at + 4] = st[at + 5] = 0;
+      }
+    }
+    for (const o of outs) {
+      o.left.fill(0, 0, n);
+      o.right.fill(0, 0, n);
+      o.send.fill(0, 0, n);
+    }
+    this.skip(n);
+  }
+
   /** Advances over n output samples with every tonal group silent. */
   skip(n: number): void {
     const steps = this.stepsIn(n);
@@ -214,6 +288,7 @@ export class HalfRate extends GroupMixer {
 
   reset(): void {
     this.phase = 0;
+    this.groupState.fill(0);
     this.prevL = this.prevR = this.prevS = 0;
     this.curL = this.curR = this.curS = 0;
   }

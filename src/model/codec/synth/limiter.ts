@@ -24,23 +24,25 @@ export class Limiter {
       const r = right[i] * makeup;
       const al = Math.abs(l);
       const ar = Math.abs(r);
-      const peak = al > ar ? al : ar;
-      if (peak > ceiling) {
-        const need = ceiling / peak;
-        if (need < gain) gain = need;
-        else gain += (need - gain) * rel;
-      } else if (gain < 1) {
-        gain += (1 - gain) * rel;
-        // Snap home once inaudibly close, so the common path stays the cheap one.
-        if (gain > 0.999999) gain = 1;
-      }
-      let yl = l * gain;
-      let yr = r * gain;
-      // Only a NaN or an infinity from upstream can fail these.
-      if (!(Math.abs(yl) <= 1)) yl = yl > 1 ? 1 : yl < -1 ? -1 : 0;
-      if (!(Math.abs(yr) <= 1)) yr = yr > 1 ? 1 : yr < -1 ? -1 : 0;
-      outL[offset + i] = yl;
-      outR[offset + i] = yr;
+      gain = follow(gain, al > ar ? al : ar, ceiling, rel);
+      outL[offset + i] = bounded(l * gain);
+      outR[offset + i] = bounded(r * gain);
+    }
+    this.gain = gain;
+  }
+
+  /**
+   * Stems: the gain process() would apply to each of left/right[0..n) times
+   * `makeup`, into gains[0..n), advancing the same state. Applied to every
+   * stem alike (and bounded()), the stems sum to the limited mix.
+   */
+  gainsInto(left: Float64Array, right: Float64Array, n: number, makeup: number, gains: Float64Array): void {
+    let gain = this.gain;
+    for (let i = 0; i < n; i++) {
+      const al = Math.abs(left[i] * makeup);
+      const ar = Math.abs(right[i] * makeup);
+      gain = follow(gain, al > ar ? al : ar, this.ceiling, this.releaseA);
+      gains[i] = gain;
     }
     this.gain = gain;
   }
@@ -48,4 +50,23 @@ export class Limiter {
   reset(): void {
     this.gain = 1;
   }
+}
+
+/** The limiter's gain after a sample of this peak: down at once to what keeps it at the ceiling, back up smoothly. */
+function follow(gain: number, peak: number, ceiling: number, rel: number): number {
+  if (peak > ceiling) {
+    const need = ceiling / peak;
+    return need < gain ? need : gain + (need - gain) * rel;
+  }
+  if (gain < 1) {
+    const g = gain + (1 - gain) * rel;
+    // Snap home once inaudibly close, so the common path stays the cheap one.
+    return g > 0.999999 ? 1 : g;
+  }
+  return gain;
+}
+
+/** |y| <= 1: only a NaN or an infinity from upstream can fail the test. */
+export function bounded(y: number): number {
+  return Math.abs(y) <= 1 ? y : y > 1 ? 1 : y < -1 ? -1 : 0;
 }
