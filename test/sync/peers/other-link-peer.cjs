@@ -20,3 +20,5 @@ setInterval(() => {
   console.log(JSON.stringify({ type: 'peer', t, beat: link.beat, phase: link.phase, bpm: link.bpm, peers: link.numPeers }));
 }, 10);
 // the binding aborts on a normal exit (a native thread never joined): the test ends this process with SIGKILL
+// and ends itself if the test died first
+setTimeout(() => process.kill(process.pid, 'SIGKILL'), 120_000);
