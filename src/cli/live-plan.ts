@@ -62,6 +62,7 @@ export interface LiveCliOptions {
   quantize: Quantize;
   loopBars: LoopBars;
   sync: SyncSource;
+  linkStartStop?: boolean;
   seed: number;
   json?: boolean;
 }
@@ -121,6 +122,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     }
   }
 
+  if (opts.linkStartStop && opts.sync !== 'link') throw new UsageError(`--link-start-stop follows a Link session's start and stop: it goes with --sync link (got --sync ${opts.sync})`);
   if (opts.sync === 'midi' && !opts.midiIn) throw new UsageError('--sync midi follows the MIDI clock of --midi-in: name the port the DAW sends its clock to (--midi-in <name>)');
 
   const recordProblem = checkRecordOptions({ record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false });
@@ -200,6 +202,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     quantize: opts.quantize,
     loopBars: opts.loopBars,
     sync: opts.sync,
+    linkStartStop: opts.linkStartStop ?? false,
     recording: { record: opts.record, takes: opts.takes, overwrite: opts.overwrite ?? false, format: opts.recordFormat },
     notes: opts.midiNotesOut !== undefined || opts.recordMidi !== undefined ? { port: opts.midiNotesOut, record: opts.recordMidi, overwrite: opts.overwrite ?? false } : null,
   };

@@ -35,7 +35,9 @@ import { isLoopback } from '../web/access.js';
 import { openWebSurface, WEB_SENDER_PREFIX, type WebSurface } from '../web/web-surface.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import { openAbletonOscSource } from '../sync/abletonosc-source.js';
+import { openLinkSource } from '../sync/link-source.js';
 import { openSync } from '../sync/open-sync.js';
+import type { TimeFollower } from '../sync/follow-time.js';
 import type { SyncSource } from '../sync/time-source.js';
 
 /** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
@@ -72,6 +74,8 @@ export interface LiveSessionConfig {
   loopBars: LoopBars;
   /** Whose tempo, transport and phase the session follows (src/sync/): 'off' keeps its own. */
   sync: SyncSource;
+  /** --sync link: follow the Link session's start/stop as well (its start/stop sync). */
+  linkStartStop?: boolean;
   /** Tell when each knob move is heard (the status view's "drums in after 1.5 beats"): tinyband, whose tokens say what plays. */
   watchEffects: boolean;
   recording: { /** The session take: the whole performance. */ record?: string; takes: string; overwrite: boolean; format: RecordFormat };
@@ -288,7 +292,9 @@ export class LiveSession {
     closers.add('subscriptions', () => s.subs.forEach((x) => x.unsubscribe()));
     s.subs.push(engine.issues$.subscribe((m) => say(`engine: ${m}`)));
     s.subs.push(control.issues$.subscribe((i) => say(`${i.source}: ${i.message}`)));
-    deliver = (cmd) => s.command(cmd);
+    let follower: TimeFollower | null = null;
+    // following Link, the performer's tempo is the Link session's: proposed there, it comes back through the follower
+    deliver = (cmd) => (cmd.type === 'tempo' && follower?.proposeTempo(cmd.bpm)) || s.command(cmd);
     early.splice(0).forEach((cmd) => s.command(cmd));
     // a preset loaded while playing (/smitin/preset, a button) brings its own alphas
     s.subs.push(control.mapping.preset$.subscribe((p) => engine.setAlphas(alphasOf(p))));
@@ -303,15 +309,19 @@ export class LiveSession {
     );
     for (const [feature, value] of Object.entries(config.steer)) s.command({ type: 'strength', feature, value });
 
-    const follower = await openSync(config.sync, {
+    follower = await openSync(config.sync, {
       midi: control.midiInput,
       send: (cmd) => s.command(cmd),
       tapGrid: (l) => engine.output.tapGrid(l),
       outputLatencyMs: output.latencyMs + output.queueMs,
       say,
-      open: { abletonosc: () => openAbletonOscSource({ issues: control.issues }) },
+      open: {
+        abletonosc: () => openAbletonOscSource({ issues: control.issues }),
+        link: () => openLinkSource(config.tempo, { startStopSync: config.linkStartStop ?? false, say }),
+      },
     });
-    if (follower) closers.add('sync', () => follower.close());
+    const following = follower;
+    if (following) closers.add('sync', () => following.close());
 
     const telemetryOut = new TelemetryOut({ targets: [...config.preset.osc.telemetryTargets, ...config.oscTargets], hz: config.preset.osc.telemetryHz, issues: control.issues });
     closers.add('telemetry', () => telemetryOut.close());

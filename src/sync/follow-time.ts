@@ -96,6 +96,13 @@ export class TimeFollower {
     this.send({ type: 'tempo', bpm: clamped });
   }
 
+  /** The performer's tempo: to a source that takes one (Link), which brings it back as its tempo. False: the source's tempo is the DAW's alone. */
+  proposeTempo(bpm: number): boolean {
+    if (!this.source.proposeTempo) return false;
+    this.source.proposeTempo(bpm);
+    return true;
+  }
+
   close(): void {
     this.subs.forEach((s) => s.unsubscribe());
     this.source.close();

@@ -24,5 +24,7 @@ export interface TimeSource {
   readonly transport$: Observable<TransportEvent>;
   /** When the DAW, playing, was or will be at song position `beats`; null while stopped or not yet known. */
   timeOf(beats: number): number | null;
+  /** A source whose tempo the session may set (Link: any peer may): the performer's tempo goes there, not to the engine. */
+  proposeTempo?(bpm: number): void;
   close(): void;
 }

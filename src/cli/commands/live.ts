@@ -62,6 +62,7 @@ export function liveCommand(): Command {
     .option('--loop-bars <n>', `bars the web page's loop button freezes and repeats: ${LOOP_BARS.join(', ')} (/smitin/loop N and preset buttons name their own)`, numberOf('loop-bars', LOOP_BARS), DEFAULT_LOOP_BARS)
     .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), the next beat or bar line of the music, or the next 4- or 8-bar phrase (a push comes in where a band would bring an instrument in)').choices(QUANTIZE_MODES).default('off'))
     .addOption(new Option('--sync <source>', "follow a DAW's tempo, transport and bar phase: midi (the clock, start/stop and song position on --midi-in), abletonosc (AbletonOSC's beat listener), link (Ableton Link); off keeps its own (docs/sync.md)").choices(SYNC_SOURCES).default('off'))
+    .option('--link-start-stop', "with --sync link: play and stop with the Link session (its start/stop sync); without it the band plays from the start, on Link's tempo and bar lines")
     .option('--record <file.wav>', 'record the whole session, start to stop, into this file (an existing file is kept: the take becomes file-2.wav, ...)')
     .option('--record-midi <file.mid>', "record the band's notes, start to stop, into this MIDI file (tinyband; an existing file is kept: file-2.mid, ...)")
     .option('--takes <dir>', 'the folder /smitin/record and record buttons make takes in, named by the clock (created at start)', './takes')
