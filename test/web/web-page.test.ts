@@ -154,7 +154,7 @@ describe.skipIf(!ready)('the web surface in a browser', () => {
     const page = await browser.newPage();
     await page.goto(url);
     const loop = page.getByTestId('loop');
-    await expect.poll(() => loop.textContent()).toContain('1 bars');
+    await expect.poll(() => loop.textContent()).toContain('1 bar');
     await loop.click();
     // from the next bar line (2 s at 120 BPM) the engine says it loops
     await expect.poll(() => loop.getAttribute('data-looping'), { timeout: 5_000 }).toBe('1');

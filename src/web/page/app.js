@@ -689,7 +689,8 @@ function setLoop(looping, bars) {
   btn.dataset.looping = state.looping > 0 ? '1' : '0';
   btn.setAttribute('aria-pressed', String(state.looping > 0));
   setText($('loop-label'), state.looping > 0 ? 'looping' : 'loop');
-  setText($('loop-sub'), `${state.looping > 0 ? state.looping : state.loopBars} bars`);
+  const shown = state.looping > 0 ? state.looping : state.loopBars;
+  setText($('loop-sub'), `${shown} ${shown === 1 ? 'bar' : 'bars'}`);
 }
 setLoop(0, state.loopBars);
 
