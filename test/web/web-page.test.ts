@@ -163,20 +163,30 @@ describe.skipIf(!ready)('the web surface in a browser', () => {
     await expect.poll(() => loop.getAttribute('data-looping'), { timeout: 5_000 }).toBe('0');
     const free = await recordTake(page, takes, 5);
     await page.close();
-    // a bar is 96,000 samples at 48 kHz and 120 BPM: looped, each bar of the take is the one before it
+    // a bar is 96,000 samples at 48 kHz and 120 BPM: looped, each bar of the take is the one before it. Three windows of
+    // half a second, each compared with the audio one bar later; the lag may move by up to 0.1 s, so that a dropout on a
+    // loaded machine (the output fades out and back in) shifts the take without failing the test, and the median window counts
     const bar = 96_000;
+    const window = 24_000;
     const change = (x: Float32Array, from: number) => {
-      let d = 0;
-      let e = 0;
-      for (let i = from; i < from + bar; i++) {
-        d += (x[i + bar] - x[i]) ** 2;
-        e += x[i] ** 2;
+      let best = Infinity;
+      for (let lag = bar - 4_800; lag <= bar + 4_800; lag++) {
+        let d = 0;
+        let e = 0;
+        for (let i = from; i < from + window; i += 2) {
+          d += (x[i + lag] - x[i]) ** 2;
+          e += x[i] ** 2;
+        }
+        best = Math.min(best, Math.sqrt(d / e));
       }
-      return Math.sqrt(d / e);
+      return best;
     };
-    expect(looped.length).toBeGreaterThan(24_000 + 2 * bar);
-    expect(change(looped, 24_000)).toBeLessThan(0.05);
-    expect(change(free, 24_000)).toBeGreaterThan(0.2);
+    const windows = (x: Float32Array) => [24_000, 48_000, 72_000].map((from) => change(x, from));
+    const median = (w: number[]) => [...w].sort((p, q) => p - q)[1];
+    expect(looped.length).toBeGreaterThan(72_000 + window + bar + 4_800);
+    const [l, f] = [windows(looped), windows(free)];
+    expect(median(l), `looped windows ${l.map((v) => v.toFixed(3))}`).toBeLessThan(0.05);
+    expect(median(f), `free windows ${f.map((v) => v.toFixed(3))}`).toBeGreaterThan(0.1);
   }, 60_000);
 
   it('two pages agree, a reload keeps the state, and the screenshots are written', async () => {
