@@ -70,8 +70,10 @@ describe('null output', () => {
     // the 400 ms stall (80 ticks, more than the 100 ms made up) is dropped, not played in a burst
     const elapsed = times[times.length - 1] - times[0];
     expect(Math.abs(times.length - (elapsed / 5 - 80))).toBeLessThan(10);
-    const burst = times.slice(1).map((t, i) => t - times[i]).filter((d) => d < 0.5).length;
-    expect(burst).toBeLessThan(5);
+    // right after the stall one tick plays, not the 80 missed ones back to back (elsewhere a loaded machine may delay a
+    // timer by a few ticks, which the clock makes up in a short burst, as it should)
+    const afterStall = times.slice(20, 30).map((t, i) => times[20 + i + 1] - t).filter((d) => d < 0.5).length;
+    expect(afterStall).toBeLessThan(5);
   });
 
   it('counts a pull that throws or returns the wrong length, reports each kind once, and keeps pulling', async () => {
