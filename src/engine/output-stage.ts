@@ -147,9 +147,10 @@ export class OutputStage {
       return out;
     }
     const readFrom = this.ring.read();
-    const got = this.ring.readInto(pad ? out.subarray(2 * pad) : out, frames - pad) + pad;
+    const padded = out.subarray(this.ring.channels * pad);
+    const got = this.ring.readInto(padded, frames - pad) + pad;
     if (got > pad && !this.sounding) {
-      this.fadeIn(out.subarray(2 * pad), got - pad);
+      this.fadeIn(padded, got - pad);
       this.sounding = true;
     }
     if (got < frames && this.sounding) {

@@ -41,4 +41,20 @@ describe('a ring of several pairs', () => {
     expect(() => ring.write(new Float32Array(4), new Float32Array(4))).toThrow(/5 pairs/);
     expect(() => ring.writePairs(pairs(0, 4).slice(0, 2))).toThrow(/takes 5 pairs/);
   });
+
+  it('a cue that comes early pads with silence, then hands out the cued music with every pair in its place', () => {
+    const ring = StereoRing.allocate(4_800, PAIRS);
+    const stage = new OutputStage(ring, 48_000, 0.001);
+    ring.writePairs(pairs(0, 100)); // stale: queued before the cue
+    stage.cueAt(performance.now() + 5);
+    stage.cueMark(ring.written());
+    ring.writePairs(pairs(1_000, 1_000));
+    const out = stage.pull(1_024);
+    const first = Array.from({ length: 1_024 }, (_, i) => i).find((i) => out[10 * i + 1] !== 0)!;
+    // about 5 ms of silence (240 frames at 48 kHz; the pull comes a little later than the cue was set)
+    expect(first).toBeGreaterThan(100);
+    expect(first).toBeLessThanOrEqual(241);
+    // the one-frame fade-in silences cued frame 0: frame first + i is cued frame 1 + i, on every channel
+    for (let i = 0; i < 1_024 - first; i++) for (let c = 0; c < 10; c++) expect(out[10 * (first + i) + c]).toBe((1_001 + i) * 100 + c);
+  });
 });
