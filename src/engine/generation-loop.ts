@@ -34,7 +34,7 @@ import type { ProbeSet } from '../smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import type { ControlBlock } from './control-block.js';
 import { openFrameCodec, type FrameCodec } from './frame-codec.js';
-import { LOOP_BARS, type EngineCommand, type FeatureTelemetry, type LoopBars, type Quantize } from '../protocol.js';
+import type { EngineCommand, FeatureTelemetry, LoopBars, Quantize } from '../protocol.js';
 import { StereoRing } from './ring.js';
 
 export interface LoopSettings {
@@ -74,7 +74,6 @@ export type LoopMessage =
 const TELEMETRY_MS = 100;
 
 const PHRASE_BARS = { bar: 1, '4bars': 4, '8bars': 8 } as const;
-const LOOP_BARS_MAX = Math.max(...LOOP_BARS);
 
 export class GenerationLoop {
   private generator!: MusicgenGenerator;
@@ -102,8 +101,6 @@ export class GenerationLoop {
   private lastTelemetry = 0;
   private temperature: number;
   private guidance: number;
-  /** The last frames played (tokens, frame by frame): a loop's source, and the context generation continues from after one. */
-  private readonly played: number[][] = [];
   /** A loop asked for (bars; 0 releases), applied at the next bar line. */
   private pendingLoop: LoopBars | 0 | null = null;
   /** The loop playing: its frames, the frame (from the start) the first was, and the next one to play. */
@@ -259,20 +256,38 @@ export class GenerationLoop {
 
   /** Turns to the pending prompt: a fresh generator continues from the bars just played (the window starting on a bar). */
   private async applyPrompt(): Promise<void> {
+    this.takePrompt();
+    await this.restart(this.context());
+  }
+
+  /** The pending prompt becomes the one played (the caller re-primes). */
+  private takePrompt(): void {
     this.prompt = this.pendingPrompt!;
     this.pendingPrompt = null;
     this.reprimedBar = Math.floor(this.framesOut / this.promptBarFrames());
     this.reprimes++;
-    await this.restart(this.context());
   }
 
-  /** The frames just played, at most the model's window, starting on a bar line (codebook-major, as a prompt). */
-  private context(): Uint16Array[] {
-    const first = this.framesOut - this.played.length;
-    const start = Math.max(first, this.framesOut - slideFor(this.model.spec).keep);
+  /**
+   * What played last, at most the model's window, starting on a bar line
+   * (codebook-major, as a prompt): the model's own frames, followed, when a
+   * loop is ending, by the repetitions it played (the model made none of them).
+   */
+  private context(loop = this.loop): Uint16Array[] {
+    const keep = slideFor(this.model.spec).keep;
+    const made = this.generator.completedFrames(keep);
+    const looped = loop ? Math.min(loop.next, keep) : 0;
+    const total = made[0].length + looped;
+    // frame j of the result is frame framesOut - total + j of the music: start on its first bar line within the window
     const bar = this.barFrames();
-    const aligned = bar > 1 ? Math.ceil(start / bar) * bar : start;
-    return codebookMajor(this.played.slice(aligned - first), this.model.spec.dims.codebooks);
+    const first = this.framesOut - total;
+    const start = Math.max(first, this.framesOut - keep);
+    const from = (bar > 1 ? Math.ceil(start / bar) * bar : start) - first;
+    return made.map((row, k) => {
+      const out = new Uint16Array(total - from);
+      for (let j = from; j < total; j++) out[j - from] = j < row.length ? row[j] : loop!.frames[(loop!.next - looped + j - row.length) % loop!.frames.length][k];
+      return out;
+    });
   }
 
   /** Starts the music's count at song position `beats`, on the bar phase of that position (a loop playing ends). */
@@ -290,9 +305,7 @@ export class GenerationLoop {
     const bar = this.barFrames();
     while ((((this.framesOut - sixteenths) % bar) + bar) % bar !== 0) {
       if (this.promptDue()) await this.applyPrompt();
-      const frame = await this.nextFrame();
-      this.remember(frame);
-      await this.codec.push(frame);
+      await this.codec.push(await this.nextFrame());
       this.framesOut++;
     }
   }
@@ -319,11 +332,10 @@ export class GenerationLoop {
     const loop = this.loop;
     const at = loop ? loop.next++ % loop.frames.length : 0;
     const frame = loop ? loop.frames[at] : await this.nextFrame();
-    this.remember(frame);
     const position = this.ring.written();
     const replay = loop ? { of: loop.first + at, seam: at === 0 } : undefined;
     const block = await this.codec.push(frame, replay);
-    const wrote = block.pairs ? this.ring.writePairs(block.pairs) : this.ring.write(block.left, block.right);
+    const wrote = this.ring.writePairs(block.pairs ?? [block]);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
     if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position, index: this.framesOut, dice: replay?.of ?? this.framesOut, tempo: this.tempo });
     if (this.pendingStamp !== null) {
@@ -352,11 +364,12 @@ export class GenerationLoop {
 
   /** Generation goes on from what was heard, the loop included (the window starting on a bar). */
   private async endLoop(): Promise<void> {
+    const context = this.context();
     this.loop = null;
     if (this.pendingLoop === 0) this.pendingLoop = null;
-    // a prompt that ends the loop applies at once: the loop ends on its own bar line, and one re-prime serves both
-    if (this.pendingPrompt !== null) return this.applyPrompt();
-    await this.restart(this.context());
+    // a prompt that ends the loop applies at once (one re-prime serves both): the new text, the same context
+    if (this.pendingPrompt !== null) this.takePrompt();
+    await this.restart(context);
   }
 
   /** A loop asked for starts on the next bar line of the music, with the last whole bars made (fewer when fewer were made). */
@@ -368,16 +381,13 @@ export class GenerationLoop {
       return;
     }
     const bar = this.promptBarFrames();
-    const whole = Math.min(bars, Math.floor(this.played.length / bar));
-    if (this.framesOut % bar !== 0 || whole === 0) return;
+    if (this.framesOut % bar !== 0) return;
+    const made = this.generator.completedFrames(bars * bar);
+    const length = Math.floor(made[0].length / bar) * bar;
+    if (length === 0) return;
     this.pendingLoop = null;
-    this.loop = { frames: this.played.slice(this.played.length - whole * bar), first: this.framesOut - whole * bar, next: 0 };
-  }
-
-  private remember(frame: number[]): void {
-    this.played.push(frame);
-    const most = Math.max(slideFor(this.model.spec).keep, this.promptBarFrames() * LOOP_BARS_MAX);
-    if (this.played.length > most + 64) this.played.splice(0, this.played.length - most);
+    const from = made[0].length - length;
+    this.loop = { frames: Array.from({ length }, (_, t) => made.map((row) => row[from + t])), first: this.framesOut - length, next: 0 };
   }
 
   private readControls(): void {
@@ -444,11 +454,6 @@ export class GenerationLoop {
     this.stepMs = 0;
     this.steps = 0;
   }
-}
-
-/** Frames (one token per codebook each) as one row per codebook. */
-function codebookMajor(frames: readonly number[][], codebooks: number): Uint16Array[] {
-  return Array.from({ length: codebooks }, (_, k) => Uint16Array.from(frames, (f) => f[k]));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -64,19 +64,9 @@ export class StereoRing {
     return Atomics.load(this.positions, READ) >>> 0;
   }
 
-  /** Producer (a one-pair ring): writes up to left.length frames (as many as fit); returns how many. */
+  /** Producer (a one-pair ring): writes up to `count` frames from `from` (as many as fit); returns how many. */
   write(left: Float32Array, right: Float32Array, from = 0, count = left.length - from): number {
-    if (this.channels !== 2) throw new Error(`write() fills a one-pair ring; this one has ${this.channels / 2} pairs: use writePairs`);
-    const n = Math.min(count, this.space());
-    const w = Atomics.load(this.positions, WRITE) >>> 0;
-    const cap = this.capacity;
-    for (let i = 0; i < n; i++) {
-      const at = ((w + i) % cap) * 2;
-      this.data[at] = left[from + i];
-      this.data[at + 1] = right[from + i];
-    }
-    Atomics.store(this.positions, WRITE, (w + n) | 0);
-    return n;
+    return this.writePairs([{ left: left.subarray(from, from + count), right: right.subarray(from, from + count) }]);
   }
 
   /** Producer: writes up to pairs[0].left.length frames of every pair (as many as fit); returns how many. */
