@@ -124,17 +124,17 @@ export class DrumMixer extends GroupMixer {
  * counting whatever the block sizes), and each odd sample is the midpoint of
  * its neighbours: linear interpolation, one output sample late.
  */
+/** Values of one interpolator's state: prev left/right/send, cur left/right/send. */
+const INTERP = 6;
+
 export class HalfRate extends GroupMixer {
   /** 0 when the next output sample is even (a step is due there). */
   private phase = 0;
-  private prevL = 0;
-  private prevR = 0;
-  private prevS = 0;
-  private curL = 0;
-  private curR = 0;
-  private curS = 0;
-  /** Stems only: each group's own interpolator (prev left/right/send, cur left/right/send). */
-  private readonly groupState = new Float64Array(HALF_GROUP_COUNT * 6);
+  /**
+   * The interpolators, six values each (prev left/right/send, cur
+   * left/right/send): the mix's at 0, then (stems only) each group's own.
+   */
+  private readonly interp = new Float64Array((1 + HALF_GROUP_COUNT) * INTERP);
 
   constructor() {
     super(HALF_GROUP_COUNT, MAX_HALF_CHUNK);
@@ -169,13 +169,46 @@ export class HalfRate extends GroupMixer {
       hr[k] = x0 * r0 + x1 * r1 + x2 * r2;
       hs[k] = x0 * s0 + x1 * s1 + x2 * s2;
     }
+    this.upsample(0, n, left, right, send);
+    this.phase = (this.phase + n) & 1;
+  }
+
+  /**
+   * Stems: as mixUp, but each group g onto its own buses outs[g] (written,
+   * not added), through an interpolator of its own. Interpolation is linear,
+   * so the groups' outputs sum to what mixUp would have made of them.
+   */
+  mixUpEach(steps: number, n: number, gains: Float64Array, outs: readonly StereoSendBus[]): void {
+    this.settle();
+    const hl = this.left;
+    const hr = this.right;
+    const hs = this.send;
+    for (let g = 0; g < HALF_GROUP_COUNT; g++) {
+      const x = this.bus(g);
+      const gl = gains[g * 3], gr = gains[g * 3 + 1], gs = gains[g * 3 + 2];
+      for (let k = 0; k < steps; k++) {
+        hl[k] = x[k] * gl;
+        hr[k] = x[k] * gr;
+        hs[k] = x[k] * gs;
+      }
+      const o = outs[g];
+      o.left.fill(0, 0, n);
+      o.right.fill(0, 0, n);
+      o.send.fill(0, 0, n);
+      this.upsample((1 + g) * INTERP, n, o.left, o.right, o.send);
+    }
+    this.phase = (this.phase + n) & 1;
+  }
+
+  /** Adds the half-rate samples in left/right/send, brought up to the output rate through the interpolator at `at`, to n output samples. */
+  private upsample(at: number, n: number, left: Float64Array, right: Float64Array, send: Float64Array): void {
+    const st = this.interp;
+    const hl = this.left;
+    const hr = this.right;
+    const hs = this.send;
+    let pl = st[at], pr = st[at + 1], ps = st[at + 2];
+    let cl = st[at + 3], cr = st[at + 4], cs = st[at + 5];
     let phase = this.phase;
-    let pl = this.prevL;
-    let pr = this.prevR;
-    let ps = this.prevS;
-    let cl = this.curL;
-    let cr = this.curR;
-    let cs = this.curS;
     let k = 0;
     for (let i = 0; i < n; i++) {
       if (phase === 0) {
@@ -197,72 +230,17 @@ export class HalfRate extends GroupMixer {
         phase = 0;
       }
     }
-    this.phase = phase;
-    this.prevL = pl;
-    this.prevR = pr;
-    this.prevS = ps;
-    this.curL = cl;
-    this.curR = cr;
-    this.curS = cs;
+    st[at] = pl;
+    st[at + 1] = pr;
+    st[at + 2] = ps;
+    st[at + 3] = cl;
+    st[at + 4] = cr;
+    st[at + 5] = cs;
   }
 
-  /**
-   * Stems: as mixUp, but each group g onto its own buses outs[g] (written,
-   * not added), through an interpolator of its own. Interpolation is linear,
-   * so the groups' outputs sum to what mixUp would have made of them.
-   */
-  mixUpEach(steps: number, n: number, gains: Float64Array, outs: readonly StereoSendBus[]): void {
-    this.settle();
-    const st = this.groupState;
-    for (let g = 0; g < HALF_GROUP_COUNT; g++) {
-      const x = this.bus(g);
-      const o = outs[g];
-      const gl = gains[g * 3], gr = gains[g * 3 + 1], gs = gains[g * 3 + 2];
-      const at = g * 6;
-      let pl = st[at], pr = st[at + 1], ps = st[at + 2];
-      let cl = st[at + 3], cr = st[at + 4], cs = st[at + 5];
-      let phase = this.phase;
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        if (phase === 0) {
-          pl = cl;
-          pr = cr;
-          ps = cs;
-          const v = x[k++];
-          cl = v * gl;
-          cr = v * gr;
-          cs = v * gs;
-          o.left[i] = 0.5 * (pl + cl);
-          o.right[i] = 0.5 * (pr + cr);
-          o.send[i] = 0.5 * (ps + cs);
-          phase = 1;
-        } else {
-          o.left[i] = cl;
-          o.right[i] = cr;
-          o.send[i] = cs;
-          phase = 0;
-        }
-      }
-      st[at] = pl;
-      st[at + 1] = pr;
-      st[at + 2] = ps;
-      st[at + 3] = cl;
-      st[at + 4] = cr;
-      st[at + 5] = cs;
-    }
-    this.phase = (this.phase + n) & 1;
-  }
-
-  /** Stems: skip(n) for every group's own interpolator, and the group buses outs[g] silent for n samples. */
+  /** Stems: skip(n) for every group's own interpolator too, and the group buses outs[g] silent for n samples. */
   skipEach(n: number, outs: readonly StereoSendBus[]): void {
-    const steps = this.stepsIn(n);
-    const st = this.groupState;
-    if (steps > 0) {
-      for (let at = 0; at < st.length; at += 6) {
-        for (let c = 0; c < 3; c++) st[at + c] = steps > 1 ? 0 : st[at + 3 + c];
-        st[at + 3] = st[at + 4] = st[at + 5] = 0;
-      }
-    }
+    for (let g = 0; g < HALF_GROUP_COUNT; g++) this.silence((1 + g) * INTERP, n);
     for (const o of outs) {
       o.left.fill(0, 0, n);
       o.right.fill(0, 0, n);
@@ -273,24 +251,22 @@ export class HalfRate extends GroupMixer {
 
   /** Advances over n output samples with every tonal group silent. */
   skip(n: number): void {
-    const steps = this.stepsIn(n);
-    if (steps > 0) {
-      // Silence reaches the interpolator: after a step it holds zeros.
-      this.prevL = steps > 1 ? 0 : this.curL;
-      this.prevR = steps > 1 ? 0 : this.curR;
-      this.prevS = steps > 1 ? 0 : this.curS;
-      this.curL = 0;
-      this.curR = 0;
-      this.curS = 0;
-    }
+    this.silence(0, n);
     this.phase = (this.phase + n) & 1;
+  }
+
+  /** Silence reaches the interpolator at `at` over the next n output samples: after a step it holds zeros. */
+  private silence(at: number, n: number): void {
+    const steps = this.stepsIn(n);
+    if (steps === 0) return;
+    const st = this.interp;
+    for (let c = 0; c < 3; c++) st[at + c] = steps > 1 ? 0 : st[at + 3 + c];
+    st[at + 3] = st[at + 4] = st[at + 5] = 0;
   }
 
   reset(): void {
     this.phase = 0;
-    this.groupState.fill(0);
-    this.prevL = this.prevR = this.prevS = 0;
-    this.curL = this.curR = this.curS = 0;
+    this.interp.fill(0);
   }
 }
 
