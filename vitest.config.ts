@@ -1,15 +1,16 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Test files that play in real time (into a JACK dummy server, or against a
- * MIDI clock on real timers). They run as a
+ * Test files that play in real time (into a JACK dummy server, against a
+ * MIDI clock or a Link peer on real timers, or under an OSC storm that must
+ * not cost an underrun). They run as a
  * project of their own after all the others (sequence.groupOrder), one file
  * at a time: beside the rest of the suite on two cores the player is late
  * for the graph dozens of times a run, and two JACK graphs with realtime
  * threads slow each other down. The tests tolerate that load (they check
  * the shape of every gap, not its absence); this keeps most of it away.
  */
-const REALTIME = ['test/engine/live-jack.test.ts', 'test/engine/live-jack-stems.test.ts', 'test/audio/jack-output.test.ts', 'test/sync/midi-phase.test.ts', 'test/sync/link.test.ts'];
+const REALTIME = ['test/engine/live-jack.test.ts', 'test/engine/live-jack-stems.test.ts', 'test/audio/jack-output.test.ts', 'test/sync/midi-phase.test.ts', 'test/sync/link.test.ts', 'test/engine/live-stage.test.ts'];
 
 export default defineConfig({
   test: {
