@@ -100,6 +100,13 @@ export interface SteeringSettings {
   hold: number;
   /** Drift of a held feature's monitor value tolerated before it is counter-steered. */
   holdMargin: number;
+  /**
+   * Per feature, the alpha the hold monitor counter-steers it with, in place
+   * of its push alpha. The push and the hold ask different things of one
+   * direction: a push gentle enough to keep the music in the style may be
+   * too weak to hold the feature where it was while another knob moves.
+   */
+  holdAlphas: Readonly<Record<string, number>>;
   /** The layers whose heads the hold monitor reads (empty: the monitor's own reading); below every pushed layer, it reads the music played, not the push. */
   holdLayers: readonly number[];
   /**
@@ -164,6 +171,7 @@ export const DEFAULT_STEERING: SteeringSettings = {
   warmup: 16,
   hold: 0,
   holdMargin: 0.1,
+  holdAlphas: {},
   holdLayers: [],
   pushAfterWarmup: true,
 };
@@ -196,6 +204,8 @@ interface FeatureState {
   alpha: number;
   /** Multiplies alpha while the strength is negative. */
   removalGain: number;
+  /** The hold monitor's alpha for this feature; NaN: the push alpha (which a preset may set). */
+  holdAlpha: number;
   /** This knob's companion pushes while it is up / down: [feature index, strength at |knob| 1]. */
   companionsUp: [number, number][] | null;
   companionsDown: [number, number][] | null;
@@ -275,6 +285,7 @@ export class Steerer implements StepHook {
         strength: 0,
         alpha: this.settings.alphas[f.name] ?? this.settings.alpha,
         removalGain: this.settings.removalGains[f.name] ?? 1,
+        holdAlpha: this.settings.holdAlphas[f.name] ?? NaN,
         companionsUp: null,
         companionsDown: null,
         active: true,
@@ -301,8 +312,10 @@ export class Steerer implements StepHook {
       s.companionsUp = pushes(c.up);
       s.companionsDown = pushes(c.down);
     }
-    for (const name of Object.keys(this.settings.removalGains)) {
-      if (!this.features.includes(name)) throw new RangeError(`removalGains name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
+    for (const [field, named] of [['removalGains', this.settings.removalGains], ['holdAlphas', this.settings.holdAlphas]] as const) {
+      for (const name of Object.keys(named)) {
+        if (!this.features.includes(name)) throw new RangeError(`${field} name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
+      }
     }
     this.probs = new Float64Array(this.settings.monitorHeads);
     this.pushed = new Float64Array(this.states.length);
@@ -403,7 +416,7 @@ export class Steerer implements StepHook {
     const n = this.states.length;
     for (let i = 0; i < n; i++) {
       const s = this.states[i];
-      t.applied[i] = s.strength * s.alpha * (s.strength < 0 ? s.removalGain : 1) * (settings.monitor === 'off' ? 1 : s.gain) + s.holdStrength * s.alpha;
+      t.applied[i] = s.strength * s.alpha * (s.strength < 0 ? s.removalGain : 1) * (settings.monitor === 'off' ? 1 : s.gain) + s.holdStrength * (Number.isNaN(s.holdAlpha) ? s.alpha : s.holdAlpha);
     }
     if (t.applied.every((a) => a === 0)) {
       decoder.setShifting(false);
@@ -528,6 +541,7 @@ function checkSettings(s: SteeringSettings, layers: number): void {
   }
   if (s.holdLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= layers)) throw new RangeError(`holdLayers must be integers in [0, ${layers - 1}], got: ${s.holdLayers.join(', ')}`);
   for (const [name, a] of Object.entries(s.alphas)) if (!(Number.isFinite(a) && a >= 0)) throw new RangeError(`alpha of ${name} must be a finite number >= 0, got: ${a}`);
+  for (const [name, a] of Object.entries(s.holdAlphas)) if (!(Number.isFinite(a) && a >= 0)) throw new RangeError(`hold alpha of ${name} must be a finite number >= 0, got: ${a}`);
   for (const [name, g] of Object.entries(s.removalGains)) if (!(Number.isFinite(g) && g > 0)) throw new RangeError(`removal gain of ${name} must be a finite number > 0, got: ${g}`);
   for (const [knob, c] of Object.entries(s.companions)) {
     for (const [sign, pushes] of Object.entries(c as Record<string, Readonly<Record<string, number>> | undefined>)) {

@@ -33,6 +33,7 @@ const SteeringFileSchema = z.strictObject({
   hold: z.number().min(0, 'expected hold >= 0').max(100, 'expected hold <= 100').optional(),
   holdMargin: z.number().min(0, 'expected a margin >= 0').lt(1, 'expected a margin < 1').optional(),
   holdLayers: z.array(z.int().min(0, 'expected a layer >= 0')).optional(),
+  holdAlphas: z.record(name, z.number().min(0, 'expected alpha >= 0').max(1000, 'expected alpha <= 1000')).optional(),
   removalGains: z.record(name, z.number().gt(0, 'expected a gain > 0').max(10, 'expected a gain <= 10')).optional(),
   companions: z.record(name, z.strictObject({ up: pushes.optional(), down: pushes.optional() })).optional(),
 });
@@ -62,7 +63,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (resolve(dirname(file), s.probes) !== resolve(probesFile)) return {};
   const features = probes.features.map((f) => f.name);
   const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
-  for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...companionNames]) {
+  for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...companionNames]) {
     if (!features.includes(key)) throw new UsageError(`${file}: no probes for ${key} in ${probesFile} (it has: ${features.join(', ')})`);
   }
   for (const [field, layers] of [...Object.entries(s.layers ?? {}).map(([f, ls]) => [`layers.${f}`, ls] as const), ['holdLayers', s.holdLayers ?? []] as const]) {
@@ -76,6 +77,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.hold !== undefined) out.hold = s.hold;
   if (s.holdMargin !== undefined) out.holdMargin = s.holdMargin;
   if (s.holdLayers) out.holdLayers = s.holdLayers;
+  if (s.holdAlphas) out.holdAlphas = s.holdAlphas;
   if (s.removalGains) out.removalGains = s.removalGains;
   if (s.companions) out.companions = s.companions;
   return out;

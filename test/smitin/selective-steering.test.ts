@@ -70,6 +70,21 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(steerers.every((s) => s.trace.every((t) => t.applied[bass] <= 0))).toBe(true);
   });
 
+  it("the hold counter-steers a feature with its hold alpha, not its push alpha (tinyband's drums: push 20, hold 40)", async () => {
+    expect(product.holdAlphas?.drums).toBeGreaterThan(product.alphas?.drums ?? Infinity);
+    const held = (settings: Partial<SteeringSettings>) => async () => {
+      const steerers: Steerer[] = [];
+      await run({ bass: -1 }, settings, steerers);
+      const drums = steerers[0].features.indexOf('drums');
+      return steerers.flatMap((s) => s.trace.map((t) => Math.abs(t.applied[drums])));
+    };
+    const own = await held(product)();
+    expect(Math.max(...own)).toBeGreaterThan(0);
+    for (const a of own) expect(a).toBeLessThanOrEqual(product.holdAlphas!.drums + 1e-9);
+    // a hold alpha of 0 switches the drums' hold off, whatever their push alpha
+    expect((await held({ ...product, holdAlphas: { drums: 0 } })()).every((a) => a === 0)).toBe(true);
+  });
+
   it("piano=-1 takes the piano out without handing its notes to the guitar (piano's companion pushes guitar down with it)", async () => {
     const { companions: _companions, removalGains: _gains, ...without } = product;
     const withCompanions = presenceChange(await run({ piano: -1 }, product), none);

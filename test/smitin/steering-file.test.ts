@@ -55,5 +55,7 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, companions: { piano: { up: { guitar: 2 } } } })).toThrow(/steering\.json: companions\.piano\.up\.guitar: expected a strength <= 1/);
     expect(bad({ ...valid, companions: { piano: { sideways: { guitar: 0.4 } } } })).toThrow(/steering\.json: companions\.piano: /);
     expect(bad({ ...valid, removalGains: { piano: 0 } })).toThrow(/steering\.json: removalGains\.piano: expected a gain > 0/);
+    expect(bad({ ...valid, holdAlphas: { tuba: 40 } })).toThrow(/steering\.json: no probes for tuba/);
+    expect(bad({ ...valid, holdAlphas: { drums: -1 } })).toThrow(/steering\.json: holdAlphas\.drums: expected alpha >= 0/);
   });
 });
