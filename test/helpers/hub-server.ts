@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the Hugging Face Hub that serves one folder as a model
  * repository, in the hub's URL layout and with the headers it sends:
- *   GET /api/models/{repo}/revision/{rev}    model info with the commit (sha)
+ *   GET /api/models/{repo}/revision/{rev}    model info with the commit (sha) and the file names (siblings)
  *   GET /api/models/{repo}/tree/{rev}        the file listing: size, git oid, and lfs {oid: sha256, size} for .onnx files
  *   GET /{repo}/resolve/{rev}/{path}         the file: ETag (X-Linked-Etag for LFS), X-Repo-Commit,
  *                                            Content-Length, Accept-Ranges; a Range request gets 206
@@ -112,7 +112,7 @@ export class HubServer {
       const [kind, rev] = path.slice(api.length).split('/');
       if (!this.knownRevision(rev)) return notFound('RevisionNotFound');
       if (kind === 'revision') {
-        const info = { _id: 'x', id: this.repo, sha: this.commit, private: false, gated: false, downloads: 0, likes: 0, lastModified: '2026-12-01T00:00:00.000Z', pipeline_tag: 'text-to-audio' };
+        const info = { _id: 'x', id: this.repo, sha: this.commit, private: false, gated: false, downloads: 0, likes: 0, lastModified: '2026-12-01T00:00:00.000Z', pipeline_tag: 'text-to-audio', siblings: this.files.map((f) => ({ rfilename: f.path })) };
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(info));
         return;
       }

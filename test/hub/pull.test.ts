@@ -189,6 +189,15 @@ describe('smitin pull', () => {
     expect(server.requests.length).toBe(seen);
   });
 
+  it('every command that takes --model takes a hub id: prepare pulls the fp16 decoder on first use and prepares it in the snapshot', async () => {
+    const r = await smitinAsync(['prepare', '--model', ID, '--dtype', 'decoder=fp16', '--json'], env);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).out).toBe(join(repoDir(), 'snapshots', server.commit, 'onnx', 'decoder_model_merged_fp16.iti.onnx'));
+    expect(server.gets('onnx/decoder_model_merged_fp16.onnx')).toHaveLength(1);
+    expect(server.gets(DECODER)).toHaveLength(0);
+  });
+
   it('a gated model without a token is refused with what to set', async () => {
     const r = await pull([], { HF_TOKEN: '' });
     expect(r.status).toBe(2);

@@ -22,8 +22,11 @@ describe('parseDtypes', () => {
   });
 
   it('formats back to the shortest --dtype value', () => {
-    expect(formatDtypes(parseDtypes('decoder=fp16,q8,text_encoder=q8,encodec=q8'))).toBe('text_encoder=q8,decoder=fp16,encodec=q8');
+    expect(formatDtypes(parseDtypes('decoder=fp16,q8,text_encoder=q8,encodec=q8'))).toBe('q8,decoder=fp16');
     expect(formatDtypes(parseDtypes('q8,decoder=q8'))).toBe('q8');
+    expect(formatDtypes(parseDtypes('decoder=q8'))).toBe('decoder=q8');
+    expect(formatDtypes(parseDtypes('fp32'))).toBe('fp32');
+    for (const raw of ['q4,encodec=fp32', 'text_encoder=fp16,decoder=q8', 'q8,decoder=fp16']) expect(parseDtypes(formatDtypes(parseDtypes(raw)))).toEqual(parseDtypes(raw));
   });
 });
 

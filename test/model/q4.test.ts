@@ -69,7 +69,7 @@ describe('--dtype q4', () => {
     const q4 = await run('q4,encodec=fp32', 'q4.wav');
     expect(q4.stderr).toBe('');
     expect(q4.status).toBe(0);
-    expect(JSON.parse(q4.stdout)).toMatchObject({ dtype: 'text_encoder=q4,decoder=q4,encodec=fp32', frames: 50 });
+    expect(JSON.parse(q4.stdout)).toMatchObject({ dtype: 'q4,encodec=fp32', frames: 50 });
     const fp32 = await run('fp32', 'fp32.wav');
     expect(fp32.status).toBe(0);
     expect(readFileSync(join(dir, 'q4.wav')).equals(readFileSync(join(dir, 'fp32.wav')))).toBe(false);

@@ -40,11 +40,17 @@ export function graphDtypes(choice: DtypeChoice = 'fp32'): GraphDtypes {
   return typeof choice === 'string' ? uniform(choice) : choice;
 }
 
-/** The --dtype value that gives `choice`: `q8` when every graph has it, else `text_encoder=fp32,decoder=q8,encodec=fp32`. */
+/**
+ * The shortest --dtype value that gives `choice`: `q8` when every graph has
+ * it, else the most common dtype and the exceptions (`q8,encodec=fp32`), the
+ * fp32 default left out (`decoder=q8`).
+ */
 export function formatDtypes(choice: DtypeChoice): string {
   const d = graphDtypes(choice);
-  if (GRAPH_NAMES.every((g) => d[g] === d.decoder)) return d.decoder;
-  return GRAPH_NAMES.map((g) => `${g}=${d[g]}`).join(',');
+  const count = (x: Dtype) => GRAPH_NAMES.filter((g) => d[g] === x).length;
+  const base = DTYPES.reduce((best, x) => (count(x) > count(best) ? x : best), 'fp32' as Dtype);
+  const exceptions = GRAPH_NAMES.filter((g) => d[g] !== base).map((g) => `${g}=${d[g]}`);
+  return [...(base === 'fp32' && exceptions.length ? [] : [base]), ...exceptions].join(',');
 }
 
 /** The --dtype words that select `graph` at `dtype`: `q8` when the whole choice is that, else `decoder=q8`. */
