@@ -7,10 +7,22 @@
  *   {cache}/models--{owner}--{name}/snapshots/{commit}/{path}   relative symlinks to the blobs
  */
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
 
 export const COMMIT = /^[0-9a-f]{40}$/;
+
+/**
+ * The hub name of a cached snapshot folder (".../models--Xenova--musicgen-small/snapshots/<commit>"
+ * -> "Xenova/musicgen-small@<12 hex>"), for messages that name a model; null for any other folder.
+ */
+export function hubNameOf(folder: string): string | null {
+  const commit = basename(folder);
+  const repoFolder = basename(dirname(dirname(folder)));
+  const m = /^models--([^-]+(?:-[^-]+)*)--([^-]+(?:-[^-]+)*)$/.exec(repoFolder);
+  if (!COMMIT.test(commit) || basename(dirname(folder)) !== 'snapshots' || !m) return null;
+  return `${m[1]}/${m[2]}@${commit.slice(0, 12)}`;
+}
 
 export class RepoCache {
   readonly root: string;

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { once } from 'node:events';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -81,7 +82,14 @@ async function receive(res: Response, file: string, offset: number, onBytes?: (d
       done(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), count, createWriteStream(file, { flags: offset > 0 ? 'a' : 'w' }));
+  const out = createWriteStream(file, { flags: offset > 0 ? 'a' : 'w' });
+  try {
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), count, out);
+  } catch (err) {
+    // a write still in flight when the connection dropped lands after pipeline rejects: the resume must measure the file after it
+    if (!out.closed) await once(out, 'close');
+    throw err;
+  }
 }
 
 /** One GET from `have` bytes on; returns where the body was written from. */

@@ -62,6 +62,8 @@ export class HubServer {
   readonly cuts = new Map<string, number>();
   /** Paths whose next N GETs send the file with one byte changed. */
   readonly corruptions = new Map<string, number>();
+  /** Answer Range requests with the whole file (200), as some mirrors and proxies do. */
+  ignoreRange = false;
   private server: Server | null = null;
   url = '';
 
@@ -153,7 +155,7 @@ export class HubServer {
       ...(file.lfs ? { 'X-Linked-Etag': `"${file.sha256}"`, 'X-Linked-Size': file.bytes.length } : {}),
     };
     let status = 200;
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const m = this.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (m) {
       const start = Number(m[1]);
       const end = m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;

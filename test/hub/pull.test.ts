@@ -4,7 +4,7 @@
  * (test/helpers/hub-server.ts), each test with its own HF_HOME.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from '../helpers/cli.js';
@@ -93,6 +93,8 @@ describe('smitin pull', () => {
     expect(from).toBeGreaterThan(0);
     expect(from).toBeLessThan(size);
     expect(r.stderr).toMatch(/connection lost in onnx\/decoder_model_merged\.onnx at \d+ of \d+ bytes .*: resuming/);
+    // the resumed file is whole at the first try: nothing refused, nothing fetched a third time
+    expect(r.stderr).not.toMatch(/refused/);
     expect(sha256(readFileSync(join(repoDir(), 'snapshots', server.commit, DECODER)))).toBe(server.file(DECODER).sha256);
     // the part that reached the file before the cut was kept: far less than the half a restart from zero would send again
     const out = JSON.parse(r.stdout);
@@ -104,13 +106,24 @@ describe('smitin pull', () => {
     const blob = join(repoDir(), 'blobs', f.sha256);
     // what an interrupted run (this tool or huggingface_hub) leaves: the first 40 % of the bytes
     const part = Math.floor(f.bytes.length * 0.4);
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(join(repoDir(), 'blobs'), { recursive: true });
     writeFileSync(`${blob}.incomplete`, f.bytes.subarray(0, part));
     const r = await pull();
     expect(r.status).toBe(0);
     expect(server.gets(DECODER).map((g) => g.range)).toEqual([`bytes=${part}-`]);
     expect(r.stderr).toMatch(new RegExp(`resuming onnx/decoder_model_merged\\.onnx from ${part} of ${f.bytes.length} bytes`));
+    expect(sha256(readFileSync(blob))).toBe(f.sha256);
+  });
+
+  it('starts over, not appends, when a server answers a Range request with the whole file', async () => {
+    const f = server.file(DECODER);
+    const blob = join(repoDir(), 'blobs', f.sha256);
+    mkdirSync(join(repoDir(), 'blobs'), { recursive: true });
+    writeFileSync(`${blob}.incomplete`, f.bytes.subarray(0, 1000));
+    server.ignoreRange = true;
+    const r = await pull();
+    expect(r.status).toBe(0);
+    expect(server.gets(DECODER).map((g) => g.range)).toEqual(['bytes=1000-']);
     expect(sha256(readFileSync(blob))).toBe(f.sha256);
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDtypes, parseDtypes } from '../../src/model/musicgen/dtype.js';
 import { describeMissing, modelFiles } from '../../src/hub/model-files.js';
 import { parseHubId } from '../../src/hub/hub-id.js';
+import { hubNameOf } from '../../src/hub/cache-layout.js';
 
 describe('parseDtypes', () => {
   it('reads one dtype for all graphs, graph=dtype pairs, and a default with exceptions', () => {
@@ -62,5 +63,14 @@ describe('parseHubId', () => {
     expect(parseHubId('Xenova/musicgen-small')).toEqual({ repo: 'Xenova/musicgen-small', revision: 'main' });
     expect(parseHubId('Xenova/musicgen-small@refs/pr/3')).toEqual({ repo: 'Xenova/musicgen-small', revision: 'refs/pr/3' });
     for (const notId of ['models/tinyband/x', './a/b', '/abs/path', 'a/../b', 'a--b/c', 'just-a-name', 'a/b@', 'a/b@../x']) expect(parseHubId(notId)).toBeNull();
+  });
+});
+
+describe('hubNameOf', () => {
+  it('names a cached snapshot folder by its hub id, and nothing else', () => {
+    const commit = '29f06027940bfbce324954f3db78c6d766ccf04e';
+    expect(hubNameOf(`/c/hub/models--Xenova--musicgen-small/snapshots/${commit}`)).toBe('Xenova/musicgen-small@29f06027940b');
+    expect(hubNameOf('/c/models/tinyband')).toBeNull();
+    expect(hubNameOf(`/c/hub/models--Xenova--musicgen-small/other/${commit}`)).toBeNull();
   });
 });
