@@ -11,6 +11,9 @@ export const REQUIRED_FILES = ['config.json', 'generation_config.json', 'tokeniz
 /** Taken when the repository has them: tokenizer companions, and a steerable model's probes and steering choices. */
 export const OPTIONAL_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'spiece.model', 'probes.safetensors', 'steering.json'];
 
+/** An external-data file's name: beside its graph, nothing that could reach out of onnx/ (the listing comes from a server). */
+const EXTERNAL_DATA = /^onnx\/[A-Za-z0-9_.-]+\.onnx_data(_\d+)?$/;
+
 export interface MissingGraph {
   graph: GraphName;
   /** The path the dtype needs (onnx/..._q4.onnx). */
@@ -49,7 +52,7 @@ export function modelFiles(paths: readonly string[], dtypes: GraphDtypes, needsC
       missingGraphs.push({ graph, path, asked: dtypeWords(dtypes, graph), present });
       continue;
     }
-    needed.push(path, ...paths.filter((p) => p.startsWith(`${path}_data`)).sort());
+    needed.push(path, ...paths.filter((p) => p.startsWith(`${path}_data`) && EXTERNAL_DATA.test(p)).sort());
   }
   return { needed, missingFiles, missingGraphs };
 }

@@ -14,7 +14,7 @@ import { HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingf
 import { formatDtypes, type GraphDtypes } from '../model/musicgen/dtype.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
-import { RepoCache } from './cache-layout.js';
+import { COMMIT, RepoCache } from './cache-layout.js';
 import { checksumMismatch, fetchBlob, HubHttpError, type ExpectedFile } from './fetch-blob.js';
 import { formatHubId, type HubId } from './hub-id.js';
 import { describeMissing, modelFiles, type ModelFiles } from './model-files.js';
@@ -157,10 +157,13 @@ function fromCache(id: HubId, dtypes: GraphDtypes, why: string): PullResult {
   return { id: formatHubId(id), commit: cached.commit, folder: cached.folder, dtype: formatDtypes(dtypes), files, bytes: 0, transferred: 0, refused: 0, offline: why };
 }
 
+/** The listing's checksums name files in blobs/: only hex ids are taken. */
+const SHA256 = /^[0-9a-f]{64}$/;
+
 function expectedOf(entry: ListFileEntry): ExpectedFile & { etag: string } {
-  if (entry.lfs) return { path: entry.path, size: entry.lfs.size, sha256: entry.lfs.oid, etag: entry.lfs.oid };
-  if (!entry.oid) throw new Error(`${quoted(entry.path)}: the hub's listing gives no checksum`);
-  return { path: entry.path, size: entry.size, gitSha1: entry.oid, etag: entry.oid };
+  if (entry.lfs && SHA256.test(entry.lfs.oid)) return { path: entry.path, size: entry.lfs.size, sha256: entry.lfs.oid, etag: entry.lfs.oid };
+  if (!entry.lfs && entry.oid && COMMIT.test(entry.oid)) return { path: entry.path, size: entry.size, gitSha1: entry.oid, etag: entry.oid };
+  throw new Error(`${quoted(entry.path)}: the hub's listing gives no usable checksum (${quoted(JSON.stringify(entry.lfs ?? entry.oid ?? null))})`);
 }
 
 /**
@@ -178,7 +181,7 @@ export async function pullModel(id: HubId, options: PullOptions): Promise<PullRe
   let entries: ListFileEntry[];
   try {
     const info = await modelInfo({ ...call, name: id.repo, revision: id.revision, additionalFields: ['sha'] });
-    if (typeof info.sha !== 'string') throw new Error(`${quoted(formatHubId(id))}: the hub did not say which commit ${quoted(id.revision)} is`);
+    if (typeof info.sha !== 'string' || !COMMIT.test(info.sha)) throw new Error(`${quoted(formatHubId(id))}: the hub did not say which commit ${quoted(id.revision)} is`);
     commit = info.sha;
     entries = [];
     for await (const e of listFiles({ ...call, repo: id.repo, revision: commit, recursive: true })) if (e.type === 'file') entries.push(e);

@@ -7,6 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { GraphDtypes } from '../model/musicgen/dtype.js';
+import { UsageError } from '../util/errors.js';
+import { quoted } from '../util/printable.js';
 import { parseHubId } from './hub-id.js';
 import { cachedModel, pullModel, type PullOptions } from './pull.js';
 
@@ -17,5 +19,11 @@ export async function resolveHubModel(model: string, dtypes: GraphDtypes, option
   if (!id) return null;
   const cached = cachedModel(id, dtypes);
   if (!cached.missing && cached.folder) return cached.folder;
-  return (await pullModel(id, { verifyCached: false, ...options, dtypes })).folder;
+  try {
+    return (await pullModel(id, { verifyCached: false, ...options, dtypes })).folder;
+  } catch (err) {
+    // the user may have meant a folder and mistyped it: say both readings
+    if (err instanceof UsageError) throw new UsageError(`--model ${quoted(model)}: no such folder here; as a hub id: ${err.message}`);
+    throw err;
+  }
 }

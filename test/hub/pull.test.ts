@@ -187,7 +187,7 @@ describe('smitin pull', () => {
     await server.stop();
     const gone = await smitinAsync(['render', '--model', ID, '--dtype', 'q8', '--prompt', 'x', '--seconds', '0.1', '--out', join(home, 'x.wav')], env);
     expect(gone.status).toBe(2);
-    expect(gone.stderr).toMatch(/^error: "http:\/\/127\.0\.0\.1:\d+" cannot be reached \(ECONNREFUSED\), and the cache lacks/);
+    expect(gone.stderr).toMatch(/^error: --model "smitin-test\/musicgen-tiny": no such folder here; as a hub id: "http:\/\/127\.0\.0\.1:\d+" cannot be reached \(ECONNREFUSED\), and the cache lacks/);
   });
 
   it('a --model hub id is pulled on first use, then played from the cache without asking the hub', async () => {

@@ -36,6 +36,8 @@ const EXPORT = [
   'onnx/text_encoder.onnx', 'onnx/text_encoder_quantized.onnx',
   'onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged.onnx_data', 'onnx/decoder_model_merged.onnx_data_1', 'onnx/decoder_model_merged_quantized.onnx', 'onnx/decoder_model.onnx',
   'onnx/encodec_decode.onnx', 'onnx/encodec_encode.onnx',
+  // a listing that tries to reach out of the folder
+  'onnx/decoder_model_merged.onnx_data/../../../escape', 'onnx/decoder_model_merged.onnx_data_x',
 ];
 
 describe('modelFiles', () => {

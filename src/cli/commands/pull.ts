@@ -19,7 +19,7 @@ export function pullCommand(): Command {
         'only the files the dtype needs; resumes, checks every file against the hub\'s checksums; HF_TOKEN for gated models; HF_HUB_OFFLINE=1 checks the cache only',
     )
     .argument('<model>', 'hub id: owner/name or owner/name@revision (a branch, tag or commit)')
-    .addOption(new Option('--dtype <type>', `${DTYPE_HELP}; MusicGen plays well with decoder=q8 (EnCodec stays fp32)`).argParser(dtypeOption).default(dtypeOption('fp32'), 'fp32'))
+    .addOption(new Option('--dtype <type>', `${DTYPE_HELP}; transformers.js runs MusicGen with decoder=q8 and an fp32 EnCodec`).argParser(dtypeOption).default(dtypeOption('fp32'), 'fp32'))
     .option('--json', 'print the result as JSON (folder, commit, files, bytes fetched)')
     .action(async (model: string, opts: PullCliOptions) => {
       const id = requireHubId(model);
