@@ -4,6 +4,8 @@
  * one line and exits with code 1.
  */
 import { Command, CommanderError } from 'commander';
+import { graphDtypes, type DtypeChoice } from '../model/musicgen/dtype.js';
+import { resolveHubModel } from '../hub/resolve-model.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from '../util/errors.js';
 import { composeCommand } from './commands/compose.js';
 import { datasetCommand } from './commands/dataset.js';
@@ -12,9 +14,11 @@ import { evalCommand } from './commands/eval.js';
 import { liveCommand } from './commands/live.js';
 import { prepareCommand } from './commands/prepare.js';
 import { probesCommand } from './commands/probes.js';
+import { pullCommand } from './commands/pull.js';
 import { renderCommand } from './commands/render.js';
 import { statsCommand } from './commands/stats.js';
 import { synthCommand } from './commands/synth.js';
+import { pullProgress } from './pull-progress.js';
 
 export function buildProgram(): Command {
   const program = new Command('smitin')
@@ -22,14 +26,33 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  for (const make of [composeCommand, datasetCommand, devicesCommand, evalCommand, liveCommand, prepareCommand, probesCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
+  for (const make of [composeCommand, datasetCommand, devicesCommand, evalCommand, liveCommand, prepareCommand, probesCommand, pullCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
   // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
   const override = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
     c.commands.forEach(override);
   };
   override(program);
+  program.hook('preAction', hubModels);
   return program;
+}
+
+/**
+ * Every command's --model may name a hub model (owner/name[@revision]): it
+ * becomes the cached snapshot folder before the command runs, pulled on
+ * first use with a progress bar on stderr (no prompt), or refused offline
+ * with the `smitin pull` command to run. A local folder of that name wins.
+ */
+async function hubModels(_program: Command, command: Command): Promise<void> {
+  const { model, dtype } = command.opts() as { model?: unknown; dtype?: DtypeChoice };
+  if (typeof model !== 'string') return;
+  const progress = pullProgress(`pulling ${model}`);
+  try {
+    const folder = await resolveHubModel(model, graphDtypes(dtype ?? 'fp32'), progress);
+    if (folder) command.setOptionValueWithSource('model', folder, 'cli');
+  } finally {
+    progress.stop();
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

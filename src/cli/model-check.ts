@@ -14,7 +14,7 @@
  * most 64 MiB; on tinyband the whole check takes a few tens of milliseconds.
  */
 import { existsSync } from 'node:fs';
-import { readModelFolder, type Dtype, type ModelSpec } from '../model/musicgen/index.js';
+import { readModelFolder, type DtypeChoice, type ModelSpec } from '../model/musicgen/index.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import { checkDecoder, checkEncodecDecoder, checkTextEncoder } from '../model/musicgen/contract.js';
 import { asSession, readOnnxSignature } from '../model/onnx/model-file.js';
@@ -26,7 +26,7 @@ import type { SteeringSettings } from '../smitin/steerer.js';
 import { defaultProbesFile } from './commands/probes.js';
 
 export interface ModelCheckOptions {
-  dtype?: Dtype;
+  dtype?: DtypeChoice;
   /** --probes as given: a file, "none" (play without steering), or undefined for the folder's probes.safetensors when it exists. */
   probes?: string;
   /** Steering is asked for (render --steer): no probe set is an error, not a note. */

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { INSTRUMENTS, isInstrument, type Instrument } from '../model/tinyband/layout.js';
 import { isStyleName, STYLE_NAMES, type StyleName } from '../model/tinyband/styles.js';
+import { parseDtypes, type GraphDtypes } from '../model/musicgen/dtype.js';
 
 /** A decimal number as people write it: Number() alone also takes "0x64", "0b1", " 1e2 " and "Infinity". */
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -44,3 +45,15 @@ export function styleName(raw: string): StyleName {
   if (!isStyleName(raw)) throw new InvalidArgumentError(`unknown style "${raw}": expected one of ${STYLE_NAMES.join(', ')}`);
   return raw;
 }
+
+/** --dtype: one dtype for every graph, or graph=dtype pairs (model/musicgen/dtype.ts). */
+export function dtypeOption(raw: string): GraphDtypes {
+  try {
+    return parseDtypes(raw);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** --dtype's help: what a value may be. */
+export const DTYPE_HELP = 'weights per graph: fp32 (*.onnx), fp16 (*_fp16.onnx), q8 (*_quantized.onnx), q4 (*_q4.onnx), for all graphs or per graph, e.g. decoder=q8,encodec=fp32 (graphs: text_encoder, decoder, encodec)';

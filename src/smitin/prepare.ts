@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadModel, readModelFolder, type Dtype, type LoadOptions, type ModelSpec, type MusicgenModel } from '../model/musicgen/index.js';
+import { loadModel, readModelFolder, type DtypeChoice, type LoadOptions, type ModelSpec, type MusicgenModel } from '../model/musicgen/index.js';
 import { readOnnxSignature } from '../model/onnx/model-file.js';
 import { ModelFileError } from '../model/onnx/session.js';
 import { UsageError } from '../util/errors.js';
@@ -45,7 +45,7 @@ function writePrepared(spec: ModelSpec, file: PendingFile, t0: number): PrepareS
 }
 
 /** Prepares the decoder of model folder `dir` (checked as `render` checks it) and writes the .iti.onnx beside it. */
-export async function prepareFolder(dir: string, dtype: Dtype = 'fp32'): Promise<PrepareSummary> {
+export async function prepareFolder(dir: string, dtype: DtypeChoice = 'fp32'): Promise<PrepareSummary> {
   const t0 = performance.now();
   const { spec } = readModelFolder(dir, dtype);
   const out = preparedPath(spec.files.decoder);
@@ -92,7 +92,7 @@ export interface PreparedDecoder {
  * rebuild: about a second per GB of decoder) so that a command's checks can
  * run it before anything starts.
  */
-export function ensurePrepared(dir: string, dtype: Dtype = 'fp32'): PreparedDecoder {
+export function ensurePrepared(dir: string, dtype: DtypeChoice = 'fp32'): PreparedDecoder {
   const t0 = performance.now();
   const { spec } = readModelFolder(dir, dtype);
   const out = preparedPath(spec.files.decoder);

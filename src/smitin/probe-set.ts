@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { onnxPath, type ModelSpec } from '../model/musicgen/index.js';
+import { hubNameOf } from '../hub/cache-layout.js';
 import { UsageError } from '../util/errors.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../util/safetensors.js';
 
@@ -86,7 +87,7 @@ export function modelIdentity(spec: ModelSpec): ModelIdentity {
   const fp32 = onnxPath(spec.dir, 'decoder_model_merged', 'fp32');
   const file = existsSync(fp32) ? fp32 : spec.files.decoder;
   return {
-    name: basename(spec.dir),
+    name: hubNameOf(spec.dir) ?? basename(spec.dir),
     layers: spec.dims.layers,
     heads: spec.dims.heads,
     headDim: spec.dims.headDim,

@@ -78,7 +78,7 @@ describe.skipIf(!MODEL_DIR)(`smitin render (${MODEL_DIR ?? NO_MODEL_REASON})`, (
       // an EnCodec model whose folder lacks its decoder: named, with what the folder has
       [['--model', encodec, '--prompt', 'rock'], /^error: .+\/onnx\/encodec_decode\.onnx: missing \(decoding EnCodec codes to audio: --dtype fp32 needs encodec_decode\.onnx; this folder's onnx\/ has: .+\)\n$/],
       [['--model', MODEL_DIR!, '--prompt', 'rock', '--guidance', '-1'], /^error: option '--guidance <g>' argument '-1' is invalid\. guidance must be within \[0, 100\], got: -1\n$/],
-      [['--model', MODEL_DIR!, '--prompt', 'rock', '--dtype', 'int4'], /^error: option '--dtype <type>' argument 'int4' is invalid\. Allowed choices are fp32, fp16, q8\.\n$/],
+      [['--model', MODEL_DIR!, '--prompt', 'rock', '--dtype', 'int4'], /^error: option '--dtype <type>' argument 'int4' is invalid\. unknown dtype "int4": expected one of fp32, fp16, q8, q4 \(or graph=dtype\)\n$/],
       [['--model', join(out, 'nothing'), '--prompt', 'rock'], /^error: .+\/nothing: no such model folder\n$/],
     ];
     for (const [args, message] of cases) {

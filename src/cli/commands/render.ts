@@ -12,13 +12,13 @@ import { renderTokens } from '../../model/codec/synth/index.js';
 import { readDataset } from '../../model/tinyband/dataset.js';
 import {
   DEFAULT_KEEP_FRACTION,
-  DTYPES,
   encodeText,
   loadModel,
   MusicgenGenerator,
   requireCodecFile,
   slideFor,
-  type Dtype,
+  formatDtypes,
+  type GraphDtypes,
   type ModelSpec,
   type MusicgenModel,
 } from '../../model/musicgen/index.js';
@@ -27,7 +27,7 @@ import { UsageError } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { resolveModelAndProbes } from '../model-check.js';
-import { numberIn } from '../options.js';
+import { DTYPE_HELP, dtypeOption, numberIn } from '../options.js';
 import { addSteerOption, addSteeringResearchOptions, resolveSteering, type SteeringCliOptions } from '../steering-options.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { Steerer } from '../../smitin/steerer.js';
@@ -47,7 +47,7 @@ interface RenderCliOptions extends SteeringCliOptions {
   seed: number;
   out: string;
   tempo: number;
-  dtype: Dtype;
+  dtype: GraphDtypes;
   ep: ExecutionProvider;
   threads?: number;
   guidance?: number;
@@ -181,7 +181,7 @@ export function renderCommand(): Command {
     .option('--json', 'print a JSON summary: frames, seconds, wallSeconds, realtimeFactor (audio seconds per second of generation and synthesis), msPerStep, ...')
     .optionsGroup('Model and sampling:')
     .addOption(new Option('--model <dir>', 'model folder (config.json, generation_config.json, tokenizer.json, onnx/)').default(defaultModelDir(), 'the shipped tinyband'))
-    .addOption(new Option('--dtype <type>', 'model files: fp32 (*.onnx), fp16 (*_fp16.onnx), q8 (*_quantized.onnx)').choices(DTYPES).default('fp32'))
+    .addOption(new Option('--dtype <type>', DTYPE_HELP).argParser(dtypeOption).default(dtypeOption('fp32'), 'fp32'))
     .addOption(new Option('--ep <provider>', 'onnxruntime execution provider').choices(EXECUTION_PROVIDERS).default('cpu'))
     .option('--threads <n>', 'threads per operator (default: 1 for tinyband-sized models, else onnxruntime picks)', numberIn('threads', 1, 256, { integer: true }))
     .option('--guidance <g>', 'classifier-free guidance scale; 1 = off (default: generation_config.json)', numberIn('guidance', 0, 100))
@@ -259,7 +259,7 @@ export function renderCommand(): Command {
           return {
             out: opts.out,
             model: opts.model,
-            dtype: opts.dtype,
+            dtype: formatDtypes(opts.dtype),
             ep: opts.ep,
             threads: model.threads ?? null,
             prompt: opts.prompt,

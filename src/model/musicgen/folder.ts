@@ -13,20 +13,16 @@ import { CODEBOOK_SIZES, NUM_CODEBOOKS, PAD_ID, VOCAB_SIZE } from '../tinyband/l
 import { ModelFileError, OnnxSession, type ExecutionProvider } from '../onnx/session.js';
 import { checkDecoder, checkEncodecDecoder, checkTextEncoder, type DecoderDims } from './contract.js';
 import { PromptTokenizer } from './tokenizer.js';
+import { dtypesPresent, dtypeWords, graphDtypes, GRAPH_FILES, isDtype, onnxFile, DTYPES, type Dtype, type DtypeChoice, type GraphDtypes, type GraphName } from './dtype.js';
 
-export const DTYPES = ['fp32', 'fp16', 'q8'] as const;
-export type Dtype = (typeof DTYPES)[number];
-/** File-name suffix of each dtype, as transformers.js names its variants. */
-const DTYPE_SUFFIX: Record<Dtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized' };
-
-export const TEXT_ENCODER = 'text_encoder';
-export const DECODER = 'decoder_model_merged';
-export const ENCODEC_DECODER = 'encodec_decode';
+export const TEXT_ENCODER = GRAPH_FILES.text_encoder;
+export const DECODER = GRAPH_FILES.decoder;
+export const ENCODEC_DECODER = GRAPH_FILES.encodec;
 /** config.json's tinyband.codec value that names the band synthesizer. */
 export const TINYBAND_CODEC = 'tinyband-synth';
 
 export function onnxPath(dir: string, graph: string, dtype: Dtype): string {
-  return join(dir, 'onnx', `${graph}${DTYPE_SUFFIX[dtype]}.onnx`);
+  return join(dir, onnxFile(graph, dtype));
 }
 
 const posInt = z.number().int().positive();
@@ -99,7 +95,8 @@ export interface GenerationDefaults {
 /** The checked JSON side of a model folder. */
 export interface ModelSpec {
   dir: string;
-  dtype: Dtype;
+  /** Each graph's dtype (the EnCodec encoder follows `encodec`). */
+  dtype: GraphDtypes;
   dims: DecoderDims;
   /** Delay-pattern pad id. */
   padId: number;
@@ -175,8 +172,9 @@ function encodecRates(path: string, config: Config): { frameRate: number; hop: n
   return { frameRate: a.sampling_rate / hop, hop };
 }
 
-function requireOnnx(dir: string, graph: string, dtype: Dtype, use = ''): string {
-  const path = onnxPath(dir, graph, dtype);
+function requireOnnx(dir: string, graph: GraphName, dtypes: GraphDtypes, use = ''): string {
+  const file = GRAPH_FILES[graph];
+  const path = onnxPath(dir, file, dtypes[graph]);
   if (existsSync(path)) return path;
   let have: string[] = [];
   try {
@@ -184,8 +182,10 @@ function requireOnnx(dir: string, graph: string, dtype: Dtype, use = ''): string
   } catch {
     // no onnx/ folder at all: said below
   }
+  const present = dtypesPresent(file, have.map((f) => `onnx/${f}`));
   const why = have.length ? `this folder's onnx/ has: ${have.join(', ')}` : 'there is no onnx/ folder with .onnx files';
-  fail(path, `missing (${use}--dtype ${dtype} needs ${graph}${DTYPE_SUFFIX[dtype]}.onnx; ${why})`);
+  const there = present.length ? `; ${graph} is there as ${present.join(', ')}` : '';
+  fail(path, `missing (${use}--dtype ${dtypeWords(dtypes, graph)} needs ${onnxFile(file, dtypes[graph]).slice('onnx/'.length)}; ${why}${there})`);
 }
 
 /**
@@ -195,12 +195,13 @@ function requireOnnx(dir: string, graph: string, dtype: Dtype, use = ''): string
  */
 export function requireCodecFile(spec: ModelSpec): string {
   if (spec.codec.kind !== 'encodec') throw new Error(`the ${spec.codec.kind} codec has no ONNX graph`);
-  return spec.files.codec ?? requireOnnx(spec.dir, spec.codec.file, spec.dtype, 'decoding EnCodec codes to audio: ');
+  return spec.files.codec ?? requireOnnx(spec.dir, 'encodec', spec.dtype, 'decoding EnCodec codes to audio: ');
 }
 
-/** Reads and checks config.json, generation_config.json and tokenizer.json, and finds the .onnx files for `dtype`. */
-export function readModelFolder(dir: string, dtype: Dtype = 'fp32'): { spec: ModelSpec; tokenizer: PromptTokenizer } {
-  if (!(DTYPES as readonly string[]).includes(dtype)) throw new ModelFileError(`--dtype must be one of ${DTYPES.join(', ')}, got: ${dtype}`);
+/** Reads and checks config.json, generation_config.json and tokenizer.json, and finds the .onnx files for `choice` (one dtype, or each graph's). */
+export function readModelFolder(dir: string, choice: DtypeChoice = 'fp32'): { spec: ModelSpec; tokenizer: PromptTokenizer } {
+  const dtype = graphDtypes(choice);
+  for (const d of Object.values(dtype)) if (!isDtype(d)) throw new ModelFileError(`--dtype must be one of ${DTYPES.join(', ')}, got: ${d}`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(dir, 'no such model folder');
   const configPath = join(dir, 'config.json');
   const config = parseWith(configPath, ConfigSchema, readJson(configPath), ' (is this a MusicGen export folder?)');
@@ -251,17 +252,17 @@ export function readModelFolder(dir: string, dtype: Dtype = 'fp32'): { spec: Mod
     codec,
     sampleRate: config.audio_encoder.sampling_rate,
     files: {
-      textEncoder: requireOnnx(dir, TEXT_ENCODER, dtype),
-      decoder: requireOnnx(dir, DECODER, dtype),
+      textEncoder: requireOnnx(dir, 'text_encoder', dtype),
+      decoder: requireOnnx(dir, 'decoder', dtype),
       // optional at load (token generation does not need it); checked against the contract when present
-      ...(codec.kind === 'encodec' && existsSync(onnxPath(dir, codec.file, dtype)) ? { codec: onnxPath(dir, codec.file, dtype) } : {}),
+      ...(codec.kind === 'encodec' && existsSync(onnxPath(dir, codec.file, dtype.encodec)) ? { codec: onnxPath(dir, codec.file, dtype.encodec) } : {}),
     },
   };
   return { spec, tokenizer };
 }
 
 export interface LoadOptions {
-  dtype?: Dtype;
+  dtype?: DtypeChoice;
   /** Open this decoder file instead of the folder's (SMITIN's prepared decoder); it is checked against the same contract. */
   decoderFile?: string;
   ep?: ExecutionProvider;

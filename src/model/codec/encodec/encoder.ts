@@ -86,9 +86,9 @@ export function checkEncodecEncoder(session: OnnxSession, codebooks: number): vo
   }
 }
 
-/** The encoder file of a model folder: onnx/encodec_encode{suffix}.onnx for its dtype, else the fp32 one; null when there is none. */
+/** The encoder file of a model folder: onnx/encodec_encode{suffix}.onnx for its EnCodec dtype, else the fp32 one; null when there is none. */
 export function encoderFile(spec: ModelSpec): string | null {
-  for (const path of [onnxPath(spec.dir, ENCODEC_ENCODER, spec.dtype), onnxPath(spec.dir, ENCODEC_ENCODER, 'fp32')]) if (existsSync(path)) return path;
+  for (const path of [onnxPath(spec.dir, ENCODEC_ENCODER, spec.dtype.encodec), onnxPath(spec.dir, ENCODEC_ENCODER, 'fp32')]) if (existsSync(path)) return path;
   return null;
 }
 
