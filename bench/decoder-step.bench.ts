@@ -6,9 +6,10 @@
  * a random decoder of MusicGen-small's exact shape (weights do not change speed) comes from
  * `/usr/bin/python3 training/make_musicgen_fixture.py --shape small --out DIR` (1.7 GB, not committed).
  *
- * Each cached step is timed three ways, taking turns: returning every output (how the runtime ran before
- * 2026-12-03), returning what DecoderSession returns now (decoderOutputs: the text's keys and values are
- * not copied out again), and returning the logits alone: the floor, what a step would cost if the cache
+ * Each cached step is timed four ways, taking turns: returning every output (how the runtime ran before
+ * 2026-12-03), the cache into pre-allocated buffers (onnxruntime fills them; onnxruntime-node 1.30 still
+ * copies each into the tensor it returns), returning what DecoderSession returns now (decoderOutputs: the
+ * text's keys and values are not copied out again), and returning the logits alone: the floor, what a step would cost if the cache
  * never left onnxruntime (onnxruntime-node copies each returned output into a new buffer, and offers
  * device-resident outputs for WebGPU buffers only). Against each: the bandwidth bound, the time to stream the
  * decoder file (its weights, a little more than a cached step reads) and the past keys and values once at
@@ -91,19 +92,37 @@ async function timeRuns(session: ort.InferenceSession, input: Record<string, ort
   return ms.sort((a, b) => a - b);
 }
 
-/** The outputs a cached step returns, three ways (see the header). */
-const FETCHES: { label: string; outputs: (layers: number) => readonly string[] | undefined }[] = [
+type Fetches = readonly string[] | Record<string, ort.Tensor | null> | undefined;
+
+/** The outputs a cached step returns, four ways (see the header). */
+const FETCHES: { label: string; outputs: (layers: number, input: Record<string, ort.Tensor>) => Fetches }[] = [
   { label: 'every output', outputs: () => undefined },
+  { label: 'pre-allocated', outputs: preallocated },
   { label: 'the runtime', outputs: (layers) => decoderOutputs(layers, false, 'step') },
   { label: 'logits alone', outputs: (layers) => decoderOutputs(layers, false, 'peek') },
 ];
 
+/** The runtime's outputs, the cache ones into buffers of ours: [rows, heads, past + 1, head dim], filled in place by onnxruntime. */
+function preallocated(layers: number, input: Record<string, ort.Tensor>): Fetches {
+  const out: Record<string, ort.Tensor | null> = {};
+  for (const name of decoderOutputs(layers, false, 'step')) {
+    const past = input[name.replace(/^present\./, 'past_key_values.')];
+    if (!past) {
+      out[name] = null;
+      continue;
+    }
+    const [rows, heads, length, headDim] = past.dims;
+    out[name] = new ort.Tensor('float32', new Float32Array(rows * heads * (length + 1) * headDim), [rows, heads, length + 1, headDim]);
+  }
+  return out;
+}
+
 /** Cached steps timed for each entry of FETCHES in turn, so that load from other work falls on all of them alike. */
 async function timeFetches(session: ort.InferenceSession, input: Record<string, ort.Tensor>, runs: number): Promise<number[][]> {
   const layers = session.inputNames.filter((n) => /^past_key_values\.\d+\.decoder\.key$/.test(n)).length;
-  const outputs = FETCHES.map((f) => f.outputs(layers));
-  const run = (names: readonly string[] | undefined) => (names ? session.run(input, names) : session.run(input));
-  for (let i = 0; i < Math.max(2, runs / 10); i++) for (const names of outputs) await run(names); // warm-up
+  const outputs = FETCHES.map((f) => f.outputs(layers, input));
+  const run = (fetches: Fetches) => (fetches ? session.run(input, fetches) : session.run(input));
+  for (let i = 0; i < Math.max(2, runs / 10); i++) for (const fetches of outputs) await run(fetches); // warm-up
   const ms = outputs.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
     for (let f = 0; f < outputs.length; f++) {
