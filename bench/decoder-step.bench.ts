@@ -6,13 +6,23 @@
  * a random decoder of MusicGen-small's exact shape (weights do not change speed) comes from
  * `/usr/bin/python3 training/make_musicgen_fixture.py --shape small --out DIR` (1.7 GB, not committed).
  *
+ * Each cached step is timed four ways, taking turns: returning every output (how the runtime ran before
+ * 2026-12-03), the cache into pre-allocated buffers (onnxruntime fills them; onnxruntime-node 1.30 still
+ * copies each into the tensor it returns), returning what DecoderSession returns now (decoderOutputs: the
+ * text's keys and values are not copied out again), and returning the logits alone: the floor, what a step would cost if the cache
+ * never left onnxruntime (onnxruntime-node copies each returned output into a new buffer, and offers
+ * device-resident outputs for WebGPU buffers only). Against each: the bandwidth bound, the time to stream the
+ * decoder file (its weights, a little more than a cached step reads) and the past keys and values once at
+ * the memory bandwidth measured here (a 256 MB copy, bytes read plus written).
+ *
  *   npx tsc -p tsconfig.json && node dist/bench/decoder-step.bench.js [onnx dir, default models/tinyband/onnx] [runs, default 500] [fp32|q8]
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { decoderOutputs } from '../src/model/musicgen/decoder-session.js';
 import { percentile } from '../src/util/percentile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
@@ -82,22 +92,95 @@ async function timeRuns(session: ort.InferenceSession, input: Record<string, ort
   return ms.sort((a, b) => a - b);
 }
 
+type Fetches = readonly string[] | Record<string, ort.Tensor | null> | undefined;
+
+/** The outputs a cached step returns, four ways (see the header). */
+const FETCHES: { label: string; outputs: (layers: number, input: Record<string, ort.Tensor>) => Fetches }[] = [
+  { label: 'every output', outputs: () => undefined },
+  { label: 'pre-allocated', outputs: preallocated },
+  { label: 'the runtime', outputs: (layers) => decoderOutputs(layers, false, 'step') },
+  { label: 'logits alone', outputs: (layers) => decoderOutputs(layers, false, 'peek') },
+];
+
+/** The runtime's outputs, the cache ones into buffers of ours: [rows, heads, past + 1, head dim], filled in place by onnxruntime. */
+function preallocated(layers: number, input: Record<string, ort.Tensor>): Fetches {
+  const out: Record<string, ort.Tensor | null> = {};
+  for (const name of decoderOutputs(layers, false, 'step')) {
+    const past = input[name.replace(/^present\./, 'past_key_values.')];
+    if (!past) {
+      out[name] = null;
+      continue;
+    }
+    const [rows, heads, length, headDim] = past.dims;
+    out[name] = new ort.Tensor('float32', new Float32Array(rows * heads * (length + 1) * headDim), [rows, heads, length + 1, headDim]);
+  }
+  return out;
+}
+
+/** Cached steps timed for each entry of FETCHES in turn, so that load from other work falls on all of them alike. */
+async function timeFetches(session: ort.InferenceSession, input: Record<string, ort.Tensor>, runs: number): Promise<number[][]> {
+  const layers = session.inputNames.filter((n) => /^past_key_values\.\d+\.decoder\.key$/.test(n)).length;
+  const outputs = FETCHES.map((f) => f.outputs(layers, input));
+  const run = (fetches: Fetches) => (fetches ? session.run(input, fetches) : session.run(input));
+  for (let i = 0; i < Math.max(2, runs / 10); i++) for (const fetches of outputs) await run(fetches); // warm-up
+  const ms = outputs.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    for (let f = 0; f < outputs.length; f++) {
+      const t0 = performance.now();
+      await run(outputs[f]);
+      ms[f].push(performance.now() - t0);
+    }
+  }
+  return ms;
+}
+
+/** Memory bandwidth, bytes per ms: the best of several copies of 256 MB (read and written). */
+function copyBandwidth(): number {
+  const n = 64 * 1024 * 1024;
+  const from = new Float32Array(n).fill(1);
+  const to = new Float32Array(n);
+  let best = Infinity;
+  for (let i = 0; i < 8; i++) {
+    const t0 = performance.now();
+    to.set(from);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * n * 4) / best;
+}
+
+/** Bytes of past keys and values (decoder part, every layer) a cached step at `past` reads. */
+function pastBytes(input: Record<string, ort.Tensor>): number {
+  let bytes = 0;
+  for (const [name, t] of Object.entries(input)) if (/^past_key_values\.\d+\.decoder\./.test(name)) bytes += (t.data as Float32Array).byteLength;
+  return bytes;
+}
+
 const pct = percentile;
 const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ' '}`;
 
+const bandwidth = copyBandwidth();
+const weightBytes = statSync(decoderFile).size;
 console.log(`${decoderFile}: ${codebooks} codebooks, CFG batch 2`);
+console.log(`  memory bandwidth ${(bandwidth / 1e6).toFixed(1)} GB/s (256 MB copies, read + written); decoder file ${(weightBytes / 1e6).toFixed(1)} MB`);
 for (const threads of [1, 2]) {
   const session = await ort.InferenceSession.create(decoderFile, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
   });
   for (const past of PAST_LENGTHS) {
-    const ms = await timeRuns(session, feeds(session, 1, past), RUNS);
-    const [p50, p99] = [pct(ms, 50), pct(ms, 99)];
-    console.log(
-      `  ${plural(threads)}  step, past ${String(past).padStart(3)}   p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  ` +
-        `real time x${(STEP_AUDIO_MS / p50).toFixed(STEP_AUDIO_MS / p50 < 10 ? 2 : 0)} ${PACE}`,
-    );
+    const input = feeds(session, 1, past);
+    const kvBytes = pastBytes(input);
+    const boundMs = (weightBytes + kvBytes) / bandwidth;
+    const timed = await timeFetches(session, input, RUNS);
+    console.log(`  ${plural(threads)}  step, past ${String(past).padStart(3)}   cache ${(kvBytes / 1e6).toFixed(1)} MB, bandwidth bound ${boundMs.toFixed(2)} ms`);
+    timed.forEach((ms, f) => {
+      const [p50, p99] = [pct(ms, 50), pct(ms, 99)];
+      console.log(
+        `    ${FETCHES[f].label.padEnd(13)} p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  ` +
+          `real time x${(STEP_AUDIO_MS / p50).toFixed(STEP_AUDIO_MS / p50 < 10 ? 2 : 0)} ${PACE}  ` +
+          `${((100 * boundMs) / p50).toFixed(0)} % of the bound  x${(p50 / pct(timed[0], 50)).toFixed(2)} of every output`,
+      );
+    });
   }
   for (const steps of PROMPT_LENGTHS) {
     const ms = await timeRuns(session, feeds(session, steps, 0), Math.max(3, Math.round((steps > 64 ? 30 : 100) * (RUNS / 500))));

@@ -2,7 +2,7 @@
  * The KV cache must not change the music: logits from the cached,
  * step-by-step decoder equal one full-sequence pass without a past.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeText, loadModel, type Conditioning, type MusicgenModel } from '../../src/model/musicgen/index.js';
 import { DecoderSession } from '../../src/model/musicgen/decoder-session.js';
 import { Rng } from '../../src/util/rng.js';
@@ -101,6 +101,34 @@ describe.skipIf(!MODEL_DIR)(`decoder KV cache (${MODEL_DIR ?? NO_MODEL_REASON})`
     const b = await fullPass(cond);
     // rows 0..K-1 of the doubled batch are the conditional half
     expect(maxDiff(a, b.subarray(0, K * POSITIONS * V))).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('a run returns only what is read afterwards: the text keys and values once, no cache from peek', async () => {
+    const { layers } = model.spec.dims;
+    const asked: (readonly string[] | undefined)[] = [];
+    const run = model.decoder.run.bind(model.decoder);
+    const spy = vi.spyOn(model.decoder, 'run').mockImplementation(async (feeds, outputs) => {
+      asked.push(outputs);
+      return run(feeds, outputs);
+    });
+    try {
+      const session = new DecoderSession(model.decoder, model.spec.dims, cond);
+      const ids = (q: number) => idsFor(inputs, cond.rows, q, 1);
+      await session.forward(ids(0), 1);
+      await session.forward(ids(1), 1);
+      await session.peek(ids(2), 1);
+      session.reset();
+      await session.forward(ids(0), 1);
+    } finally {
+      spy.mockRestore();
+    }
+    const present = (part: string) => model.decoder.outputNames.filter((n) => new RegExp(`^present\\.\\d+\\.${part}\\.(key|value)$`).test(n));
+    expect(present('encoder')).toHaveLength(2 * layers); // the graph has them: they are left out, not missing
+    const [prime, step, peek, again] = asked.map((names) => [...(names ?? model.decoder.outputNames)].sort());
+    expect(prime).toEqual(['logits', ...present('decoder'), ...present('encoder')].sort());
+    expect(step).toEqual(['logits', ...present('decoder')].sort());
+    expect(peek).toEqual(['logits']);
+    expect(again).toEqual(prime);
   });
 
   it('the unconditional half is zero states under a zero mask', () => {

@@ -16,6 +16,12 @@
  * step without intervention costs no copy and no zeroing. heads(l) holds
  * the last run's head outputs at its last position, before the shift.
  *
+ * Outputs: onnxruntime-node copies every output it returns out of
+ * onnxruntime into a new buffer (in 1.30 also a pre-allocated one, and only
+ * WebGPU buffers can stay on a device), so a run returns only what is read
+ * afterwards: the text's keys and values on the first run only, and no
+ * cache at all from peek().
+ *
  * Threading model: forward() blocks the calling thread for the whole run
  * (see onnx/session.ts); one forward at a time.
  */
@@ -31,10 +37,32 @@ import {
   headsName,
   itiName,
   KV_KINDS,
+  KV_PARTS,
   pastName,
   presentName,
   type DecoderDims,
 } from './contract.js';
+
+/** A run's purpose, which decides the outputs it returns. */
+export type DecoderRunKind = 'prime' | 'step' | 'peek';
+
+/**
+ * The outputs a run returns: the logits; SMITIN's head outputs when the
+ * graph has them; the decoder's keys and values when the run moves the
+ * cache on; the text's keys and values only when it starts the cache
+ * (later runs pass them through unchanged).
+ */
+export function decoderOutputs(layers: number, steerable: boolean, kind: DecoderRunKind): string[] {
+  const names = [DEC_LOGITS];
+  for (let l = 0; l < layers; l++) {
+    if (steerable) names.push(headsName(l));
+    if (kind === 'peek') continue;
+    for (const part of kind === 'prime' ? KV_PARTS : (['decoder'] as const)) {
+      for (const kv of KV_KINDS) names.push(presentName(l, part, kv));
+    }
+  }
+  return names;
+}
 
 export class DecoderSession {
   /** Decoder input rows: conditioning rows x codebooks. */
@@ -51,6 +79,7 @@ export class DecoderSession {
   private readonly zeroFeeds: ort.Tensor[] = [];
   private readonly lastHeads: Float32Array[] = [];
   private shifting = false;
+  private readonly outputs: Record<DecoderRunKind, string[]>;
 
   constructor(
     private readonly session: OnnxSession,
@@ -88,6 +117,8 @@ export class DecoderSession {
       }
       this.setShifting(false);
     }
+    const outputs = (kind: DecoderRunKind) => decoderOutputs(dims.layers, this.steerable, kind);
+    this.outputs = { prime: outputs('prime'), step: outputs('step'), peek: outputs('peek') };
     this.reset();
   }
 
@@ -152,7 +183,8 @@ export class DecoderSession {
       throw new RangeError(`decoder input ids must hold ${this.rows} rows x ${length} positions = ${this.rows * length}, got: ${ids.length}`);
     }
     this.feeds[DEC_INPUT_IDS] = new ort.Tensor('int64', ids, [this.rows, length]);
-    const out = await this.session.run(this.feeds);
+    const first = this.cached === 0;
+    const out = await this.session.run(this.feeds, this.outputs[!commit ? 'peek' : first ? 'prime' : 'step']);
     const logits = out[DEC_LOGITS];
     if (!this.widthChecked) {
       checkLogitsWidth(this.session.path, logits.dims[2], this.dims.vocab);
@@ -163,7 +195,6 @@ export class DecoderSession {
     }
     for (let l = 0; l < this.lastHeads.length; l++) this.lastHeads[l].set(out[headsName(l)].data as Float32Array);
     if (!commit) return logits;
-    const first = this.cached === 0;
     for (let i = 0; i < this.dims.layers; i++) {
       for (const kind of KV_KINDS) {
         this.feeds[pastName(i, 'decoder', kind)] = out[presentName(i, 'decoder', kind)];
