@@ -7,9 +7,10 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OurMusicgen, PeerMusicgen, type GreedyRun } from '../../bench/peer.js';
-import { DTYPES } from '../../src/model/musicgen/index.js';
+import { DTYPES, onnxPath } from '../../src/model/musicgen/index.js';
 import { maxDiff, rms } from '../helpers/arrays.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
@@ -33,7 +34,14 @@ it('transformers.js runs on the onnxruntime-node the project runs (one copy in n
   expect(fromPeer).toBe(createRequire(import.meta.url).resolve('onnxruntime-node'));
 });
 
-describe.each(DTYPES)('greedy generation with guidance, %s, against transformers.js', (dtype) => {
+/** The dtypes the fixture ships (no _q4 graphs: test/model/q4.test.ts makes its own and runs them). */
+const SHIPPED_DTYPES = DTYPES.filter((d) => existsSync(onnxPath(FIXTURE, 'decoder_model_merged', d)));
+
+it('the fixture ships fp32, fp16 and q8 graphs, so each is held to the peer', () => {
+  expect(SHIPPED_DTYPES).toEqual(['fp32', 'fp16', 'q8']);
+});
+
+describe.each(SHIPPED_DTYPES)('greedy generation with guidance, %s, against transformers.js', (dtype) => {
   let ours: OurMusicgen;
   let peer: PeerMusicgen;
   const runs = new Map<string, Promise<[GreedyRun, GreedyRun]>>();
