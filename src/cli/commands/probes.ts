@@ -106,14 +106,18 @@ function trainCommand(): Command {
         bar?.start(total, 0, { feature: features[0] });
         const trained: FeatureProbes[] = [];
         const result = await PendingFile.produce(out, '--out', async (file) => {
-          let before = 0;
-          for (const f of features) {
-            const examples = pairsOf(f);
-            const acts = await collectActivations(model, examples, { onProgress: (done) => bar?.update(before + done, { feature: f }) });
-            before += examples.length;
-            trained.push(fitFeatureProbes(f, describe(f), acts, examples, spec.dims.heads, { l2: opts.l2 }));
+          // the bar's redraw timer keeps the process alive: it stops on every way out, an error's too
+          try {
+            let before = 0;
+            for (const f of features) {
+              const examples = pairsOf(f);
+              const acts = await collectActivations(model, examples, { onProgress: (done) => bar?.update(before + done, { feature: f }) });
+              before += examples.length;
+              trained.push(fitFeatureProbes(f, describe(f), acts, examples, spec.dims.heads, { l2: opts.l2 }));
+            }
+          } finally {
+            bar?.stop();
           }
-          bar?.stop();
           const set: ProbeSet = {
             model: modelIdentity(spec),
             features: trained,
