@@ -1,10 +1,12 @@
 /** smitin probes: train SMITIN's per-head probes for a model, and show what a probe set holds. */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command } from 'commander';
 import { EncodecEncoder } from '../../model/codec/encodec/encoder.js';
 import { DTYPES } from '../../model/musicgen/index.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { probeMapSvg } from '../../smitin/probe-map.js';
+import { userDataDir, userProbesFile } from '../../smitin/probe-location.js';
 import { encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ProbeSet } from '../../smitin/probe-set.js';
 import { readStemsFolder, stemPairs } from '../../smitin/stem-pairs.js';
 import { FEATURE_DESCRIPTIONS, isTinybandFeature, TINYBAND_FEATURES, tinybandPairs, type ProbeExample, type TinybandFeature } from '../../smitin/tinyband-features.js';
@@ -14,13 +16,6 @@ import { PendingFile } from '../../util/pending-file.js';
 import { numberIn } from '../options.js';
 import { defaultModelDir } from './render.js';
 import { progressBar } from '../progress.js';
-
-/** The probe set a model folder ships with (render and live use it by default). */
-export const PROBES_FILE = 'probes.safetensors';
-
-export function defaultProbesFile(modelDir: string): string {
-  return join(modelDir, PROBES_FILE);
-}
 
 interface TrainOptions {
   model: string;
@@ -66,7 +61,7 @@ function trainCommand(): Command {
   return new Command('train')
     .description('train one L2 logistic-regression probe per attention head and feature; writes a probe set (safetensors) and a picture of validation accuracy per layer x head')
     .option('--model <dir>', 'model folder', defaultModelDir())
-    .option('--out <file>', `probe set to write (default: <model>/${PROBES_FILE})`)
+    .option('--out <file>', 'probe set to write (default: your data folder, keyed by the model\'s decoder, where render, live and eval find it; see docs/probes.md)')
     .option('--map <file.svg>', 'picture of validation accuracy per layer x head (default: the --out path with .svg)')
     .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_FEATURES.join(', ')}, the default; with --stems: stem names, default the stems every song has)`)
     .option('--stems <dir>', 'probe data from audio stems, for an EnCodec MusicGen: a folder per song with mixture.wav and stem WAVs (MUSDB18 layout; see docs/probes.md)')
@@ -99,7 +94,10 @@ function trainCommand(): Command {
         }
         const pairsOf = (f: string): ProbeExample[] => fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandFeature, opts.pairs, opts.seed);
         const describe = (f: string): string => (stems ? `the ${f} stem is audible in the segment's last second / the same segment of the mixture without the ${f} stem` : FEATURE_DESCRIPTIONS[f as TinybandFeature]);
-        const out = opts.out ?? defaultProbesFile(opts.model);
+        const identity = modelIdentity(spec);
+        // the model folder may be shipped and tracked (models/tinyband): a user's probes go to the user's folder unless --out says otherwise
+        const out = opts.out ?? userProbesFile(identity);
+        if (!opts.out) mkdirSync(dirname(out), { recursive: true });
         const map = opts.map ?? out.replace(/\.[^./]*$/, '') + '.svg';
         const total = fromStems ? [...fromStems.examples.values()].reduce((n, e) => n + e.length, 0) : features.length * opts.pairs * 2;
         const bar = opts.quiet ? null : progressBar('probes {bar} {value}/{total} segments | {feature} | {eta_formatted} left', 200);
@@ -119,7 +117,7 @@ function trainCommand(): Command {
             bar?.stop();
           }
           const set: ProbeSet = {
-            model: modelIdentity(spec),
+            model: identity,
             features: trained,
             training: fromStems
               ? { source: `stems ${opts.stems}`, songs: stems!.songs.map((s) => s.name), pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth song', segmentFrames: fromStems.segmentFrames, thresholdDb: fromStems.thresholdDb, seconds: (performance.now() - t0) / 1000 }
@@ -142,6 +140,11 @@ function trainCommand(): Command {
             process.stdout.write(`${name.padEnd(8)} best ${s.best_acc.toFixed(3)} (L${s.best_head[0]} H${s.best_head[1]})  best after layer 0 ${s.best_acc_after_first_layer.toFixed(3)}  mean ${s.mean_acc.toFixed(3)}\n`);
           }
           process.stdout.write(`wrote ${out} and ${map} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+          process.stdout.write(
+            opts.out
+              ? `steer with them: --probes ${out} (render, live, eval)\n`
+              : `render, live and eval now steer ${result.model.name} with them by default (${userDataDir()} holds your probe sets); another set: --probes FILE\n`,
+          );
         }
       } finally {
         await model.release();
