@@ -99,7 +99,7 @@ function mono(channels: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function readWav(path: string): { rate: number; samples: Float32Array } {
+export function readWav(path: string): { rate: number; samples: Float32Array } {
   let decoded;
   try {
     decoded = decodeWav(readFileSync(path));

@@ -7,6 +7,7 @@ import { DTYPES } from '../../model/musicgen/index.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { probeMapSvg } from '../../smitin/probe-map.js';
 import { checkConcept, conceptPairs, type ConceptPrompts } from '../../smitin/concept-pairs.js';
+import { examplePairs } from '../../smitin/example-pairs.js';
 import { findProbesFile, userDataDir, userProbesFile } from '../../smitin/probe-location.js';
 import { checkProbesFit, encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ModelIdentity, type ProbeSet } from '../../smitin/probe-set.js';
 import { readStemsFolder, stemPairs } from '../../smitin/stem-pairs.js';
@@ -33,7 +34,15 @@ interface TrainOptions {
   concept?: string;
   with?: string;
   without?: string;
+  examplesWith?: string;
+  examplesWithout?: string;
   n: number;
+}
+
+/** A concept's data: two prompts the model generates under, or two folders of recordings (EnCodec models). */
+interface ConceptSource extends ConceptPrompts {
+  /** prompts: with / without are prompts; examples: folders of WAV files. */
+  kind: 'prompts' | 'examples';
 }
 
 /** The probe set a concept joins: the one at --out if it exists, else the one render and live use for this model now (the user's or the folder's own). */
@@ -45,16 +54,30 @@ function conceptBase(out: string, modelDir: string, identity: ModelIdentity): { 
   return { set, file };
 }
 
-/** --concept needs --with and --without, and stands alone: its pairs come from the model's own generations. */
-function checkConceptOptions(opts: TrainOptions): ConceptPrompts | null {
-  const given = [opts.with !== undefined && '--with', opts.without !== undefined && '--without'].filter(Boolean);
+/** What the probe set records of how a concept was made. */
+function conceptRecord(c: ConceptSource, opts: TrainOptions, seconds: number): Record<string, unknown> {
+  const how = c.kind === 'prompts' ? { with: c.with, without: c.without, n: opts.n, validation: 'every fifth seed' } : { examplesWith: c.with, examplesWithout: c.without, segments: opts.pairs, validation: 'every fifth file of each folder' };
+  return { ...how, seed: opts.seed, l2: opts.l2, seconds };
+}
+
+/** --concept needs --with and --without (or --examples-with and --examples-without), and stands alone: its pairs come from the model or the examples. */
+function checkConceptOptions(opts: TrainOptions): ConceptSource | null {
+  const prompts = [opts.with !== undefined && '--with', opts.without !== undefined && '--without'].filter((x): x is string => !!x);
+  const folders = [opts.examplesWith !== undefined && '--examples-with', opts.examplesWithout !== undefined && '--examples-without'].filter((x): x is string => !!x);
+  const given = [...prompts, ...folders];
   if (opts.concept === undefined) {
-    if (given.length) throw new UsageError(`${given.join(' and ')} ${given.length > 1 ? 'need' : 'needs'} --concept NAME (the knob the prompts' contrast becomes)`);
+    if (given.length) throw new UsageError(`${given.join(' and ')} ${given.length > 1 ? 'need' : 'needs'} --concept NAME (the knob the contrast becomes)`);
     return null;
   }
-  if (opts.with === undefined || opts.without === undefined) throw new UsageError(`--concept ${quoted(opts.concept)} needs --with TEXT and --without TEXT: a prompt with the concept and one without it`);
-  if (opts.stems !== undefined || opts.features !== undefined) throw new UsageError(`--concept makes its pairs from the model's own generations: leave out ${opts.stems !== undefined ? '--stems' : '--features'}`);
-  return { name: opts.concept, with: opts.with, without: opts.without };
+  const name = quoted(opts.concept);
+  if (prompts.length && folders.length) throw new UsageError(`--concept ${name}: give prompts (--with, --without) or example folders (--examples-with, --examples-without), not both`);
+  if (opts.stems !== undefined || opts.features !== undefined) throw new UsageError(`--concept makes its own pairs: leave out ${opts.stems !== undefined ? '--stems' : '--features'}`);
+  if (folders.length) {
+    if (folders.length < 2) throw new UsageError(`--concept ${name} needs --examples-with DIR and --examples-without DIR: WAV files that have the concept and files that do not`);
+    return { kind: 'examples', name: opts.concept, with: opts.examplesWith!, without: opts.examplesWithout! };
+  }
+  if (prompts.length < 2) throw new UsageError(`--concept ${name} needs --with TEXT and --without TEXT: a prompt with the concept and one without it`);
+  return { kind: 'prompts', name: opts.concept, with: opts.with!, without: opts.without! };
 }
 
 /** Per feature: the best head's validation accuracy, the best outside layer 0, and the mean over heads. */
@@ -98,6 +121,8 @@ function trainCommand(): Command {
     .option('--concept <name>', 'a knob from prompts: the model generates under --with and --without, and the probes learn from its own head activations (see docs/probes.md)')
     .option('--with <text>', '--concept: a prompt that has the concept (e.g. "rock drums bass guitar")')
     .option('--without <text>', '--concept: a prompt that lacks it (e.g. "rock bass guitar")')
+    .option('--examples-with <dir>', '--concept from recordings (EnCodec models): a folder of WAV files that have the concept')
+    .option('--examples-without <dir>', '--concept: a folder of WAV files that do not (segments per folder: --pairs)')
     .option('--n <n>', '--concept: pieces generated under each prompt (a fifth held out for validation)', numberIn('n', 5, 10_000, { integer: true }), 100)
     .option('--json', 'print the per-feature summary as JSON')
     .option('--quiet', 'no progress bar')
@@ -129,20 +154,31 @@ function trainCommand(): Command {
         const out = opts.out ?? userProbesFile(identity);
         const base = concept ? conceptBase(out, opts.model, identity) : null;
         let fromConcept: ProbeExample[] | null = null;
-        if (concept) {
-          checkConcept(model, concept);
-          const gen = opts.quiet ? null : progressBar(`generating {bar} {value}/{total} piece pairs | ${quoted(concept.with)} / ${quoted(concept.without)} | {eta_formatted} left`, 20);
+        if (concept?.kind === 'prompts') {
+          const prompts: ConceptPrompts = { name: concept.name, with: concept.with, without: concept.without };
+          checkConcept(model, prompts);
+          const gen = opts.quiet ? null : progressBar(`generating {bar} {value}/{total} piece pairs | ${quoted(prompts.with)} / ${quoted(prompts.without)} | {eta_formatted} left`, 20);
           gen?.start(opts.n, 0);
           try {
-            fromConcept = await conceptPairs(model, concept, { n: opts.n, seed: opts.seed, onPiece: (done) => gen?.update(done) });
+            fromConcept = await conceptPairs(model, prompts, { n: opts.n, seed: opts.seed, onPiece: (done) => gen?.update(done) });
           } finally {
             gen?.stop();
+          }
+        } else if (concept) {
+          if (spec.codec.kind !== 'encodec') throw new UsageError(`${opts.model}: --examples-with needs an EnCodec MusicGen with onnx/encodec_encode.onnx (its codec is ${spec.codec.kind}, which cannot encode audio); --with and --without make a knob from prompts`);
+          const encoder = await EncodecEncoder.open(spec);
+          try {
+            fromConcept = await examplePairs(concept.with, concept.without, encoder, { segments: opts.pairs, seed: opts.seed, maxFrames: spec.maxFrames - spec.dims.codebooks, frameRate: spec.codec.frameRate });
+          } finally {
+            await encoder.release();
           }
         }
         const pairsOf = (f: string): ProbeExample[] => fromConcept ?? fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandFeature, opts.pairs, opts.seed);
         const describe = (f: string): string =>
-          concept
+          concept?.kind === 'prompts'
             ? `the model's own music under ${quoted(concept.with)} / under ${quoted(concept.without)}, read under the empty prompt`
+            : concept
+              ? `segments of the recordings in ${quoted(concept.with)} / in ${quoted(concept.without)}`
             : stems
               ? `the ${f} stem is audible in the segment's last second / the same segment of the mixture without the ${f} stem`
               : FEATURE_DESCRIPTIONS[f as TinybandFeature];
@@ -171,7 +207,7 @@ function trainCommand(): Command {
             model: identity,
             features: concept ? [...(base?.set.features.filter((f) => f.name !== concept.name) ?? []), ...trained] : trained,
             training: concept
-              ? { ...base?.set.training, ...(base && { base: base.file }), concepts: { ...concepts, [concept.name]: { with: concept.with, without: concept.without, n: opts.n, seed: opts.seed, l2: opts.l2, validation: 'every fifth seed', seconds } } }
+              ? { ...base?.set.training, ...(base && { base: base.file }), concepts: { ...concepts, [concept.name]: conceptRecord(concept, opts, seconds) } }
               : fromStems
                 ? { source: `stems ${opts.stems}`, songs: stems!.songs.map((s) => s.name), pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth song', segmentFrames: fromStems.segmentFrames, thresholdDb: fromStems.thresholdDb, seconds }
                 : { source: 'tinyband composer pairs', pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth piece', segmentFrames: [16, 128], seconds },
