@@ -10,7 +10,8 @@
  * the mean change of the instruments' shares).
  *
  *   npx tsc -p tsconfig.json && nice node dist/bench/concept-steering.bench.js \
- *     [--n-train 100] [--n-eval 40] [--alpha 30] [--capture empty|own] [--features drums,bass,piano,guitar,minor] [--json]
+ *     [--n-train 100] [--n-eval 40] [--alpha 30] [--capture empty|own] [--features drums,bass,piano,guitar,minor]
+ *     [--with TEXT --without TEXT (another contrast, one feature)] [--json]
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     capture: { type: 'string', default: 'empty' },
     features: { type: 'string', default: Object.keys(CONTRASTS).join(',') },
     seed: { type: 'string', default: '1' },
+    with: { type: 'string' },
+    without: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -80,7 +83,8 @@ interface Line {
 const lines: Line[] = [];
 try {
   for (const feature of features) {
-    const contrast = CONTRASTS[feature];
+    // --with/--without: another contrast for a single feature
+    const contrast = { ...CONTRASTS[feature], ...(args.with !== undefined && { with: args.with }), ...(args.without !== undefined && { without: args.without }) };
     const t0 = performance.now();
     const examples = await conceptPairs(model, contrast, { n: nTrain, seed, capture });
     const acts = await collectActivations(model, examples);

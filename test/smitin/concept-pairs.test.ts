@@ -72,6 +72,10 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes train --concept', ()
     // 5 seeds x 4 segments x 2: seed 0 is validation
     expect([sparse.train, sparse.validation]).toEqual([32, 8]);
     expect(sparse.description).toContain('"ballad calm"');
+    // a knob from prompts steers along the mass-mean shift (measured: docs/eval.md); the monitor's probe stays the logistic one
+    expect(sparse.direction).toEqual(sparse.massMeanDirection);
+    expect(sparse.sigma).toEqual(sparse.massMeanSigma);
+    expect(Math.hypot(...sparse.weights.subarray(0, 24))).toBeGreaterThan(0);
     expect((set.training.concepts as Record<string, unknown>).sparse).toMatchObject({ with: 'ballad calm', without: 'funk energetic', n: 5 });
     expect(existsSync(join(dir, 'p.svg'))).toBe(true);
 

@@ -6,7 +6,7 @@ import { EncodecEncoder } from '../../model/codec/encodec/encoder.js';
 import { DTYPES } from '../../model/musicgen/index.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { probeMapSvg } from '../../smitin/probe-map.js';
-import { checkConcept, conceptPairs, type ConceptPrompts } from '../../smitin/concept-pairs.js';
+import { alongMassMean, checkConcept, conceptPairs, type ConceptPrompts } from '../../smitin/concept-pairs.js';
 import { examplePairs } from '../../smitin/example-pairs.js';
 import { findProbesFile, userDataDir, userProbesFile } from '../../smitin/probe-location.js';
 import { checkProbesFit, encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ModelIdentity, type ProbeSet } from '../../smitin/probe-set.js';
@@ -176,7 +176,7 @@ function trainCommand(): Command {
         const pairsOf = (f: string): ProbeExample[] => fromConcept ?? fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandFeature, opts.pairs, opts.seed);
         const describe = (f: string): string =>
           concept?.kind === 'prompts'
-            ? `the model's own music under ${quoted(concept.with)} / under ${quoted(concept.without)}, read under the empty prompt`
+            ? `the model's own music under ${quoted(concept.with)} / under ${quoted(concept.without)}, read under the empty prompt; steered along the mass-mean shift`
             : concept
               ? `segments of the recordings in ${quoted(concept.with)} / in ${quoted(concept.without)}`
             : stems
@@ -196,7 +196,8 @@ function trainCommand(): Command {
               const examples = pairsOf(f);
               const acts = await collectActivations(model, examples, { onProgress: (done) => bar?.update(before + done, { feature: f }) });
               before += examples.length;
-              trained.push(fitFeatureProbes(f, describe(f), acts, examples, spec.dims.heads, { l2: opts.l2 }));
+              const probes = fitFeatureProbes(f, describe(f), acts, examples, spec.dims.heads, { l2: opts.l2 });
+              trained.push(concept?.kind === 'prompts' ? alongMassMean(probes) : probes);
             }
           } finally {
             bar?.stop();
