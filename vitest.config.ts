@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
@@ -17,6 +20,8 @@ export default defineConfig({
     // CLI tests start the built binary in child processes; a shared 2-core machine can be slow.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // probes a developer trained (smitin probes train writes them to $XDG_DATA_HOME/smitin) would steer the tests' renders: an empty data folder
+    env: { XDG_DATA_HOME: mkdtempSync(join(tmpdir(), 'smitin-test-data-')) },
     projects: [
       {
         extends: true,

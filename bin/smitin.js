@@ -8,4 +8,7 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// a failed command ends here: a timer or handle its error left behind (a progress bar, a worker) must not keep it waiting
+if (code !== 0) process.exit(code);
+process.exitCode = code;

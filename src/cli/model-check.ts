@@ -23,11 +23,11 @@ import { checkProbesFit, modelIdentity, readProbeSet, type ProbeSet } from '../s
 import { UsageError } from '../util/errors.js';
 import { modelSteering } from '../smitin/steering-file.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
-import { defaultProbesFile } from './commands/probes.js';
+import { defaultProbesFile, findProbesFile, userProbesFile } from '../smitin/probe-location.js';
 
 export interface ModelCheckOptions {
   dtype?: DtypeChoice;
-  /** --probes as given: a file, "none" (play without steering), or undefined for the folder's probes.safetensors when it exists. */
+  /** --probes as given: a file, "none" (play without steering), or undefined for the user's probes for this decoder or else the folder's probes.safetensors (smitin/probe-location.ts). */
   probes?: string;
   /** Steering is asked for (render --steer): no probe set is an error, not a note. */
   requireProbes?: boolean;
@@ -71,16 +71,20 @@ export function checkModelFiles(spec: ModelSpec): void {
   if (spec.files.codec) checkEncodecDecoder(asSession(readOnnxSignature(spec.files.codec)), spec.dims.codebooks);
 }
 
-/** Which probe set to use, or null (with the note that says why, if any). */
-function probesFileFor(dir: string, options: ModelCheckOptions, notes: string[]): string | null {
+/** Which probe set to use, or null (with the note that says why, if any): --probes, else the user's for this decoder, else the folder's own. */
+function probesFileFor(dir: string, spec: ModelSpec, options: ModelCheckOptions, notes: string[]): string | null {
   if (options.probes === 'none') return null;
   if (options.probes !== undefined) return options.probes;
-  const file = defaultProbesFile(dir);
-  if (existsSync(file)) return file;
-  if (options.requireProbes) {
-    throw new UsageError(`--steer needs probes: ${file} does not exist (train them: smitin probes train --model ${dir}, or give --probes FILE)`);
+  const found = findProbesFile(dir, modelIdentity(spec));
+  const shipped = defaultProbesFile(dir);
+  if (found?.source === 'user') {
+    notes.push(`note: steering with your probes ${found.file}${existsSync(shipped) ? ` (the model's own: --probes ${shipped})` : ''}`);
+    return found.file;
   }
-  notes.push(`note: ${file} does not exist: playing without steering (train probes: smitin probes train --model ${dir})`);
+  if (found) return found.file;
+  const train = `train them: smitin probes train --model ${dir}, which writes ${userProbesFile(modelIdentity(spec))}`;
+  if (options.requireProbes) throw new UsageError(`--steer needs probes: ${shipped} does not exist (${train}; or give --probes FILE)`);
+  notes.push(`note: ${shipped} does not exist: playing without steering (${train})`);
   return null;
 }
 
@@ -95,7 +99,7 @@ export function resolveModelAndProbes(dir: string, options: ModelCheckOptions = 
     const { spec, tokenizer } = readModelFolder(dir, options.dtype ?? 'fp32');
     checkModelFiles(spec);
     const notes: string[] = [];
-    const probesFile = probesFileFor(dir, options, notes);
+    const probesFile = probesFileFor(dir, spec, options, notes);
     const probes = probesFile ? readProbeSet(probesFile) : null;
     if (probes) checkProbesFit(probes, modelIdentity(spec), probesFile!);
     let preparedDecoder: string | null = null;

@@ -24,7 +24,9 @@ import { decodeWav } from '../audio/wav.js';
 import { resample } from '../audio/resample.js';
 import type { EncodecEncoder } from '../model/codec/encodec/encoder.js';
 import { UsageError } from '../util/errors.js';
+import { quoted } from '../util/printable.js';
 import { Rng } from '../util/rng.js';
+import { isValidationPiece } from './train-probes.js';
 import type { ProbeExample } from './tinyband-features.js';
 
 /** File names read as a song's mix, in order of preference. */
@@ -97,7 +99,7 @@ function mono(channels: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function readWav(path: string): { rate: number; samples: Float32Array } {
+export function readWav(path: string): { rate: number; samples: Float32Array } {
   let decoded;
   try {
     decoded = decodeWav(readFileSync(path));
@@ -219,10 +221,33 @@ export async function stemPairs(folder: StemsFolder, features: readonly string[]
     }
     options.onSong?.(i + 1, folder.songs.length, song.name);
   }
-  for (const [f, list] of examples) {
-    if (list.length === 0) {
-      throw new UsageError(`--stems ${folder.dir}: the ${f} stem is never audible (RMS over a second >= ${thresholdDb} dBFS) in any song that has it`);
-    }
-  }
+  for (const f of features) checkSplits(folder, f, examples.get(f)!, thresholdDb);
   return { examples, segmentFrames: [lo, hi], thresholdDb };
+}
+
+/** Up to five quoted names, then how many more. */
+function nameList(names: readonly string[]): string {
+  const shown = names.slice(0, 5).map((n) => quoted(n)).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
+/**
+ * A feature's probes are fitted on the training songs and ranked by the
+ * held-out ones: each side needs at least one pair, so a stem that is silent
+ * in every song of a side is an error that names those songs and the stem.
+ */
+function checkSplits(folder: StemsFolder, f: string, list: readonly ProbeExample[], thresholdDb: number): void {
+  const having = folder.songs.map((s, i) => ({ song: s.name, i })).filter(({ i }) => folder.songs[i].stems.has(f));
+  const withPairs = new Set(list.map((e) => e.piece));
+  const silent = `silent (never at or above ${thresholdDb} dBFS RMS over a second)`;
+  if (withPairs.size === 0) throw new UsageError(`--stems ${quoted(folder.dir)}: the ${quoted(f)} stem is ${silent} in every song that has it`);
+  const sides = [
+    { name: 'held-out', why: 'every fifth song, the first included, validates the probes', songs: having.filter(({ i }) => isValidationPiece(i)) },
+    { name: 'training', why: 'the probes are fitted on the other songs', songs: having.filter(({ i }) => !isValidationPiece(i)) },
+  ];
+  for (const side of sides) {
+    if (side.songs.some(({ i }) => withPairs.has(i))) continue;
+    const where = side.songs.length ? `is ${silent} in every ${side.name} song (${nameList(side.songs.map(({ song }) => song))})` : `is in no ${side.name} song`;
+    throw new UsageError(`--stems ${quoted(folder.dir)}: the ${quoted(f)} stem ${where}; ${side.why}: add songs where it sounds, or leave it out with --features`);
+  }
 }

@@ -8,6 +8,8 @@ import { DecoderSession, encodeText, type MusicgenModel } from '../model/musicge
 import { accuracy, fitLogistic } from './logistic.js';
 import type { FeatureProbes } from './probe-set.js';
 import type { ProbeExample } from './tinyband-features.js';
+import { UsageError } from '../util/errors.js';
+import { quoted } from '../util/printable.js';
 
 export interface Activations {
   /** [examples, layers, H*Dh]: every head's output at the segment's last position. */
@@ -95,6 +97,9 @@ export function fitFeatureProbes(
   const valRows: number[] = [];
   examples.forEach((e, i) => (isValidationPiece(e.piece) ? valRows : trainRows).push(i));
   if (examples.length !== count) throw new RangeError(`${count} activation rows for ${examples.length} examples`);
+  for (const [rows, split] of [[trainRows, 'training'], [valRows, 'validation (every fifth piece)']] as const) {
+    if (rows.length === 0) throw new UsageError(`feature ${quoted(name)}: no ${split} examples among its ${count}: its probes cannot be ${split === 'training' ? 'fitted' : 'ranked'}`);
+  }
   const labels = (rows: number[]) => Uint8Array.from(rows, (i) => examples[i].label);
   const yTrain = labels(trainRows);
   const yVal = labels(valRows);

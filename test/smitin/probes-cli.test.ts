@@ -1,13 +1,18 @@
 /** smitin probes train / show as a user runs them. */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readProbeSet } from '../../src/smitin/probe-set.js';
+import { resolveModelAndProbes } from '../../src/cli/model-check.js';
+import { readModelFolder } from '../../src/model/musicgen/index.js';
+import { modelIdentity, readProbeSet } from '../../src/smitin/probe-set.js';
 import { smitin, tempDir } from '../helpers/cli.js';
 import { linkedCopy, MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
 
 const TINY = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
+
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes', () => {
   const dir = tempDir();
@@ -33,6 +38,38 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes', () => {
     const show = smitin(['probes', 'show', out, '--json']);
     expect(show.status).toBe(0);
     expect(JSON.parse(show.stdout).probes.drums.best_acc).toBeCloseTo(summary.probes.drums.best_acc, 6);
+  });
+
+  it('train without --out leaves the shipped probe set alone: it writes to the user data folder, keyed by the decoder, where render, live and eval find it', () => {
+    const shipped = join(SHIPPED_MODEL, 'probes.safetensors');
+    const before = sha256(shipped);
+    const data = tempDir('smitin-xdg-');
+    const r = smitin(['probes', 'train', '--features', 'drums', '--pairs', '10', '--quiet'], { XDG_DATA_HOME: data });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(sha256(shipped)).toBe(before);
+    const identity = modelIdentity(readModelFolder(SHIPPED_MODEL).spec);
+    const mine = join(data, 'smitin', 'probes', identity.decoderFingerprint.slice(0, 16), 'probes.safetensors');
+    expect(readProbeSet(mine).model).toEqual(identity);
+    expect(existsSync(mine.replace(/safetensors$/, 'svg'))).toBe(true);
+    expect(r.stdout).toContain(`wrote ${mine}`);
+    expect(r.stdout).toMatch(/render, live and eval now steer tinyband with them by default .* another set: --probes FILE/);
+
+    const xdg = process.env.XDG_DATA_HOME;
+    try {
+      process.env.XDG_DATA_HOME = data;
+      const found = resolveModelAndProbes(SHIPPED_MODEL, { prepare: false });
+      expect(found.probesFile).toBe(mine);
+      expect(found.features).toEqual(['drums']);
+      expect(found.notes.join('\n')).toContain(`steering with your probes ${mine} (the model's own: --probes ${shipped})`);
+      // steering.json was chosen for the shipped probes: it does not apply to these
+      expect(found.steering).toEqual({});
+      process.env.XDG_DATA_HOME = tempDir('smitin-xdg-empty-');
+      expect(resolveModelAndProbes(SHIPPED_MODEL, { prepare: false }).probesFile).toBe(shipped);
+    } finally {
+      if (xdg === undefined) delete process.env.XDG_DATA_HOME;
+      else process.env.XDG_DATA_HOME = xdg;
+    }
   });
 
   it('refuses unknown features and models it cannot build probe data for', () => {

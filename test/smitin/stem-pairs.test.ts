@@ -1,5 +1,6 @@
 /** Probe data from audio stems: the EnCodec encoder on the tiny fixture, the stems folder reader, the pairs, and smitin probes train --stems. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { readProbeSet } from '../../src/smitin/probe-set.js';
 import { audibleEnds, readStemsFolder, stemPairs } from '../../src/smitin/stem-pairs.js';
 import { isValidationPiece } from '../../src/smitin/train-probes.js';
 import { Rng } from '../../src/util/rng.js';
-import { smitin, tempDir } from '../helpers/cli.js';
+import { BIN, smitin, tempDir } from '../helpers/cli.js';
 import { linkedCopy } from '../helpers/model.js';
 
 const TINY = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
@@ -196,4 +197,25 @@ describe('stems folder -> probe pairs', () => {
     expect(vocals.status).toBe(2);
     expect(vocals.stderr).toMatch(/no song in .* has a vocals stem/);
   });
+
+  it('probes train --stems with a stem silent in every held-out song ends at once with exit 2, naming the songs and the stem', () => {
+    const silentDrums = join(root, 'silent-drums');
+    const quiet = song(4, 4);
+    quiet.drums.fill(0);
+    quiet.mixture.set(quiet.bass);
+    writeSong(silentDrums, 'song-a', quiet); // song 0: held out
+    writeSong(silentDrums, 'song-b', song(4, 5));
+    writeSong(silentDrums, 'song-c', song(4, 6));
+    // the progress bar on: its redraw timer once kept the failed command alive for good
+    const r = spawnSync(process.execPath, [BIN, 'probes', 'train', '--model', linkedCopy(TINY), '--stems', silentDrums, '--pairs', '20', '--out', join(root, 't.safetensors')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/the "drums" stem is silent .* in every held-out song \("song-a"\); every fifth song, the first included, validates the probes: .* --features/);
+    expect(existsSync(join(root, 't.safetensors'))).toBe(false);
+  }, 70_000);
 });

@@ -15,7 +15,8 @@ import { checkProbesFit, modelIdentity, readProbeSet } from '../../smitin/probe-
 import { isTinybandFeature, TINYBAND_FEATURES, type TinybandFeature } from '../../smitin/tinyband-features.js';
 import { UsageError } from '../../util/errors.js';
 import { numberIn } from '../options.js';
-import { defaultProbesFile, probeSummary } from './probes.js';
+import { probeSummary } from './probes.js';
+import { defaultProbesFile, findProbesFile } from '../../smitin/probe-location.js';
 import { defaultModelDir } from './render.js';
 import { progressBar } from '../progress.js';
 
@@ -52,7 +53,7 @@ export function evalCommand(): Command {
     .option('--json', 'print one JSON object {probes, rows} instead of the table')
     .option('--out <dir>', 'also write eval.json, table.md and tradeoff.svg into this folder')
     .option('--model <dir>', 'model folder (tinyband)', defaultModelDir())
-    .option('--probes <file>', 'probe set (default: <model>/probes.safetensors)')
+    .option('--probes <file>', 'probe set (default: your probes for the model, from smitin probes train, else <model>/probes.safetensors)')
     .option('--features <list>', `comma-separated features (${TINYBAND_FEATURES.join(', ')})`, TINYBAND_FEATURES.join(','))
     .option('--n <n>', `prompts per feature and method (default ${FULL_N}; --quick ${QUICK_N})`, numberIn('n', 1, 100_000, { integer: true }))
     .option('--seed <n>', 'seed of the prompts, sampling and random directions', numberIn('seed', 0, 2000, { integer: true }), 1)
@@ -62,12 +63,12 @@ export function evalCommand(): Command {
       const features = parseFeatures(opts.features);
       const sweep: Sweep = opts.quick ? QUICK_SWEEP : FULL_SWEEP;
       const n = opts.n ?? (opts.quick ? QUICK_N : FULL_N);
-      const probesFile = opts.probes ?? defaultProbesFile(opts.model);
-      if (opts.out) mkdirSync(opts.out, { recursive: true });
+            if (opts.out) mkdirSync(opts.out, { recursive: true });
       const t0 = performance.now();
       const model = await loadSteerableModel(opts.model);
       try {
         if (model.spec.codec.kind !== 'tinyband-synth') throw new UsageError(`${opts.model}: smitin eval measures features from tinyband tokens; this model is not tinyband`);
+        const probesFile = opts.probes ?? findProbesFile(opts.model, modelIdentity(model.spec))?.file ?? defaultProbesFile(opts.model);
         const probes = readProbeSet(probesFile);
         checkProbesFit(probes, modelIdentity(model.spec), probesFile);
         for (const f of features) if (!probes.features.some((p) => p.name === f)) throw new UsageError(`${probesFile}: has no probes for ${f}`);
