@@ -2,7 +2,9 @@
  * A model folder's `steering.json`: how its probes are best pushed, chosen
  * by measurement (smitin eval's live setting) and shipped with the model so
  * that render, live and eval all play the same steering. It names the probe
- * file it was chosen for; with other probes it does not apply.
+ * file it was chosen for; with other probes it does not apply, unless they
+ * hold every feature it names unchanged (a knob added by `probes train
+ * --concept` beside the shipped ones keeps their steering).
  *
  *   { "probes": "probes.safetensors", "evidence": "...",
  *     "layers": { "drums": [1, 2], ... }, "alphas": { "drums": 40, ... },
@@ -14,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
-import type { ProbeSet } from './probe-set.js';
+import { HEAD_FIELDS, readProbeSet, VECTOR_FIELDS, type ProbeSet } from './probe-set.js';
 import type { SteeringSettings } from './steerer.js';
 
 export const STEERING_FILE = 'steering.json';
@@ -60,10 +62,16 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
     throw new UsageError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
   const s = parsed.data;
-  if (resolve(dirname(file), s.probes) !== resolve(probesFile)) return {};
   const features = probes.features.map((f) => f.name);
   const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
-  for (const key of [...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...companionNames]) {
+  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...companionNames])];
+  const own = resolve(dirname(file), s.probes);
+  if (own !== resolve(probesFile)) {
+    // another file: a user's set made from this one with a knob added (probes train --concept) keeps the choices, as
+    // long as every feature they name is still the probe they were measured with; any other set gets none of them
+    if (!existsSync(own) || !sameProbes(readProbeSet(own), probes, named)) return {};
+  }
+  for (const key of named) {
     if (!features.includes(key)) throw new UsageError(`${file}: no probes for ${key} in ${probesFile} (it has: ${features.join(', ')})`);
   }
   for (const [field, layers] of [...Object.entries(s.layers ?? {}).map(([f, ls]) => [`layers.${f}`, ls] as const), ['holdLayers', s.holdLayers ?? []] as const]) {
@@ -81,4 +89,13 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.removalGains) out.removalGains = s.removalGains;
   if (s.companions) out.companions = s.companions;
   return out;
+}
+
+/** Whether `names` are in both probe sets with the same numbers in every field. */
+function sameProbes(a: ProbeSet, b: ProbeSet, names: readonly string[]): boolean {
+  return names.every((name) => {
+    const fa = a.features.find((f) => f.name === name);
+    const fb = b.features.find((f) => f.name === name);
+    return !!fa && !!fb && [...HEAD_FIELDS, ...VECTOR_FIELDS].every((field) => fa[field].length === fb[field].length && fa[field].every((v, i) => Object.is(v, fb[field][i])));
+  });
 }

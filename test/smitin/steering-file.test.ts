@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readProbeSet } from '../../src/smitin/probe-set.js';
+import { encodeProbeSet, readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
 import { modelSteering, STEERING_FILE } from '../../src/smitin/steering-file.js';
 import { SHIPPED_MODEL } from '../helpers/model.js';
 
@@ -15,6 +15,7 @@ function folder(content: unknown): string {
   writeFileSync(join(dir, STEERING_FILE), typeof content === 'string' ? content : JSON.stringify(content));
   return dir;
 }
+const writeProbeSet = (file: string, set: ProbeSet) => writeFileSync(file, encodeProbeSet(set));
 const valid = { probes: 'probes.safetensors', evidence: 'test', layers: { drums: [1, 2] }, alphas: { drums: 40 }, hold: 1.5 };
 
 describe("a model's steering.json", () => {
@@ -32,10 +33,9 @@ describe("a model's steering.json", () => {
     expect(s.companions?.piano?.down?.guitar).toBeLessThan(0);
   });
 
-  it('applies to the probe file it names and to no other', () => {
+  it('applies to the probe file it names; a folder without one gives no choices', () => {
     const dir = folder(valid);
     expect(modelSteering(dir, join(dir, 'probes.safetensors'), probes)).toEqual({ layers: { drums: [1, 2] }, alphas: { drums: 40 }, hold: 1.5 });
-    expect(modelSteering(dir, join(dir, 'other.safetensors'), probes)).toEqual({});
     expect(modelSteering(mkdtempSync(join(tmpdir(), 'smitin-none-')), PROBES, probes)).toEqual({});
   });
 
@@ -57,5 +57,18 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, removalGains: { piano: 0 } })).toThrow(/steering\.json: removalGains\.piano: expected a gain > 0/);
     expect(bad({ ...valid, holdAlphas: { tuba: 40 } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, holdAlphas: { drums: -1 } })).toThrow(/steering\.json: holdAlphas\.drums: expected alpha >= 0/);
+  });
+
+  it("applies to another probe set that holds every feature it names unchanged (a knob added beside them), and not once one of them changed", () => {
+    const dir = folder(valid);
+    const added = join(dir, 'user.safetensors');
+    const concept = { ...probes.features[0], name: 'sparse', description: 'a concept' };
+    writeProbeSet(added, { ...probes, features: [...probes.features, concept] });
+    expect(modelSteering(dir, added, readProbeSet(added))).toEqual({ layers: { drums: [1, 2] }, alphas: { drums: 40 }, hold: 1.5 });
+    const retrained = join(dir, 'retrained.safetensors');
+    const drums = probes.features.find((f) => f.name === 'drums')!;
+    const moved = { ...drums, direction: drums.direction.map((v, i) => (i === 0 ? v + 1e-3 : v)) };
+    writeProbeSet(retrained, { ...probes, features: probes.features.map((f) => (f.name === 'drums' ? moved : f)) });
+    expect(modelSteering(dir, retrained, readProbeSet(retrained))).toEqual({});
   });
 });
