@@ -18,6 +18,8 @@ describe('LiveSession', () => {
     const dir = tempDir('smitin-session-');
     const plan = planLive({
       model: SHIPPED_MODEL,
+      dtype: 'fp32',
+      ep: 'cpu',
       preset: 'generic-8-knob',
       rate: 48000,
       buffer: 512,

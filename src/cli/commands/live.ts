@@ -25,7 +25,7 @@ import { planLive, sessionConfig, type LiveCliOptions, type LivePlan } from '../
 import { numberIn, numberOf } from '../options.js';
 import { StatusView, statusLines } from '../status-view.js';
 import { parseSteer } from '../steering-options.js';
-import { defaultModelDir } from './render.js';
+import { addModelOptions } from '../model-options.js';
 
 function collectTarget(value: string, previous: string[]): string[] {
   try {
@@ -37,9 +37,9 @@ function collectTarget(value: string, previous: string[]): string[] {
 }
 
 export function liveCommand(): Command {
-  return new Command('live')
-    .description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset')
-    .option('--model <dir>', 'model folder', defaultModelDir())
+  const cmd = new Command('live').description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset');
+  return addModelOptions(cmd, { sampling: 'live' })
+    .option('--force', 'play even when the check at start finds that this machine cannot keep up (the status view and --json then show the deficit)')
     .option('--probes <file>', "probe set (default: the model folder's probes.safetensors; none: play without steering)")
     .option('--preset <name|file>', `controller preset: a name (${listPresets().join(', ')}, or one in --presets DIR) or a .json file`, 'generic-8-knob')
     .option('--presets <dir>', 'a folder of your own presets, found by name (also by /smitin/preset) before the shipped ones')
@@ -83,6 +83,7 @@ async function runLive(plan: LivePlan): Promise<void> {
   const view = opts.json ? null : new StatusView(process.stdout);
   const say = (m: string) => (view ? view.note(m) : process.stderr.write(`${m}\n`));
   if (plan.steeringNote) say(plan.steeringNote);
+  if (plan.startNote) say(plan.startNote);
   if (plan.outputsNote) say(plan.outputsNote);
   // a binding thread of a failed device can keep the event loop alive: whatever happens below, the process ends
   const forceExit = () => setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
