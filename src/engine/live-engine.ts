@@ -200,41 +200,41 @@ export class LiveEngine {
     this.worker.once('exit', (code: number) => this.fail(new Error(`the generation worker exited (code ${code}) before it was ready`)));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('message', (m: ToMain) => {
-        switch (m.type) {
-          case 'loaded':
-            this.loaded = m.loaded;
-            this.keepUp = m.keepUp;
-            this.reach('loaded');
-            break;
-          case 'ready':
-            this.started = performance.now();
-            this.reach('ready');
-            break;
-          case 'error':
-            this.fail(new Error(m.message));
-            this.issues.next(`generation: ${m.message}`);
-            break;
-          case 'mark':
-            this.output.mark(m.stamp, m.position);
-            break;
-          case 'grid':
-            this.output.gridMark(m.beats, m.position);
-            break;
-          case 'cue':
-            this.output.cueMark(m.position);
-            break;
-          case 'issue':
-            this.issues.next(m.message);
-            break;
-          case 'tokens':
-            this.tokens.next({ frame: m.frame, position: m.position, index: m.index, dice: m.dice, tempo: m.tempo });
-            break;
-          case 'telemetry':
-            this.publish(m);
-            break;
-          default:
-            break;
-        }
+      switch (m.type) {
+        case 'loaded':
+          this.loaded = m.loaded;
+          this.keepUp = m.keepUp;
+          this.reach('loaded');
+          break;
+        case 'ready':
+          this.started = performance.now();
+          this.reach('ready');
+          break;
+        case 'error':
+          this.fail(new Error(m.message));
+          this.issues.next(`generation: ${m.message}`);
+          break;
+        case 'mark':
+          this.output.mark(m.stamp, m.position);
+          break;
+        case 'grid':
+          this.output.gridMark(m.beats, m.position);
+          break;
+        case 'cue':
+          this.output.cueMark(m.position);
+          break;
+        case 'issue':
+          this.issues.next(m.message);
+          break;
+        case 'tokens':
+          this.tokens.next({ frame: m.frame, position: m.position, index: m.index, dice: m.dice, tempo: m.tempo });
+          break;
+        case 'telemetry':
+          this.publish(m);
+          break;
+        default:
+          break;
+      }
     });
   }
 
