@@ -6,13 +6,26 @@
  */
 import { availableParallelism } from 'node:os';
 import { readModelFolder, type Dtype, type ModelSpec } from '../model/musicgen/folder.js';
-import { availableProviders } from '../model/onnx/session.js';
+import { isExecutionProvider, ort } from '../model/onnx/session.js';
 import { judgeKeepUp, keepUpAdvice, type AdviceContext, type KeepUpFigures, type KeepUpVerdict } from './keep-up.js';
 
 export interface KeepUpReport {
   figures: KeepUpFigures;
   verdict: KeepUpVerdict;
   advice: string[];
+}
+
+/**
+ * Providers this onnxruntime-node can start as installed: the bundled ones we
+ * know how to ask for. CUDA and TensorRT are listed unbundled: they need
+ * files the package's install script downloads (README, Install notes).
+ */
+function readyProviders(): string[] {
+  try {
+    return ort.listSupportedBackends().filter((b) => b.bundled && isExecutionProvider(b.name)).map((b) => b.name);
+  } catch {
+    return ['cpu'];
+  }
 }
 
 /** Whether the folder has every file `dtype` loads (the contract's own check, without opening a session). */
@@ -31,7 +44,7 @@ export function adviceContext(spec: ModelSpec, ran: { ep: string; threads: numbe
     dtype: spec.dtype,
     hasQ8: hasDtype(spec.dir, 'q8'),
     ep: ran.ep,
-    providers: availableProviders(),
+    providers: readyProviders(),
     threads: ran.threads,
     cores: availableParallelism(),
     tempo: spec.codec.kind === 'tinyband-synth' ? tempo : null,

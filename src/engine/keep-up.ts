@@ -86,7 +86,7 @@ export interface AdviceContext {
   /** Whether the folder has int8 files (*_quantized.onnx). */
   hasQ8: boolean;
   ep: string;
-  /** Providers this onnxruntime-node build can start here. */
+  /** Providers this onnxruntime-node can start as installed (bundled with it). */
   providers: readonly string[];
   /** The intra-op threads the model ran with (null: onnxruntime's choice, the cores). */
   threads: number | null;
@@ -114,7 +114,7 @@ export function keepUpAdvice(f: KeepUpFigures, v: KeepUpVerdict, ctx: AdviceCont
     if (ctx.threads !== null && ctx.threads < ctx.cores) out.push(`--threads ${ctx.cores}: this machine has ${ctx.cores} cores and the model ran on ${ctx.threads}`);
     const others = ctx.providers.filter((p) => p !== 'cpu' && p !== ctx.ep);
     if (others.length) out.push(`--ep ${others[0]}: available here (${others.join(', ')})`);
-    else if (ctx.ep === 'cpu') out.push('an accelerator: this onnxruntime-node runs on the CPU only; with an NVIDIA GPU install its CUDA files (README, Install notes) and use --ep cuda');
+    else if (ctx.ep === 'cpu') out.push('an accelerator: this onnxruntime-node has no provider but the CPU ready; with an NVIDIA GPU, install its CUDA files (README, Install notes) and use --ep cuda');
     if (ctx.tempo !== null) {
       const bpm = Math.floor(ctx.tempo * v.multiple);
       if (bpm >= MIN_TEMPO) out.push(`--tempo ${bpm} or slower: a frame is a 16th note, so it lasts longer at a slower tempo`);

@@ -38,7 +38,7 @@ describe.skipIf(!ready)('smitin check', () => {
     expect(text.stdout).toMatch(/can this machine play it live\? yes, x[\d.]+ real time/);
   }, 120_000);
 
-  it('the fixture at a 10 ms ring: no, for the ring (its audio comes every chunk of frames), exit 1, with the ring that would do and int8 measured', () => {
+  it('the fixture at a 10 ms ring: no, for the ring (its audio comes every chunk of frames), exit 1, with the ring that would do', () => {
     const r = smitin(['check', '--model', FIXTURE, '--latency', '10', '--json']);
     expect(r.status, r.stderr).toBe(1);
     const c = JSON.parse(r.stdout);
@@ -47,8 +47,8 @@ describe.skipIf(!ready)('smitin check', () => {
     expect(c.gapMs).toBeGreaterThan(10);
     const ring = Number(/^--latency (\d+):/.exec(c.advice[0])?.[1]);
     expect(ring).toBeGreaterThan(c.gapMs);
-    // the folder has int8 files: measured, not guessed
-    expect(c.withQ8).toMatchObject({ dtype: 'q8', latencyMs: 10, figures: { frameAudioMs: 20 } });
+    // int8 files make steps faster, not chunks shorter: a ring that is too short is not a reason to measure them
+    expect(c.withQ8).toBeUndefined();
   }, 120_000);
 
   it('bad input is refused in one line (exit 2)', () => {

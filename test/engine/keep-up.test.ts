@@ -106,7 +106,7 @@ describe('the advice when too slow', () => {
     const none = keepUpAdvice(SMALL, v, { ...CPU, hasQ8: false, threads: null });
     expect(none[0]).toMatch(/this folder has none; make them with training\/to_q8\.py DIR$/);
     expect(none.some((a) => a.startsWith('--threads'))).toBe(false);
-    expect(none[1]).toMatch(/^an accelerator: this onnxruntime-node runs on the CPU only/);
+    expect(none[1]).toMatch(/^an accelerator: this onnxruntime-node has no provider but the CPU ready/);
     expect(keepUpAdvice(SMALL, v, { ...CPU, dtype: 'q8' }).some((a) => a.includes('q8'))).toBe(false);
   });
 

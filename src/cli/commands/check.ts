@@ -49,7 +49,7 @@ export function checkCommand(): Command {
       const asked = await checkModel(opts, opts.dtype);
       if (!opts.json) for (const l of reportLines(quoted(opts.model, 80), asked.how, asked.report)) process.stdout.write(`${l}\n`);
       // "how much would int8 help?" is a measurement, not a guess, when the folder has the files
-      const q8 = !asked.report.verdict.keepsUp && opts.dtype !== 'q8' && asked.hasQ8 ? await checkModel(opts, 'q8') : null;
+      const q8 = asked.report.verdict.reason === 'slow' && opts.dtype !== 'q8' && asked.hasQ8 ? await checkModel(opts, 'q8') : null;
       if (opts.json) process.stdout.write(JSON.stringify({ ...jsonOf(asked), ...(q8 ? { withQ8: jsonOf(q8) } : {}) }) + '\n');
       else if (q8) process.stdout.write(`measured with --dtype q8: x${formatMultiple(q8.report.verdict.multiple)} real time: ${q8.report.verdict.keepsUp ? 'that holds' : 'still not enough'}\n`);
       if (!asked.report.verdict.keepsUp) process.exitCode = 1;
