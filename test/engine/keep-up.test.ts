@@ -8,19 +8,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeKeepUp, keepUpAdvice, reportLines, ringFor, verdictLine, type AdviceContext, type KeepUpFigures } from '../../src/engine/keep-up.js';
 
-/** MusicGen-small's shape on a 2-core CPU, fp32 (bench/decoder-step: 83 ms at past 16, 118 ms at 255), EnCodec at 50 frames/s. */
-const SMALL: KeepUpFigures = {
-  frameAudioMs: 20,
-  window: 1496,
-  keep: 598,
-  short: { past: 20, steps: 12, meanMs: 83, p90Ms: 90 },
-  full: { past: 1446, steps: 12, meanMs: 400, p90Ms: 420 },
-  reprimeMs: 9000,
-  codec: { msPerFrame: 2, framesPerWrite: 25, msPerWrite: 50 },
-  steered: true,
-  ms: 20_000,
-};
-
 /** tinyband at 120 BPM: a 16th note is 125 ms; a step of 2 ms, the synthesizer writing every frame. */
 const TINYBAND: KeepUpFigures = {
   frameAudioMs: 125,
@@ -32,6 +19,18 @@ const TINYBAND: KeepUpFigures = {
   codec: { msPerFrame: 0.5, framesPerWrite: 1, msPerWrite: 0.5 },
   steered: true,
   ms: 300,
+};
+
+/** MusicGen-small's shape on a 2-core CPU, fp32 (bench/decoder-step: 83 ms at past 16; longer contexts cost more), EnCodec at 50 frames/s, audio every 25 frames. */
+const SMALL: KeepUpFigures = {
+  ...TINYBAND,
+  frameAudioMs: 20,
+  window: 1496,
+  keep: 598,
+  short: { past: 20, steps: 12, meanMs: 83, p90Ms: 90 },
+  full: { past: 1446, steps: 12, meanMs: 400, p90Ms: 420 },
+  reprimeMs: 9000,
+  codec: { msPerFrame: 2, framesPerWrite: 25, msPerWrite: 50 },
 };
 
 const CPU: AdviceContext = { dtype: 'fp32', hasQ8: true, ep: 'cpu', providers: ['cpu'], threads: 1, cores: 8, tempo: null };
