@@ -9,7 +9,8 @@
  * smitin live ...` works); 2: a bad argument.
  */
 import { Command } from 'commander';
-import { DEFAULT_TEMPO, MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
+import { DEFAULT_TEMPO, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
+import { DEFAULT_LIVE_PROMPT, parseLatency } from './live.js';
 import { DEFAULT_LATENCY_MS } from '../../engine/live-engine.js';
 import { loadLiveModel } from '../../engine/live-model.js';
 import { measureKeepUp } from '../../engine/keep-up-timing.js';
@@ -30,20 +31,16 @@ interface CheckCliOptions extends ModelCliOptions, SamplingCliOptions {
   json?: boolean;
 }
 
-/** The live command's defaults, so a check measures what `smitin live` with the same options plays. */
-const LIVE_PROMPT = 'funk happy energetic';
-const LIVE_RATE = 48000;
-
 export function checkCommand(): Command {
   const cmd = new Command('check').description(
     'can this machine play the model live? times decoder steps with guidance and SMITIN at the context lengths live runs at, and the codec, then prints the multiple of real time, a verdict and the settings that would help (exit 0: yes, 1: no)',
   );
   return addModelOptions(cmd, { sampling: 'live' })
     .option('--probes <file>', "probe set (default: the model folder's probes.safetensors; none: time the unsteered decoder)")
-    .option('--latency <ms>', 'the ring target live would play with (its --latency)', numberIn('latency', 10, 2000), DEFAULT_LATENCY_MS)
+    .option('--latency <ms>', 'the ring target live would play with (its --latency)', parseLatency, DEFAULT_LATENCY_MS)
     .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}): a tinyband frame is a 16th note, so its audio lasts 60 / (4 x tempo) s`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO)
-    .option('--rate <hz>', 'output sample rate the codec renders or resamples to', numberIn('rate', 8000, 192000, { integer: true }), LIVE_RATE)
-    .option('--prompt <text>', 'text prompt (it sets the conditioning length, a small part of the cost)', LIVE_PROMPT)
+    .option('--rate <hz>', 'output sample rate the codec renders or resamples to', numberIn('rate', 8000, 192000, { integer: true }), SAMPLE_RATE)
+    .option('--prompt <text>', 'text prompt (it sets the conditioning length, a small part of the cost)', DEFAULT_LIVE_PROMPT)
     .option('--json', 'print the figures, the verdict and the advice as JSON')
     .action(async (opts: CheckCliOptions) => {
       const asked = await checkModel(opts, opts.dtype);
