@@ -188,4 +188,9 @@ export interface Telemetry {
   unknownWords?: string[];
   /** Problems with control input and recording so far, counted by 'source/kind'. */
   issues?: Record<string, number>;
+  /**
+   * Present when the session plays although the check at start found that this machine cannot keep up (--force):
+   * the multiple of real time measured, the gap between audio writes against the ring, and which of them falls short.
+   */
+  deficit?: { multiple: number; gapMs: number; latencyMs: number; reason: 'ok' | 'slow' | 'ring' };
 }

@@ -27,11 +27,13 @@ import { UsageError } from '../util/errors.js';
 import { printable, quoted } from '../util/printable.js';
 import { isLoopback, newToken } from '../web/access.js';
 import { resolveLiveModel } from './model-check.js';
+import { loadOptionsOf, samplingOf, type ModelCliOptions, type SamplingCliOptions } from './model-options.js';
 import type { DeviceReport } from './device-probe.js';
 
-export interface LiveCliOptions {
-  model: string;
+export interface LiveCliOptions extends ModelCliOptions, SamplingCliOptions {
   probes?: string;
+  /** Play even when the check at start says this machine cannot keep up. */
+  force?: boolean;
   preset: string;
   presets?: string;
   device?: string;
@@ -79,6 +81,8 @@ export interface LivePlan {
   features: string[];
   /** A note for the user when steering is off without being asked. */
   steeringNote: string | null;
+  /** A note when --temperature / --guidance replace the preset's starting values. */
+  startNote: string | null;
   preset: Preset;
   /** Where /smitin/preset looks up names: the user's folder first, then the shipped presets. */
   presetDirs: string[];
@@ -101,7 +105,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
     }
   }
 
-  const { spec, tokenizer, probesFile, features, note, steering } = resolveLiveModel(opts.model, opts.probes);
+  const { spec, tokenizer, probesFile, features, note, steering } = resolveLiveModel(opts.model, opts.probes, opts.dtype);
 
   if (opts.steer) {
     if (!probesFile) {
@@ -112,7 +116,7 @@ export function planLive(opts: LiveCliOptions): LivePlan {
   }
 
   const presetDirs = [...(opts.presets ? [resolve(opts.presets)] : []), presetsDir()];
-  const preset = loadPreset(opts.preset, presetDirs);
+  const { preset, note: startNote } = commandLineStarts(loadPreset(opts.preset, presetDirs), opts);
   checkPresetFeatures(preset, features, `--preset ${opts.preset}`);
   for (const t of preset.osc.telemetryTargets) {
     try {
@@ -144,7 +148,25 @@ export function planLive(opts: LiveCliOptions): LivePlan {
   }
 
   const { outputs, outputsNote } = planOutputs(opts, spec, devices);
-  return { opts, spec, tokenizer, probesFile, features, steering, steeringNote: note, preset, presetDirs, devices, nullSinkReason, outputs, outputsNote };
+  return { opts, spec, tokenizer, probesFile, features, steering, steeringNote: note, startNote, preset, presetDirs, devices, nullSinkReason, outputs, outputsNote };
+}
+
+/**
+ * Where temperature and guidance start: --temperature / --guidance when
+ * given, else the preset's `settings.<name>.initial` when it has one, else
+ * the model's generation_config.json. The command line names this run, the
+ * preset every run, so the command line wins: the starting preset's initial
+ * value for that setting is left out (said in a note). A preset loaded later
+ * in the session (/smitin/preset, a button) applies its initial values, as
+ * a performer's move.
+ */
+export function commandLineStarts(preset: Preset, opts: Pick<LiveCliOptions, 'temperature' | 'guidance'>): { preset: Preset; note: string | null } {
+  const overridden = (['temperature', 'guidance'] as const).filter((name) => opts[name] !== undefined && preset.settings[name]?.initial !== undefined);
+  if (overridden.length === 0) return { preset, note: null };
+  const settings = { ...preset.settings };
+  for (const name of overridden) settings[name] = { ...settings[name]!, initial: undefined };
+  const said = overridden.map((name) => `--${name} ${opts[name]} (the preset's initial ${preset.settings[name]!.initial})`).join(' and ');
+  return { preset: { ...preset, settings }, note: `start: ${said}: the command line sets where the session starts` };
 }
 
 /**
@@ -182,6 +204,9 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
   const { opts } = plan;
   return {
     modelDir: opts.model,
+    load: loadOptionsOf(opts),
+    sampling: samplingOf(opts),
+    force: opts.force ?? false,
     tokenizer: plan.tokenizer,
     probesFile: plan.probesFile,
     steering: plan.steering,

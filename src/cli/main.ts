@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { graphDtypes, type DtypeChoice } from '../model/musicgen/dtype.js';
 import { resolveHubModel } from '../hub/resolve-model.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from '../util/errors.js';
+import { checkCommand } from './commands/check.js';
 import { composeCommand } from './commands/compose.js';
 import { datasetCommand } from './commands/dataset.js';
 import { devicesCommand } from './commands/devices.js';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  for (const make of [composeCommand, datasetCommand, devicesCommand, evalCommand, liveCommand, prepareCommand, probesCommand, pullCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
+  for (const make of [checkCommand, composeCommand, datasetCommand, devicesCommand, evalCommand, liveCommand, prepareCommand, probesCommand, pullCommand, renderCommand, statsCommand, synthCommand]) program.addCommand(make());
   // Commander reports a bad argument by throwing (exitOverride) so we choose the exit code.
   const override = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
@@ -58,7 +59,8 @@ async function hubModels(_program: Command, command: Command): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    // a command that ran to the end may still answer no (smitin check)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version "errors" are successful exits

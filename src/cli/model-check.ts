@@ -116,13 +116,13 @@ export function resolveModelAndProbes(dir: string, options: ModelCheckOptions = 
 }
 
 /**
- * smitin live's model: the folder's fp32 files, the probe set `probes`
+ * smitin live's model: the folder's files of `dtype`, the probe set `probes`
  * (--probes: a file, "none", or undefined for the folder's own when it has
  * one) and the prepared decoder, checked and made before any audio starts.
  * `note`: the one line to show, if any (no probes found, or a prepared
  * decoder rebuilt; never both, the second needs probes).
  */
-export function resolveLiveModel(dir: string, probes?: string): CheckedModel & { note: string | null } {
-  const checked = resolveModelAndProbes(dir, { probes });
+export function resolveLiveModel(dir: string, probes?: string, dtype: DtypeChoice = 'fp32'): CheckedModel & { note: string | null } {
+  const checked = resolveModelAndProbes(dir, { probes, dtype });
   return { ...checked, note: checked.notes.length ? checked.notes.join('; ') : null };
 }

@@ -48,8 +48,15 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
     `out: ${printable(extra.device, 30)}  ${level(t.peakDbfs)}  latency: device ${num(t.deviceLatencyMs, 0)} ms, knob to sound ${num(t.controlLatencyMs, 0)} ms`,
     `issues: ${summarizeIssues(extra.issues, 6) || 'none'}`,
   ];
+  if (t.deficit) lines.splice(3, 0, deficitLine(t.deficit));
   for (const f of t.features) lines.push(`  ${printable(f.name, 16).padEnd(7)} ${signed(f.strength)} [${bar(f.strength)}]  monitor ${num(f.monitor)}  ${pushState(f)}${heard(t.effects?.[f.name])}`);
   return lines;
+}
+
+/** The check's deficit (--force), so a performer knows underruns are the machine's, not the music's. */
+function deficitLine(d: NonNullable<Telemetry['deficit']>): string {
+  const why = d.reason === 'slow' ? `x${d.multiple.toFixed(2)} real time, needs x1` : `audio every ${d.gapMs.toFixed(0)} ms, ring ${d.latencyMs.toFixed(0)} ms`;
+  return `CANNOT KEEP UP (checked at start): ${why}`;
 }
 
 /** The output's peak level as a short meter: 8 cells of 6 dB down from full scale, and the figure. */

@@ -55,6 +55,8 @@ export interface LoopSettings {
   quantize?: Quantize;
   /** The mix and each instrument on its own pair (tinyband; the ring must have the pairs). */
   stems?: boolean;
+  /** Top-k and top-p for the session (default: the model's generation_config.json); temperature and guidance are live controls. */
+  sampling?: { topK: number; topP: number };
 }
 
 
@@ -158,6 +160,7 @@ export class GenerationLoop {
     const conditioning = await encodeText(this.model, [this.prompt], this.guidance === 1 ? 0 : this.guidance);
     this.generator = new MusicgenGenerator(this.model.decoder, spec, conditioning, {
       ...spec.generation,
+      ...this.settings.sampling,
       temperature: this.temperature,
       seed: this.settings.seed + this.generation++,
       prompt: frames[0]?.length ? frames : undefined,

@@ -16,7 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { MIN_TEMPO } from '../constants.js';
 import { STEM_CHANNELS } from '../model/codec/synth/index.js';
-import { readModelFolder } from '../model/musicgen/index.js';
+import { readModelFolder, type DtypeChoice, type ModelSpec } from '../model/musicgen/index.js';
+import type { ExecutionProvider } from '../model/onnx/session.js';
 import { readProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { ControlBlock } from './control-block.js';
@@ -24,7 +25,9 @@ import type { LoopMessage, LoopSettings } from './generation-loop.js';
 import { OutputStage } from './output-stage.js';
 import { checkControl, isLoopCommand, LOOP_BARS, MAX_PROMPT_LENGTH, type EngineCommand, type Quantize, type Telemetry } from '../protocol.js';
 import { StereoRing } from './ring.js';
-import type { ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
+import type { LoadedModel, ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
+import type { KeepUpFigures } from './keep-up.js';
+import type { KeepUpEffort } from './keep-up-timing.js';
 
 export interface LiveEngineOptions {
   modelDir: string;
@@ -38,11 +41,20 @@ export interface LiveEngineOptions {
   seed?: number;
   steering?: Partial<SteeringSettings>;
   alphas?: Record<string, number>;
+  /** Where the temperature and guidance controls start (default: the model's generation_config.json). */
   temperature?: number;
   guidance?: number;
+  /** Top-k and top-p for the whole session (default: the model's generation_config.json). */
+  topK?: number;
+  topP?: number;
+  /** Which model files (default fp32) and where they run: as render's --dtype, --ep and --threads. */
+  dtype?: DtypeChoice;
+  ep?: ExecutionProvider;
   threads?: number;
   /** Output device latency (ms) to report in telemetry. */
   deviceLatencyMs?: number;
+  /** Measure whether the model keeps up before it plays (keepUp), with this effort; undefined: no check. */
+  check?: KeepUpEffort;
   /** Emit every generated frame's tokens on tokens$ (tests, visualisers). */
   reportTokens?: boolean;
   /** Where control changes land: the next frame ('off', the default), or the next beat or bar line. */
@@ -88,20 +100,46 @@ export class LiveEngine {
   private recording = false;
   private started = performance.now();
   private closed: Promise<void> | null = null;
+  /** What the worker opened (once it is ready). */
+  loaded: LoadedModel | null = null;
+  /** The keep-up check's figures, measured in the worker before it plays (null: not asked for). */
+  keepUp: KeepUpFigures | null = null;
+  private deviceLatencyMs: number;
 
   private constructor(
     private readonly worker: Worker,
     private readonly ring: StereoRing,
     private readonly controls: ControlBlock,
     private readonly options: LiveEngineOptions,
+    /** The model's folder as read (its dtype's files). */
+    readonly spec: ModelSpec,
   ) {
     this.features = controls.features;
     this.output = new OutputStage(ring, options.sampleRate);
     this.tempo = options.tempo;
+    this.deviceLatencyMs = options.deviceLatencyMs ?? 0;
+    this.listen();
   }
 
+  /** Loads the model and plays: load() then play(). */
   static async start(options: LiveEngineOptions): Promise<LiveEngine> {
-    const { spec } = readModelFolder(options.modelDir);
+    const engine = await LiveEngine.load(options);
+    try {
+      await engine.play();
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  /**
+   * Starts the worker and waits until it has loaded the model and, with
+   * `check`, measured whether it keeps up (keepUp); nothing plays until
+   * play(). A session looks at keepUp before it opens the audio device.
+   */
+  static async load(options: LiveEngineOptions): Promise<LiveEngine> {
+    const { spec } = readModelFolder(options.modelDir, options.dtype ?? 'fp32');
     const features = options.probesFile ? readProbeSet(options.probesFile).features.map((f) => f.name) : [];
     if (!(options.latencyMs > 0 && options.latencyMs <= 2000)) throw new RangeError(`latency (the ring target) must be in (0, 2000] ms, got: ${options.latencyMs}`);
     const targetFrames = Math.round((options.latencyMs / 1000) * options.sampleRate);
@@ -120,52 +158,83 @@ export class LiveEngine {
       reportTokens: options.reportTokens,
       quantize: options.quantize,
       stems: options.stems,
+      sampling: { topK: options.topK ?? spec.generation.topK, topP: options.topP ?? spec.generation.topP },
     };
-    const init: WorkerInit = { modelDir: options.modelDir, probesFile: options.probesFile, features, threads: options.threads, ring: ring.buffer, controls: controls.buffer, settings };
+    const load = { dtype: options.dtype, ep: options.ep, threads: options.threads };
+    const init: WorkerInit = { modelDir: options.modelDir, probesFile: options.probesFile, features, load, check: options.check ?? null, ring: ring.buffer, controls: controls.buffer, settings };
     const worker = spawnWorker(init);
-    const engine = new LiveEngine(worker, ring, controls, options);
-    await engine.waitReady();
+    const engine = new LiveEngine(worker, ring, controls, options, spec);
+    await engine.waitFor('loaded');
     return engine;
   }
 
-  private waitReady(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number) => reject(new Error(`the generation worker exited (code ${code}) before it was ready`));
-      this.worker.once('exit', onExit);
-      this.worker.on('error', (err) => reject(err));
-      this.worker.on('message', (m: ToMain) => {
-        switch (m.type) {
-          case 'ready':
-            this.worker.off('exit', onExit);
-            this.started = performance.now();
-            resolve();
-            break;
-          case 'error':
-            reject(new Error(m.message));
-            this.issues.next(`generation: ${m.message}`);
-            break;
-          case 'mark':
-            this.output.mark(m.stamp, m.position);
-            break;
-          case 'grid':
-            this.output.gridMark(m.beats, m.position);
-            break;
-          case 'cue':
-            this.output.cueMark(m.position);
-            break;
-          case 'issue':
-            this.issues.next(m.message);
-            break;
-          case 'tokens':
-            this.tokens.next({ frame: m.frame, position: m.position, index: m.index, dice: m.dice, tempo: m.tempo });
-            break;
-          case 'telemetry':
-            this.publish(m);
-            break;
-          default:
-            break;
-        }
-      });
+  /** Starts the music (after load(), and a look at keepUp): resolves once the worker generates. `deviceLatencyMs`: the output's, for telemetry. */
+  async play(deviceLatencyMs?: number): Promise<void> {
+    if (deviceLatencyMs !== undefined) this.deviceLatencyMs = deviceLatencyMs;
+    const ready = this.waitFor('ready');
+    this.post({ type: 'play' });
+    await ready;
+  }
+
+  /** The stage being waited for (load, then play), settled by the worker's messages, or by its failure. */
+  private stage: { until: 'loaded' | 'ready'; resolve: () => void; reject: (err: Error) => void } | null = null;
+
+  private waitFor(until: 'loaded' | 'ready'): Promise<void> {
+    return new Promise((resolve, reject) => (this.stage = { until, resolve, reject }));
+  }
+
+  private reach(stage: 'loaded' | 'ready'): void {
+    const s = this.stage;
+    if (s?.until !== stage) return;
+    this.stage = null;
+    s.resolve();
+  }
+
+  private fail(err: Error): void {
+    const s = this.stage;
+    this.stage = null;
+    s?.reject(err);
+  }
+
+  private listen(): void {
+    this.worker.once('exit', (code: number) => this.fail(new Error(`the generation worker exited (code ${code}) before it was ready`)));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('message', (m: ToMain) => {
+      switch (m.type) {
+        case 'loaded':
+          this.loaded = m.loaded;
+          this.keepUp = m.keepUp;
+          this.reach('loaded');
+          break;
+        case 'ready':
+          this.started = performance.now();
+          this.reach('ready');
+          break;
+        case 'error':
+          this.fail(new Error(m.message));
+          this.issues.next(`generation: ${m.message}`);
+          break;
+        case 'mark':
+          this.output.mark(m.stamp, m.position);
+          break;
+        case 'grid':
+          this.output.gridMark(m.beats, m.position);
+          break;
+        case 'cue':
+          this.output.cueMark(m.position);
+          break;
+        case 'issue':
+          this.issues.next(m.message);
+          break;
+        case 'tokens':
+          this.tokens.next({ frame: m.frame, position: m.position, index: m.index, dice: m.dice, tempo: m.tempo });
+          break;
+        case 'telemetry':
+          this.publish(m);
+          break;
+        default:
+          break;
+      }
     });
   }
 
@@ -262,7 +331,7 @@ export class LiveEngine {
       stepMs,
       ringMs: this.output.ringMs(),
       underruns: this.output.underruns,
-      deviceLatencyMs: this.options.deviceLatencyMs ?? 0,
+      deviceLatencyMs: this.deviceLatencyMs,
       controlLatencyMs: lat.length ? lat[lat.length - 1] : NaN,
       recording: this.recording,
       looping,

@@ -5,9 +5,8 @@
  * terminal and the audio device.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadModel } from '../model/musicgen/index.js';
-import { loadSteerableModel } from '../smitin/prepare.js';
-import { checkProbesFit, modelIdentity, readProbeSet } from '../smitin/probe-set.js';
+import { loadLiveModel } from './live-model.js';
+import { measureKeepUp } from './keep-up-timing.js';
 import { ControlBlock } from './control-block.js';
 import { GenerationLoop } from './generation-loop.js';
 import type { ToMain, ToWorker, WorkerInit } from './worker-protocol.js';
@@ -19,17 +18,43 @@ const port = parentPort;
 const send = (m: ToMain): void => port.postMessage(m);
 
 async function start(init: WorkerInit): Promise<void> {
-  const model = init.probesFile ? await loadSteerableModel(init.modelDir, { threads: init.threads }) : await loadModel(init.modelDir, { threads: init.threads });
-  const probes = init.probesFile ? readProbeSet(init.probesFile) : null;
-  if (probes) checkProbesFit(probes, modelIdentity(model.spec), init.probesFile!);
+  const { model, probes } = await loadLiveModel(init.modelDir, init.probesFile, init.load);
   const ring = new StereoRing(init.ring);
   const controls = new ControlBlock(init.controls, init.features);
-  const loop = await GenerationLoop.create(model, ring, controls, probes, init.settings, send);
-  port.on('message', (m: ToWorker) => {
+  // messages wait here until the loop exists: play (or shutdown) comes after the main side has seen the check
+  const queued: ToWorker[] = [];
+  let deliver = (m: ToWorker) => void queued.push(m);
+  let go: (m: ToWorker) => void = () => {};
+  const started = new Promise<ToWorker>((resolve) => (go = resolve));
+  port.on('message', (m: ToWorker) => (m.type === 'play' || m.type === 'shutdown' ? go(m) : deliver(m)));
+  const { settings } = init;
+  const keepUp = init.check
+    ? await measureKeepUp(model, {
+        prompt: settings.prompt,
+        tempo: settings.tempo,
+        sampleRate: settings.sampleRate,
+        guidance: controls.guidance(),
+        temperature: controls.temperature(),
+        ...(settings.sampling ?? { topK: model.spec.generation.topK, topP: model.spec.generation.topP }),
+        seed: settings.seed,
+        probes,
+        steering: settings.steering,
+        effort: init.check,
+      })
+    : null;
+  send({ type: 'loaded', loaded: { decoder: model.decoder.path, ep: model.decoder.ep, threads: model.threads ?? null }, keepUp });
+  if ((await started).type === 'shutdown') {
+    await model.release();
+    send({ type: 'closed' });
+    return;
+  }
+  const loop = await GenerationLoop.create(model, ring, controls, probes, settings, send);
+  deliver = (m) => {
     if (m.type === 'command') loop.handle(m.command);
     else if (m.type === 'alphas') loop.setAlphas(m.alphas);
-    else if (m.type === 'shutdown') loop.shutdown();
-  });
+  };
+  queued.splice(0).forEach(deliver);
+  go = (m) => m.type === 'shutdown' && loop.shutdown();
   send({ type: 'ready', model: model.spec.dir, codec: model.spec.codec.kind, maxFrames: model.spec.maxFrames });
   await loop.run();
   await model.release();

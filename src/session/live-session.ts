@@ -30,6 +30,8 @@ import { Closers } from './closers.js';
 import { EffectWatch } from './time-to-effect.js';
 import { openBandNotes, type BandNotes, type BandNotesConfig } from '../notes/band-notes.js';
 import { saveLearnedPreset } from './learned-preset.js';
+import { keepUpGate } from './keep-up-gate.js';
+import type { KeepUpReport } from '../engine/keep-up-context.js';
 import { printable, quoted } from '../util/printable.js';
 import { isLoopback } from '../web/access.js';
 import { openWebSurface, WEB_SENDER_PREFIX, type WebSurface } from '../web/web-surface.js';
@@ -43,6 +45,12 @@ import type { SyncSource } from '../sync/time-source.js';
 /** Everything a session needs, already checked (cli/live-plan.ts checks the command line into this). */
 export interface LiveSessionConfig {
   modelDir: string;
+  /** Which model files and where they run (--dtype, --ep, --threads). */
+  load: Pick<LiveEngineOptions, 'dtype' | 'ep' | 'threads'>;
+  /** Sampling from the command line: temperature and guidance are where their controls start; left out, the model's own. */
+  sampling: Pick<LiveEngineOptions, 'temperature' | 'guidance' | 'topK' | 'topP'>;
+  /** Play even when the check at start finds that this machine cannot keep up. */
+  force: boolean;
   /** The model's prompt tokenizer: which words of a prompt it knows. */
   tokenizer: PromptTokenizer;
   /** null: play without steering. */
@@ -83,11 +91,21 @@ export interface LiveSessionConfig {
   notes?: BandNotesConfig | null;
 }
 
+/** The longest a start waits for the ring to fill before the device pulls (a model that cannot fill it is refused or forced by then). */
+const START_FILL_WAIT_MS = 5000;
+
+/** Resolves once the engine's ring holds `targetMs` (the worker fills to it), or after `maxMs`. */
+async function ringFilled(engine: LiveEngine, targetMs: number, maxMs: number): Promise<void> {
+  const until = performance.now() + maxMs;
+  // the ring fills in whole frames: within one sample of the target counts
+  while (engine.output.ringMs() < targetMs - 1 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+}
+
 /** Commands kept while the engine starts (a few seconds of knob moves; the oldest go first). */
 const EARLY_COMMANDS_MAX = 1000;
 
 /** What a session did, from start to stop: the stage figures. */
-export type LiveFigures = ReturnType<typeof summary> & { osc: unknown; rssMb: { start: number; peak: number; end: number }; heapMb: number };
+export type LiveFigures = ReturnType<typeof summary> & { osc: unknown; rssMb: { start: number; peak: number; end: number }; heapMb: number; /** The keep-up check at start, with its verdict (null: none ran). */ check: unknown };
 
 export class LiveSession {
   private readonly subs: Subscription[] = [];
@@ -118,7 +136,11 @@ export class LiveSession {
     private readonly takesDir: string,
     meter: PeakMeter,
     watchEffects: boolean,
+    /** The keep-up check at start (null: none ran). */
+    private readonly keepUp: KeepUpReport | null,
   ) {
+    const { verdict } = keepUp ?? {};
+    const deficit = verdict && !verdict.keepsUp ? { multiple: verdict.multiple, gapMs: verdict.gapMs, latencyMs: verdict.latencyMs, reason: verdict.reason } : null;
     this.effects = watchEffects ? new EffectWatch() : null;
     const effects = this.effects;
     if (effects) this.subs.push(engine.tokens$.subscribe((f) => effects.frame(f)));
@@ -141,6 +163,7 @@ export class LiveSession {
           preset: control.mapping.preset.name,
           peakDbfs: meter.readDbfs(),
           ...(effects ? { effects: structuredClone(effects.effects) } : {}),
+          ...(deficit ? { deficit } : {}),
         };
       }),
       share(),
@@ -214,6 +237,11 @@ export class LiveSession {
       say(`web: open ${web.urls.join(' or ')} (${scope})`);
     }
 
+    // the model loads and is timed before the audio device opens: a model this machine cannot play is refused here
+    const engine = await LiveEngine.load({ ...engineOptions(config), check: 'quick' });
+    closers.add('engine', () => engine.close());
+    const keepUp = keepUpGate(engine, engine.spec, config, say);
+
     const { output: out } = config;
     const mode = out.outputs ?? 'mix';
     const channels = outputChannels(mode);
@@ -237,9 +265,7 @@ export class LiveSession {
     if (mode === 'stems') say(`audio: stems on their own channels: ${describeChannels(mode)}`);
     closers.add('audio output', () => output.stop());
 
-    const engine = await LiveEngine.start(engineOptions(config, output));
-    // closed after the output stops pulling (closers run in reverse)
-    closers.add('engine', () => engine.close());
+    await engine.play(output.latencyMs);
 
     // Two recorders. The session take (--record) is the whole performance, from start to stop, that no control message
     // can stop or split (a stage network toggling record must not cost the set). /smitin/record and record buttons make
@@ -278,7 +304,7 @@ export class LiveSession {
       });
     }
 
-    const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter, config.watchEffects);
+    const s = new LiveSession(say, closers, control, output, engine, session, takes, config.tokenizer, rec.takes, meter, config.watchEffects, keepUp);
     s.web = web;
     s.notes = notes;
     if (web) {
@@ -343,6 +369,9 @@ export class LiveSession {
     // memory is a stage figure: a leak shows over a set, so the figures give it at start, at the end and at its peak
     const rssTimer = setInterval(() => (s.rss.peak = Math.max(s.rss.peak, process.memoryUsage.rss())), 1000);
     closers.add('memory watch', () => clearInterval(rssTimer));
+    // an EnCodec model's first audio needs a whole chunk of frames: the device starts once the ring holds its target
+    // (bounded), so a start is not counted as underruns; tinyband's first frame fills it at once
+    await ringFilled(engine, config.latencyMs, START_FILL_WAIT_MS);
     output.start(engine.pull);
     s.started = performance.now();
     return s;
@@ -389,6 +418,7 @@ export class LiveSession {
       osc,
       rssMb: { start: mb(rss.start), peak: mb(rss.peak), end: mb(rss.end) },
       heapMb: mb(heap),
+      check: this.keepUp ? { ...this.keepUp.verdict, advice: this.keepUp.advice, figures: this.keepUp.figures } : null,
     };
     if (this.learned > 0) this.saveLearned();
     return figures;
@@ -405,9 +435,11 @@ export class LiveSession {
 }
 
 /** The engine a session's configuration plays: its model, steering, prompt and the output's rate (benches start the same one). */
-export function engineOptions(config: LiveSessionConfig, output: { sampleRate: number; latencyMs: number }): LiveEngineOptions {
+export function engineOptions(config: LiveSessionConfig, output = { sampleRate: config.output.sampleRate, latencyMs: 0 }): LiveEngineOptions {
   return {
     modelDir: config.modelDir,
+    ...config.load,
+    ...config.sampling,
     probesFile: config.probesFile,
     prompt: config.prompt,
     tempo: config.tempo,
@@ -441,7 +473,10 @@ function summary(last: Telemetry | null, engine: LiveEngine, output: AudioOutput
     resyncs: output.stats.resyncs,
     underruns: engine.output.underruns,
     controlLatencyMs: { count: lat.length, p50: lat.length ? percentile(lat, 50) : null, p99: lat.length ? percentile(lat, 99) : null },
+    model: engine.loaded,
     realtimeFactor: last?.realtimeFactor ?? null,
+    temperature: last?.temperature ?? null,
+    guidance: last?.guidance ?? null,
     prompt: last?.prompt ?? null,
     reprimes: last?.reprimes ?? 0,
     frames: last?.frames ?? 0,

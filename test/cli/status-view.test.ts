@@ -21,6 +21,15 @@ const t: Telemetry = {
 };
 
 describe('statusLines', () => {
+  it('with --force and a model that cannot keep up: the deficit the check measured, under the engine figures', () => {
+    const slow = statusLines({ ...t, deficit: { multiple: 0.17, gapMs: 8000, latencyMs: 100, reason: 'slow' } }, { device: 'null sink', issues: {} });
+    expect(slow[3]).toBe('CANNOT KEEP UP (checked at start): x0.17 real time, needs x1');
+    const ring = statusLines({ ...t, deficit: { multiple: 3.1, gapMs: 149.6, latencyMs: 10, reason: 'ring' } }, { device: 'null sink', issues: {} });
+    expect(ring[3]).toBe('CANNOT KEEP UP (checked at start): audio every 150 ms, ring 10 ms');
+    expect(ring[3].length).toBeLessThan(80);
+    expect(statusLines(t, { device: 'null sink', issues: {} }).join('\n')).not.toContain('KEEP UP');
+  });
+
   it('shows transport, engine figures and one line per feature; no reading is a dash, not NaN', () => {
     const lines = statusLines({ ...t, features: [...t.features, { name: 'piano', strength: -0.5, monitor: 0.1, gain: 0 }] }, { device: 'null sink', issues: { 'osc/malformed': 1 } });
     expect(lines).toHaveLength(8);

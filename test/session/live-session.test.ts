@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstValueFrom, filter, timeout } from 'rxjs';
+import { graphDtypes } from '../../src/model/musicgen/index.js';
 import { describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { planLive, sessionConfig } from '../../src/cli/live-plan.js';
@@ -18,6 +19,8 @@ describe('LiveSession', () => {
     const dir = tempDir('smitin-session-');
     const plan = planLive({
       model: SHIPPED_MODEL,
+      dtype: graphDtypes('fp32'),
+      ep: 'cpu',
       preset: 'generic-8-knob',
       rate: 48000,
       buffer: 512,

@@ -17,14 +17,13 @@ import { UsageError } from '../../util/errors.js';
 import { numberIn } from '../options.js';
 import { probeSummary } from './probes.js';
 import { defaultProbesFile, findProbesFile } from '../../smitin/probe-location.js';
-import { defaultModelDir } from './render.js';
+import { addModelOptions, loadOptionsOf, type ModelCliOptions } from '../model-options.js';
 import { progressBar } from '../progress.js';
 
-interface EvalCliOptions {
+interface EvalCliOptions extends ModelCliOptions {
   quick?: boolean;
   json?: boolean;
   out?: string;
-  model: string;
   probes?: string;
   features: string;
   n?: number;
@@ -47,12 +46,13 @@ function parseFeatures(list: string): TinybandFeature[] {
 }
 
 export function evalCommand(): Command {
-  return new Command('eval')
-    .description("SMITIN's evaluation on tinyband: for each feature, continuations of prompts that lack it under no intervention, text, random directions, ITI top-K and SMITIN over an alpha sweep (plus ablations and removal); success, quality, NLL, Frechet distance, collateral and cost per row (see docs/eval.md)")
+  const cmd = new Command('eval').description(
+    "SMITIN's evaluation on tinyband: for each feature, continuations of prompts that lack it under no intervention, text, random directions, ITI top-K and SMITIN over an alpha sweep (plus ablations and removal); success, quality, NLL, Frechet distance, collateral and cost per row (see docs/eval.md)",
+  );
+  return addModelOptions(cmd, { modelHelp: 'model folder (tinyband)' })
     .option('--quick', `a reduced run (${QUICK_N} prompts per feature, one alpha per method, no ablations): under a minute`)
     .option('--json', 'print one JSON object {probes, rows} instead of the table')
     .option('--out <dir>', 'also write eval.json, table.md and tradeoff.svg into this folder')
-    .option('--model <dir>', 'model folder (tinyband)', defaultModelDir())
     .option('--probes <file>', 'probe set (default: your probes for the model, from smitin probes train, else <model>/probes.safetensors)')
     .option('--features <list>', `comma-separated features (${TINYBAND_FEATURES.join(', ')})`, TINYBAND_FEATURES.join(','))
     .option('--n <n>', `prompts per feature and method (default ${FULL_N}; --quick ${QUICK_N})`, numberIn('n', 1, 100_000, { integer: true }))
@@ -63,9 +63,9 @@ export function evalCommand(): Command {
       const features = parseFeatures(opts.features);
       const sweep: Sweep = opts.quick ? QUICK_SWEEP : FULL_SWEEP;
       const n = opts.n ?? (opts.quick ? QUICK_N : FULL_N);
-            if (opts.out) mkdirSync(opts.out, { recursive: true });
+      if (opts.out) mkdirSync(opts.out, { recursive: true });
       const t0 = performance.now();
-      const model = await loadSteerableModel(opts.model);
+      const model = await loadSteerableModel(opts.model, loadOptionsOf(opts));
       try {
         if (model.spec.codec.kind !== 'tinyband-synth') throw new UsageError(`${opts.model}: smitin eval measures features from tinyband tokens; this model is not tinyband`);
         const probesFile = opts.probes ?? findProbesFile(opts.model, modelIdentity(model.spec))?.file ?? defaultProbesFile(opts.model);

@@ -10,7 +10,7 @@
  * process hanging.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { MAX_TEMPO, MIN_TEMPO } from '../../constants.js';
+import { DEFAULT_TEMPO, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
 import { RECORD_FORMATS } from '../../audio/takes.js';
 import { describeChannels, OUTPUT_MODES, outputChannels } from '../../audio/outputs.js';
 import { listPresets } from '../../control/presets.js';
@@ -25,7 +25,13 @@ import { planLive, sessionConfig, type LiveCliOptions, type LivePlan } from '../
 import { numberIn, numberOf } from '../options.js';
 import { StatusView, statusLines } from '../status-view.js';
 import { parseSteer } from '../steering-options.js';
-import { defaultModelDir } from './render.js';
+import { addModelOptions } from '../model-options.js';
+
+/** What live plays when no prompt is given (check times the same conditioning). */
+export const DEFAULT_LIVE_PROMPT = 'funk happy energetic';
+
+/** --latency, the ring target in ms (live's and check's). */
+export const parseLatency = numberIn('latency', 10, 2000);
 
 function collectTarget(value: string, previous: string[]): string[] {
   try {
@@ -37,16 +43,16 @@ function collectTarget(value: string, previous: string[]): string[] {
 }
 
 export function liveCommand(): Command {
-  return new Command('live')
-    .description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset')
-    .option('--model <dir>', 'model folder', defaultModelDir())
+  const cmd = new Command('live').description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset');
+  return addModelOptions(cmd, { sampling: 'live' })
+    .option('--force', 'play even when the check at start finds that this machine cannot keep up (the status view and --json then show the deficit)')
     .option('--probes <file>', "probe set (default: the model folder's probes.safetensors; none: play without steering)")
     .option('--preset <name|file>', `controller preset: a name (${listPresets().join(', ')}, or one in --presets DIR) or a .json file`, 'generic-8-knob')
     .option('--presets <dir>', 'a folder of your own presets, found by name (also by /smitin/preset) before the shipped ones')
     .option('--device <name|id>', 'PortAudio output device (name, part of it, or id; default: the default device, or a real-time null sink when there is none)')
-    .option('--rate <hz>', 'output sample rate', numberIn('rate', 8000, 192000, { integer: true }), 48000)
+    .option('--rate <hz>', 'output sample rate', numberIn('rate', 8000, 192000, { integer: true }), SAMPLE_RATE)
     .option('--buffer <frames>', 'device buffer in frames', numberIn('buffer', 32, 16384, { integer: true }), 512)
-    .option('--latency <ms>', 'audio generated ahead of the device (the ring target): lower reacts faster, higher rides out slow steps', numberIn('latency', 10, 2000), DEFAULT_LATENCY_MS)
+    .option('--latency <ms>', 'audio generated ahead of the device (the ring target): lower reacts faster, higher rides out slow steps', parseLatency, DEFAULT_LATENCY_MS)
     .option('--osc-port <n>', 'UDP port OSC control listens on (0: no OSC)', numberIn('osc-port', 0, 65535, { integer: true }), 9000)
     .option('--osc-host <addr>', 'address OSC listens on: 127.0.0.1 is this machine only; 0.0.0.0 lets a tablet on the LAN in', DEFAULT_OSC_HOST)
     .option('--osc-target <host:port>', 'send telemetry over OSC here (repeatable)', collectTarget, [])
@@ -56,8 +62,8 @@ export function liveCommand(): Command {
     .option('--midi-in <name>', 'MIDI input port (part of its name)')
     .option('--midi-out <name>', 'MIDI output port for value echo (LED rings)')
     .option('--midi-notes-out <name>', "MIDI output port for the band's notes, in time with the audio heard (tinyband: drums on channel 10, bass 1, piano 2, guitar 3)")
-    .option('--prompt <text>', 'what to play', 'funk happy energetic')
-    .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}); MIDI clock overrides it when the preset follows it`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), 120)
+    .option('--prompt <text>', 'what to play', DEFAULT_LIVE_PROMPT)
+    .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}); MIDI clock overrides it when the preset follows it`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO)
     .option('--steer <list>', 'starting strengths, e.g. drums=0.5,piano=-1', parseSteer)
     .option('--loop-bars <n>', `bars the web page's loop button freezes and repeats: ${LOOP_BARS.join(', ')} (/smitin/loop N and preset buttons name their own)`, numberOf('loop-bars', LOOP_BARS), DEFAULT_LOOP_BARS)
     .addOption(new Option('--quantize <grid>', 'where a knob, temperature or guidance change lands: the next 16th (off), the next beat or bar line of the music, or the next 4- or 8-bar phrase (a push comes in where a band would bring an instrument in)').choices(QUANTIZE_MODES).default('off'))
@@ -83,6 +89,7 @@ async function runLive(plan: LivePlan): Promise<void> {
   const view = opts.json ? null : new StatusView(process.stdout);
   const say = (m: string) => (view ? view.note(m) : process.stderr.write(`${m}\n`));
   if (plan.steeringNote) say(plan.steeringNote);
+  if (plan.startNote) say(plan.startNote);
   if (plan.outputsNote) say(plan.outputsNote);
   // a binding thread of a failed device can keep the event loop alive: whatever happens below, the process ends
   const forceExit = () => setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();

@@ -1,21 +1,17 @@
 /** smitin prepare: writes onnx/decoder_model_merged.iti.onnx, the decoder with SMITIN's iti.{l} inputs and heads.{l} outputs. */
-import { Command, Option } from 'commander';
-import type { GraphDtypes } from '../../model/musicgen/index.js';
+import { Command } from 'commander';
+import { addModelOptions, type ModelCliOptions } from '../model-options.js';
 import { prepareFolder } from '../../smitin/prepare.js';
-import { DTYPE_HELP, dtypeOption } from '../options.js';
-import { defaultModelDir } from './render.js';
 
-interface PrepareCliOptions {
-  model: string;
-  dtype: GraphDtypes;
+interface PrepareCliOptions extends Pick<ModelCliOptions, 'model' | 'dtype'> {
   json?: boolean;
 }
 
 export function prepareCommand(): Command {
-  return new Command('prepare')
-    .description('make a MusicGen decoder steerable: writes onnx/decoder_model_merged.iti.onnx with inputs iti.{l} (shift of layer l\'s head outputs) and outputs heads.{l} (head outputs at the last position, before the shift)')
-    .option('--model <dir>', 'model folder (config.json, generation_config.json, tokenizer.json, onnx/)', defaultModelDir())
-    .addOption(new Option('--dtype <type>', `the decoder file to prepare: ${DTYPE_HELP}`).argParser(dtypeOption).default(dtypeOption('fp32'), 'fp32'))
+  const cmd = new Command('prepare').description(
+    'make a MusicGen decoder steerable: writes onnx/decoder_model_merged.iti.onnx with inputs iti.{l} (shift of layer l\'s head outputs) and outputs heads.{l} (head outputs at the last position, before the shift)',
+  );
+  return addModelOptions(cmd, { placement: false })
     .option('--json', 'print the summary as JSON')
     .action(async (opts: PrepareCliOptions) => {
       const s = await prepareFolder(opts.model, opts.dtype);

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command } from 'commander';
 import { EncodecEncoder } from '../../model/codec/encodec/encoder.js';
-import { DTYPES } from '../../model/musicgen/index.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { probeMapSvg } from '../../smitin/probe-map.js';
 import { alongMassMean, checkConcept, conceptPairs, type ConceptPrompts } from '../../smitin/concept-pairs.js';
@@ -17,11 +16,10 @@ import { UsageError } from '../../util/errors.js';
 import { quoted } from '../../util/printable.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { numberIn } from '../options.js';
-import { defaultModelDir } from './render.js';
+import { addModelOptions, loadOptionsOf, type ModelCliOptions } from '../model-options.js';
 import { progressBar } from '../progress.js';
 
-interface TrainOptions {
-  model: string;
+interface TrainOptions extends ModelCliOptions {
   out?: string;
   map?: string;
   features?: string;
@@ -108,9 +106,10 @@ function parseStemFeatures(list: string | undefined, common: readonly string[]):
 }
 
 function trainCommand(): Command {
-  return new Command('train')
-    .description('train one L2 logistic-regression probe per attention head and feature; writes a probe set (safetensors) and a picture of validation accuracy per layer x head')
-    .option('--model <dir>', 'model folder', defaultModelDir())
+  const cmd = new Command('train').description(
+    'train one L2 logistic-regression probe per attention head and feature; writes a probe set (safetensors) and a picture of validation accuracy per layer x head',
+  );
+  return addModelOptions(cmd)
     .option('--out <file>', 'probe set to write (default: your data folder, keyed by the model\'s decoder, where render, live and eval find it; see docs/probes.md)')
     .option('--map <file.svg>', 'picture of validation accuracy per layer x head (default: the --out path with .svg)')
     .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_FEATURES.join(', ')}, the default; with --stems: stem names, default the stems every song has)`)
@@ -131,7 +130,7 @@ function trainCommand(): Command {
       const stems = opts.stems ? readStemsFolder(opts.stems) : null;
       const features = concept ? [concept.name] : stems ? parseStemFeatures(opts.features, stems.common) : parseFeatures(opts.features ?? TINYBAND_FEATURES.join(','));
       const t0 = performance.now();
-      const model = await loadSteerableModel(opts.model, { dtype: DTYPES[0] });
+      const model = await loadSteerableModel(opts.model, loadOptionsOf(opts));
       try {
         const { spec } = model;
         if (spec.codec.kind !== 'tinyband-synth' && !stems && !concept) {

@@ -40,9 +40,10 @@ export function pullCommand(): Command {
       const how = result.offline
         ? `in the cache (${result.offline}; not checked against the hub)`
         : `${result.files.length} files, ${(result.bytes / 1e6).toFixed(1)} MB; fetched ${fetched} (${(result.transferred / 1e6).toFixed(1)} MB${resumed ? `, ${resumed} resumed` : ''}${result.refused ? `, ${result.refused} refused and fetched again` : ''}), ${result.files.length - fetched} already cached`;
+      const args = `--model ${formatHubId(id)}${dtype === 'fp32' ? '' : ` --dtype ${dtype}`}`;
       process.stdout.write(
         `${formatHubId(id)} at commit ${result.commit.slice(0, 12)}, --dtype ${dtype}: ${how}\n  ${result.folder}\n` +
-          `use it: smitin render --model ${formatHubId(id)}${dtype === 'fp32' ? '' : ` --dtype ${dtype}`} --prompt "..." --out x.wav\n`,
+          `next: smitin check ${args} (can this machine play it live?), then smitin live ${args}\n`,
       );
     });
 }

@@ -1,7 +1,6 @@
 /** smitin render: a MusicGen model (tinyband by default) generates from a text prompt, rendered to a WAV file. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { BEATS_PER_BAR, DEFAULT_TEMPO, FRAMES_PER_BEAT, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
 import { PROMPT_WORDS } from '../../model/tinyband/styles.js';
 import { cutWithFade } from '../../audio/fade.js';
@@ -18,16 +17,14 @@ import {
   requireCodecFile,
   slideFor,
   formatDtypes,
-  type GraphDtypes,
   type ModelSpec,
   type MusicgenModel,
 } from '../../model/musicgen/index.js';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/onnx/session.js';
 import { UsageError } from '../../util/errors.js';
-import { packageRoot } from '../../util/package-root.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { resolveModelAndProbes } from '../model-check.js';
-import { DTYPE_HELP, dtypeOption, numberIn } from '../options.js';
+import { numberIn } from '../options.js';
+import { addModelOptions, loadOptionsOf, samplingOf, type ModelCliOptions, type SamplingCliOptions } from '../model-options.js';
 import { addSteerOption, addSteeringResearchOptions, resolveSteering, type SteeringCliOptions } from '../steering-options.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { Steerer } from '../../smitin/steerer.js';
@@ -36,24 +33,12 @@ import { featureAmount, isTinybandFeature } from '../../smitin/tinyband-features
 import { INSTRUMENTS, soundingInstruments } from '../../model/tinyband/layout.js';
 import { MAX_SECONDS } from './compose.js';
 
-export function defaultModelDir(): string {
-  return join(packageRoot(), 'models', 'tinyband');
-}
-
-interface RenderCliOptions extends SteeringCliOptions {
-  model: string;
+interface RenderCliOptions extends SteeringCliOptions, ModelCliOptions, SamplingCliOptions {
   prompt: string;
   seconds: number;
   seed: number;
   out: string;
   tempo: number;
-  dtype: GraphDtypes;
-  ep: ExecutionProvider;
-  threads?: number;
-  guidance?: number;
-  topK?: number;
-  topP?: number;
-  temperature?: number;
   continue?: string;
   item: number;
   promptBars: number;
@@ -179,22 +164,15 @@ export function renderCommand(): Command {
     .option('--item <n>', 'with --continue: which piece (0-based)', numberIn('item', 0, 1e9, { integer: true }), 0)
     .option('--prompt-bars <n>', 'with --continue: how many bars of it to continue from', numberIn('prompt-bars', 1, 15, { integer: true }), 2)
     .option('--json', 'print a JSON summary: frames, seconds, wallSeconds, realtimeFactor (audio seconds per second of generation and synthesis), msPerStep, ...')
-    .optionsGroup('Model and sampling:')
-    .addOption(new Option('--model <dir>', 'model folder (config.json, generation_config.json, tokenizer.json, onnx/)').default(defaultModelDir(), 'the shipped tinyband'))
-    .addOption(new Option('--dtype <type>', DTYPE_HELP).argParser(dtypeOption).default(dtypeOption('fp32'), 'fp32'))
-    .addOption(new Option('--ep <provider>', 'onnxruntime execution provider').choices(EXECUTION_PROVIDERS).default('cpu'))
-    .option('--threads <n>', 'threads per operator (default: 1 for tinyband-sized models, else onnxruntime picks)', numberIn('threads', 1, 256, { integer: true }))
-    .option('--guidance <g>', 'classifier-free guidance scale; 1 = off (default: generation_config.json)', numberIn('guidance', 0, 100))
-    .option('--top-k <k>', 'sample among the k most likely ids; 0 = all (default: generation_config.json)', numberIn('top-k', 0, 1_000_000, { integer: true }))
-    .option('--top-p <p>', 'nucleus sampling mass, (0, 1]; 1 = off (default: generation_config.json)', numberIn('top-p', 1e-6, 1))
-    .option('--temperature <t>', 'sampling temperature > 0 (default: generation_config.json)', numberIn('temperature', 1e-3, 100))
+    .optionsGroup('Model and sampling:');
+  addModelOptions(cmd, { sampling: 'render' })
     .optionsGroup('Steering research (how SMITIN pushes; the model folder\'s steering.json holds the measured choices):');
   return addSteeringResearchOptions(cmd)
     .optionsGroup('')
     .action(async (opts: RenderCliOptions) => {
       if (!opts.out.toLowerCase().endsWith('.wav')) throw new UsageError(`--out must name a .wav file, got: ${opts.out}`);
       const started = performance.now();
-      const loadOptions = { dtype: opts.dtype, ep: opts.ep, threads: opts.threads };
+      const loadOptions = loadOptionsOf(opts);
       // model files, then probes, then the steering arguments: all before any session opens or a prepared decoder is written
       const checked = resolveModelAndProbes(opts.model, { dtype: opts.dtype, probes: opts.steer ? opts.probes : 'none', requireProbes: !!opts.steer, prepare: false });
       const steering = resolveSteering(opts, checked);
@@ -211,12 +189,8 @@ export function renderCommand(): Command {
         }
         const prompt = opts.continue ? continuationPrompt(opts.continue, opts.item, opts.promptBars) : undefined;
         const frames = encodec ? encodecFramesFor(opts.seconds, encodec.frameRate) : framesFor(opts.seconds, opts.tempo);
-        const settings = {
-          guidance: opts.guidance ?? spec.generation.guidance,
-          topK: opts.topK ?? spec.generation.topK,
-          topP: opts.topP ?? spec.generation.topP,
-          temperature: opts.temperature ?? spec.generation.temperature,
-        };
+        const { guidance, topK, topP, temperature } = spec.generation;
+        const settings = { guidance, topK, topP, temperature, ...samplingOf(opts) };
         const loaded = performance.now();
         const summary = await PendingFile.produce(opts.out, '--out', async (file) => {
           const conditioning = await encodeText(model, [opts.prompt], settings.guidance);
