@@ -7,6 +7,7 @@ import { UsageError } from '../util/errors.js';
 import { TINYBAND_FEATURES } from '../smitin/tinyband-features.js';
 import type { CheckedModel } from './model-check.js';
 import { numberIn, parseDecimal } from './options.js';
+import { PROBES_DEFAULT_HELP } from '../smitin/probe-location.js';
 
 export interface SteeringCliOptions {
   probes?: string;
@@ -51,7 +52,7 @@ export function addSteerOption(cmd: Command): Command {
 /** How SMITIN pushes: research options, after the musician's in --help (the model's steering.json sets the product's choices). */
 export function addSteeringResearchOptions(cmd: Command): Command {
   return cmd
-    .option('--probes <file>', 'probe set (smitin probes train; default: the model folder\'s probes.safetensors)')
+    .option('--probes <file>', `probe set (${PROBES_DEFAULT_HELP})`)
     .option('--weighting <w>', 'heads pushed: soft (SMITIN: every head, weight ((acc-min)/(max-min))^3) or topk:K (ITI: the K most accurate)', weighting, DEFAULT_STEERING.weighting)
     .option('--alpha <a>', 'push of strength 1, in sigmas (default: 30 for soft, 20 for topk)', numberIn('alpha', 0, 1000))
     .option('--every <s>', 'intervene on every s-th step (the paper: 5)', numberIn('every', 1, 1000, { integer: true }), DEFAULT_STEERING.every)

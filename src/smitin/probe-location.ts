@@ -13,6 +13,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelIdentity } from './probe-set.js';
 
+/** How --probes' default reads in every command's help. */
+export const PROBES_DEFAULT_HELP = "default: your probes for the model's decoder (smitin probes train), else the model folder's probes.safetensors";
+
 /** The probe set a model folder ships with. */
 export const PROBES_FILE = 'probes.safetensors';
 

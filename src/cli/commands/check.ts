@@ -21,6 +21,7 @@ import { addModelOptions, loadOptionsOf, type ModelCliOptions, type SamplingCliO
 import { resolveLiveModel } from '../model-check.js';
 import { numberIn } from '../options.js';
 import { quoted } from '../../util/printable.js';
+import { PROBES_DEFAULT_HELP } from '../../smitin/probe-location.js';
 
 interface CheckCliOptions extends ModelCliOptions, SamplingCliOptions {
   probes?: string;
@@ -36,7 +37,7 @@ export function checkCommand(): Command {
     'can this machine play the model live? times decoder steps with guidance and SMITIN at the context lengths live runs at, and the codec, then prints the multiple of real time, a verdict and the settings that would help (exit 0: yes, 1: no)',
   );
   return addModelOptions(cmd, { sampling: 'live' })
-    .option('--probes <file>', "probe set (default: the model folder's probes.safetensors; none: time the unsteered decoder)")
+    .option('--probes <file>', `probe set (${PROBES_DEFAULT_HELP}; none: time the unsteered decoder)`)
     .option('--latency <ms>', 'the ring target live would play with (its --latency)', parseLatency, DEFAULT_LATENCY_MS)
     .option('--tempo <bpm>', `tempo (${MIN_TEMPO}..${MAX_TEMPO}): a tinyband frame is a 16th note, so its audio lasts 60 / (4 x tempo) s`, numberIn('tempo', MIN_TEMPO, MAX_TEMPO), DEFAULT_TEMPO)
     .option('--rate <hz>', 'output sample rate the codec renders or resamples to', numberIn('rate', 8000, 192000, { integer: true }), SAMPLE_RATE)

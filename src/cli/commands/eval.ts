@@ -16,7 +16,7 @@ import { isTinybandFeature, TINYBAND_FEATURES, type TinybandFeature } from '../.
 import { UsageError } from '../../util/errors.js';
 import { numberIn } from '../options.js';
 import { probeSummary } from './probes.js';
-import { defaultProbesFile, findProbesFile } from '../../smitin/probe-location.js';
+import { defaultProbesFile, findProbesFile, PROBES_DEFAULT_HELP } from '../../smitin/probe-location.js';
 import { addModelOptions, loadOptionsOf, type ModelCliOptions } from '../model-options.js';
 import { progressBar } from '../progress.js';
 
@@ -53,7 +53,7 @@ export function evalCommand(): Command {
     .option('--quick', `a reduced run (${QUICK_N} prompts per feature, one alpha per method, no ablations): under a minute`)
     .option('--json', 'print one JSON object {probes, rows} instead of the table')
     .option('--out <dir>', 'also write eval.json, table.md and tradeoff.svg into this folder')
-    .option('--probes <file>', 'probe set (default: your probes for the model, from smitin probes train, else <model>/probes.safetensors)')
+    .option('--probes <file>', `probe set (${PROBES_DEFAULT_HELP})`)
     .option('--features <list>', `comma-separated features (${TINYBAND_FEATURES.join(', ')})`, TINYBAND_FEATURES.join(','))
     .option('--n <n>', `prompts per feature and method (default ${FULL_N}; --quick ${QUICK_N})`, numberIn('n', 1, 100_000, { integer: true }))
     .option('--seed <n>', 'seed of the prompts, sampling and random directions', numberIn('seed', 0, 2000, { integer: true }), 1)

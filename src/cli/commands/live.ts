@@ -26,6 +26,7 @@ import { numberIn, numberOf } from '../options.js';
 import { StatusView, statusLines } from '../status-view.js';
 import { parseSteer } from '../steering-options.js';
 import { addModelOptions } from '../model-options.js';
+import { PROBES_DEFAULT_HELP } from '../../smitin/probe-location.js';
 
 /** What live plays when no prompt is given (check times the same conditioning). */
 export const DEFAULT_LIVE_PROMPT = 'funk happy energetic';
@@ -46,7 +47,7 @@ export function liveCommand(): Command {
   const cmd = new Command('live').description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset');
   return addModelOptions(cmd, { sampling: 'live' })
     .option('--force', 'play even when the check at start finds that this machine cannot keep up (the status view and --json then show the deficit)')
-    .option('--probes <file>', "probe set (default: the model folder's probes.safetensors; none: play without steering)")
+    .option('--probes <file>', `probe set (${PROBES_DEFAULT_HELP}; none: play without steering)`)
     .option('--preset <name|file>', `controller preset: a name (${listPresets().join(', ')}, or one in --presets DIR) or a .json file`, 'generic-8-knob')
     .option('--presets <dir>', 'a folder of your own presets, found by name (also by /smitin/preset) before the shipped ones')
     .option('--device <name|id>', 'PortAudio output device (name, part of it, or id; default: the default device, or a real-time null sink when there is none)')
