@@ -50,9 +50,10 @@ export function outputPosition(f: number, k: number): number {
 }
 
 /**
- * Positions whose inputs are all known when every codebook holds `frames`
- * frames: BOS and codebook 0's frames. The later codebooks' last frames are
- * read only at positions past these (they are fed as they come out).
+ * Positions whose inputs are all known when codebook 0 holds `frames`
+ * frames and each codebook k at least frames - k (all that the delay has
+ * let out of it): BOS and codebook 0's frames. A later codebook's last
+ * frames are read only past these, so they are fed as they come out.
  */
 export function knownPositions(frames: number): number {
   return frames + 1;
