@@ -5,6 +5,7 @@
  * accuracy on held-out pieces ranks the heads.
  */
 import { DecoderSession, encodeText, type MusicgenModel } from '../model/musicgen/index.js';
+import { knownPositions, writeDelayed } from '../model/musicgen/delay-pattern.js';
 import { accuracy, fitLogistic } from './logistic.js';
 import type { FeatureProbes } from './probe-set.js';
 import type { ProbeExample } from './tinyband-features.js';
@@ -48,17 +49,10 @@ export async function collectActivations(
       const conditioning = await encodeText(model, group.map((i) => examples[i].text), 1);
       const decoder = new DecoderSession(model.decoder, spec.dims, conditioning);
       if (!decoder.steerable) throw new Error(`${model.decoder.path}: is not prepared for steering: run smitin prepare`);
-      const T = frames + 1;
+      // laid out as the generator feeds it, so the heads read what they read while playing
+      const T = knownPositions(frames);
       const ids = new BigInt64Array(group.length * K * T);
-      group.forEach((ex, b) => {
-        const tokens = examples[ex].tokens;
-        for (let k = 0; k < K; k++) {
-          for (let q = 0; q < T; q++) {
-            const f = q - 1 - k;
-            ids[(b * K + k) * T + q] = BigInt(q === 0 ? spec.bosId : f < 0 ? spec.padId : tokens[k][f]);
-          }
-        }
-      });
+      group.forEach((ex, b) => writeDelayed(ids, b * K, examples[ex].tokens, 0, T, spec));
       await decoder.forward(ids, T);
       for (let l = 0; l < layers; l++) {
         const h = decoder.heads(l);

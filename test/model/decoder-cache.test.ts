@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeText, loadModel, type Conditioning, type MusicgenModel } from '../../src/model/musicgen/index.js';
 import { DecoderSession } from '../../src/model/musicgen/decoder-session.js';
+import { writeDelayed, type DelayIds } from '../../src/model/musicgen/delay-pattern.js';
 import { Rng } from '../../src/util/rng.js';
 import { MODEL_DIR, NO_MODEL_REASON } from '../helpers/model.js';
 import { maxDiff } from '../helpers/arrays.js';
@@ -12,21 +13,23 @@ import { maxDiff } from '../helpers/arrays.js';
 const TOLERANCE = 1e-4;
 const POSITIONS = 12;
 
-/** Decoder inputs that follow the delay pattern: inputs[k][q], BOS at 0, pad before codebook k starts, random ids after. */
-function delayedInputs(K: number, length: number, vocab: number, bos: number, pad: number, seed: number): number[][] {
+/** Random frames laid out with the delay pattern: BOS at 0, pad before codebook k starts, random ids after. */
+interface DelayedInputs {
+  /** frames[k]: as many as `length` positions read of codebook k (its first at position 1 + k). */
+  frames: number[][];
+  special: DelayIds;
+}
+
+function delayedInputs(K: number, length: number, vocab: number, special: DelayIds, seed: number): DelayedInputs {
   const rng = new Rng(seed);
-  return Array.from({ length: K }, (_, k) =>
-    Array.from({ length }, (_, q) => (q === 0 ? bos : q - 1 - k < 0 ? pad : rng.int(0, vocab - 1))),
-  );
+  return { frames: Array.from({ length: K }, (_, k) => Array.from({ length: Math.max(0, length - 1 - k) }, () => rng.int(0, vocab - 1))), special };
 }
 
 /** ids [rows, length] for positions [from, from + length): row = h * K + k, both halves the same tokens. */
-function idsFor(inputs: number[][], halves: number, from: number, length: number): BigInt64Array {
-  const K = inputs.length;
+function idsFor(inputs: DelayedInputs, halves: number, from: number, length: number): BigInt64Array {
+  const K = inputs.frames.length;
   const ids = new BigInt64Array(halves * K * length);
-  for (let h = 0; h < halves; h++) {
-    for (let k = 0; k < K; k++) for (let t = 0; t < length; t++) ids[(h * K + k) * length + t] = BigInt(inputs[k][from + t]);
-  }
+  for (let h = 0; h < halves; h++) writeDelayed(ids, h * K, inputs.frames, from, length, inputs.special);
   return ids;
 }
 
@@ -40,12 +43,12 @@ function at(data: Float32Array, rows: number, length: number, V: number, t: numb
 describe.skipIf(!MODEL_DIR)(`decoder KV cache (${MODEL_DIR ?? NO_MODEL_REASON})`, () => {
   let model: MusicgenModel;
   let cond: Conditioning;
-  let inputs: number[][];
+  let inputs: DelayedInputs;
   beforeAll(async () => {
     model = await loadModel(MODEL_DIR!, { threads: 1 });
     cond = await encodeText(model, ['funk happy energetic'], 3);
-    const { dims, bosId, padId } = model.spec;
-    inputs = delayedInputs(dims.codebooks, POSITIONS, dims.vocab, bosId, padId, 11);
+    const { dims } = model.spec;
+    inputs = delayedInputs(dims.codebooks, POSITIONS, dims.vocab, model.spec, 11);
   });
   afterAll(async () => model?.release());
 

@@ -3,12 +3,13 @@
  * pattern, guidance and sampling. step() returns the next completed frame
  * (one token id per codebook) or null while the delay pattern fills.
  *
- * Delay pattern: codebook k runs k steps behind codebook 0. The decoder
- * input at position q of codebook k is frame q-1-k of that codebook: BOS at
- * position 0, the pad id where q-1-k < 0, else a known frame (given by the
- * prompt, or sampled one step earlier). The output at position q samples
- * frame q-k of codebook k; frame f is complete when codebook K-1 has it, at
- * q = f + K - 1, so after the first K-1 steps every step completes a frame.
+ * Delay pattern (delay-pattern.ts): codebook k runs k steps behind codebook
+ * 0. The decoder input at position q of codebook k is frame q-1-k of that
+ * codebook: BOS at position 0, the pad id where q-1-k < 0, else a known
+ * frame (given by the prompt, or sampled one step earlier). The output at
+ * position q samples frame q-k of codebook k; frame f is complete when
+ * codebook K-1 has it, at q = f + K - 1, so after the first K-1 steps every
+ * step completes a frame.
  * A pad is never sampled (the logits cover ids below vocab_size, and a pad
  * inside that range is suppressed), so a pad in the input always means "not
  * started yet".
@@ -35,6 +36,7 @@ import type { OnnxSession } from '../onnx/session.js';
 import { BEATS_PER_BAR } from '../../constants.js';
 import type { Conditioning } from './conditioning.js';
 import { DecoderSession } from './decoder-session.js';
+import { knownPositions, outputFrame, positionsFor, writeDelayed } from './delay-pattern.js';
 import type { ModelSpec } from './folder.js';
 
 export interface SlideOptions {
@@ -147,8 +149,7 @@ export class MusicgenGenerator {
     const inside = [spec.padId, spec.bosId].filter((id) => id < V);
     this.processors = buildProcessors(options, V, { limits, ids: inside });
     this.sampler = makeSampler(options.doSample, options.seed);
-    // N frames take N + K - 1 positions
-    this.maxPositions = spec.maxFrames + K - 1;
+    this.maxPositions = positionsFor(spec.maxFrames, K);
     this.rows = Array.from({ length: K }, () => new Float32Array(V));
     this.stepIds = new BigInt64Array(this.halves * K);
     this.window = Array.from({ length: K }, () => new Int32Array(spec.maxFrames + K));
@@ -229,13 +230,6 @@ export class MusicgenGenerator {
     return this.offset;
   }
 
-  /** The decoder input of codebook k at position q. */
-  private inputAt(q: number, k: number): number {
-    if (q === 0) return this.spec.bosId;
-    const f = q - 1 - k;
-    return f < 0 ? this.spec.padId : this.window[k][f];
-  }
-
   /**
    * Drops the oldest frames (a multiple of slide.align, leaving about
    * slide.keep) and restarts the cache; the next run feeds what is left.
@@ -257,7 +251,7 @@ export class MusicgenGenerator {
     const K = this.codebooks;
     const V = this.vocab;
     // the first run of a window feeds every position whose inputs are all known: through codebook 0's last frame
-    let length = this.q === 0 ? this.known[0] + 1 : 1;
+    let length = this.q === 0 ? knownPositions(this.known[0]) : 1;
     if (this.q + length > this.maxPositions) {
       if (!this.slide) {
         throw new RangeError(
@@ -265,16 +259,12 @@ export class MusicgenGenerator {
         );
       }
       this.slideWindow();
-      length = this.known[0] + 1;
+      length = knownPositions(this.known[0]);
     }
     const start = this.q;
     const ids = length === 1 ? this.stepIds : new BigInt64Array(this.halves * K * length);
     // the unconditional half reads the same tokens as the conditional one
-    for (let h = 0; h < this.halves; h++) {
-      for (let k = 0; k < K; k++) {
-        for (let t = 0; t < length; t++) ids[(h * K + k) * length + t] = BigInt(this.inputAt(start + t, k));
-      }
-    }
+    for (let h = 0; h < this.halves; h++) writeDelayed(ids, h * K, this.window, start, length, this.spec);
     const t0 = performance.now();
     const run = this.hook ? { index: this.metrics.steps, length, ids } : null;
     if (run) {
@@ -295,7 +285,7 @@ export class MusicgenGenerator {
     const q = start + length - 1; // the output position that samples the next tokens
     let completed = -1; // a frame is new when codebook K-1 samples it
     for (let k = 0; k < K; k++) {
-      const f = q - k;
+      const f = outputFrame(q, k);
       if (f < this.known[k]) continue; // not started yet (pad), or given
       const cond = (k * length + length - 1) * V;
       const row = this.rows[k];

@@ -2,17 +2,19 @@
  * Mean per-token negative log-likelihood of continuations under the
  * unsteered model: the conditional half only (the item's text, no
  * guidance), one forward pass over BOS + prompt + continuation laid out
- * with the delay pattern exactly as the generator feeds it (position q of
- * codebook k holds frame q-1-k, BOS at q = 0, the pad id before a codebook
- * starts). The logits at position q for codebook k score frame q-k of that
- * codebook. Only continuation frames are scored, and only those whose
- * position q does not pass the last given frame (q <= frames), so no pad
- * stands in for a frame the generator had actually sampled: the last frame
- * of codebook 2 and the last two of codebook 3 are not scored (3 of 256
+ * with the delay pattern exactly as the generator feeds it (the same
+ * helper, model/musicgen/delay-pattern.ts: position q of codebook k holds
+ * frame q-1-k, BOS at q = 0, the pad id before a codebook starts). The
+ * logits at position q for codebook k score frame q-k of that codebook.
+ * Only continuation frames are scored, and only those whose position q
+ * does not pass the last given frame (q <= frames), so no pad stands in
+ * for a frame the generator had actually sampled: the last frame of
+ * codebook 2 and the last two of codebook 3 are not scored (3 of 256
  * tokens of a 64-frame continuation). The log-softmax runs over the ids the
  * generator may sample for that codebook (tinyband's per-codebook ranges).
  */
 import { DecoderSession, encodeText, type MusicgenModel } from '../../model/musicgen/index.js';
+import { knownPositions, outputPosition, writeDelayed } from '../../model/musicgen/delay-pattern.js';
 import { halfToFloat32 } from '../../model/onnx/float16.js';
 
 export interface NllItem {
@@ -43,37 +45,35 @@ export async function continuationNll(model: MusicgenModel, items: readonly NllI
       const C = items[ids0[0]].continuation[0].length;
       const frames = P + C;
       if (frames + K > spec.maxFrames) throw new RangeError(`${frames} frames do not fit the model's window (${spec.maxFrames})`);
-      const T = frames + 1;
+      const T = knownPositions(frames);
       const conditioning = await encodeText(model, ids0.map((i) => items[i].text), 1);
       const decoder = new DecoderSession(model.decoder, spec.dims, conditioning);
       const ids = new BigInt64Array(ids0.length * K * T);
-      const frame = (it: NllItem, k: number, f: number): number => (f < P ? it.prompt[k][f] : it.continuation[k][f - P]);
-      ids0.forEach((i, b) => {
-        for (let k = 0; k < K; k++) {
-          for (let q = 0; q < T; q++) {
-            const f = q - 1 - k;
-            ids[(b * K + k) * T + q] = BigInt(q === 0 ? spec.bosId : f < 0 ? spec.padId : frame(items[i], k, f));
-          }
-        }
+      // each item's prompt then continuation, as one run of frames per codebook
+      const rows = ids0.map((i) => {
+        const it = items[i];
+        return Array.from({ length: K }, (_, k) => Array.from({ length: frames }, (_, f) => (f < P ? it.prompt[k][f] : it.continuation[k][f - P])));
       });
+      rows.forEach((frame, b) => writeDelayed(ids, b * K, frame, 0, T, spec));
       const logits = await decoder.forward(ids, T);
       const raw = logits.data as Float32Array | Uint16Array;
       const data = raw instanceof Uint16Array ? halfToFloat32(raw) : raw;
       const Vout = logits.dims[2];
       ids0.forEach((i, b) => {
+        const frame = rows[b];
         let sum = 0;
         let count = 0;
         for (let k = 0; k < K; k++) {
           const limit = Math.min(limits[k], Vout);
           for (let f = P; f < frames; f++) {
-            const q = f + k;
+            const q = outputPosition(f, k);
             if (q > frames) continue;
             const at = ((b * K + k) * T + q) * Vout;
             let max = -Infinity;
             for (let v = 0; v < limit; v++) max = Math.max(max, data[at + v]);
             let z = 0;
             for (let v = 0; v < limit; v++) z += Math.exp(data[at + v] - max);
-            const token = frame(items[i], k, f);
+            const token = frame[k][f];
             sum += max + Math.log(z) - data[at + token];
             count++;
           }
