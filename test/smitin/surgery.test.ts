@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareFolder } from '../../src/smitin/prepare.js';
 import { readModelFolder } from '../../src/model/musicgen/index.js';
+import { parseDtypes } from '../../src/model/musicgen/dtype.js';
 import { OnnxSession, ort } from '../../src/model/onnx/session.js';
 import { headsName, itiName, prepareBytes } from '../../src/smitin/surgery.js';
 import { smitin, tempDir } from '../helpers/cli.js';
+import { maxDiff } from '../helpers/arrays.js';
 import { linkedCopy, SHIPPED_MODEL } from '../helpers/model.js';
+import { toQ4 } from '../helpers/q4-export.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 const made: string[] = [];
@@ -26,11 +29,32 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-for (const [label, src] of [['tinyband', SHIPPED_MODEL], ['musicgen-tiny', FIXTURE]] as const) {
+/** A copy of the fixture with a q4 decoder beside the others (the fixture ships none: test/helpers/q4-export.ts). */
+function withQ4(src: string): string {
+  const dir = copyModel(src);
+  writeFileSync(join(dir, 'onnx', 'decoder_model_merged_q4.onnx'), toQ4(readFileSync(join(dir, 'onnx', 'decoder_model_merged.onnx'))).bytes);
+  return dir;
+}
+
+/**
+ * label, folder, decoder dtype, and how far heads.{l} of a cached step may be from the same position in one
+ * run without past. Float graphs: measured max 7e-7. q8 quantizes each activation with one scale over all the
+ * positions of the run, so the two runs round differently: measured max 4.7e-3 (q4 keeps activations float:
+ * 9e-8).
+ */
+const VARIANTS: [string, () => string, string, number][] = [
+  ['tinyband', () => copyModel(SHIPPED_MODEL), 'fp32', 1e-4],
+  ['musicgen-tiny', () => copyModel(FIXTURE), 'fp32', 1e-4],
+  ['musicgen-tiny q8', () => copyModel(FIXTURE), 'decoder=q8', 0.02],
+  ['musicgen-tiny q4', () => withQ4(FIXTURE), 'decoder=q4', 1e-4],
+];
+
+for (const [label, make, dtypes, tolerance] of VARIANTS) {
   describe(`smitin prepare on ${label}`, async () => {
-    const dir = copyModel(src);
-    const summary = await prepareFolder(dir);
-    const { spec } = readModelFolder(dir);
+    const dtype = parseDtypes(dtypes);
+    const dir = make();
+    const summary = await prepareFolder(dir, dtype);
+    const { spec } = readModelFolder(dir, dtype);
     const d = spec.dims;
     const width = d.heads * d.headDim;
     const B = 2; // conditional + unconditional rows
@@ -118,13 +142,13 @@ for (const [label, src] of [['tinyband', SHIPPED_MODEL], ['musicgen-tiny', FIXTU
       for (let l = 0; l < d.layers; l++) {
         const a = whole[headsName(l)].data as Float32Array;
         const b = prepStep[headsName(l)].data as Float32Array;
-        for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+        expect(maxDiff(a, b)).toBeLessThan(tolerance);
       }
     });
 
     it('is idempotent: preparing twice, or preparing the prepared file, gives the same bytes', async () => {
       const first = readFileSync(summary.out);
-      await prepareFolder(dir);
+      await prepareFolder(dir, dtype);
       expect(Buffer.compare(readFileSync(summary.out), first)).toBe(0);
       const again = prepareBytes(first, summary.out, d.layers);
       expect(again.alreadyPrepared).toBe(true);
@@ -139,7 +163,7 @@ describe('smitin prepare refuses and reports', () => {
     unlinkSync(join(dir, 'onnx', 'decoder_model_merged.onnx'));
     symlinkSync(realpathSync(join(FIXTURE, 'onnx', 'text_encoder.onnx')), join(dir, 'onnx', 'decoder_model_merged.onnx'));
     await expect(prepareFolder(dir)).rejects.toThrow(
-      /cannot find the self-attention output projection: no MatMul node named \/decoder\/model\/decoder\/layers\.\{i\}\/self_attn\/out_proj\/MatMul in the main graph/,
+      /cannot find the self-attention output projection: no node named \/decoder\/model\/decoder\/layers\.\{i\}\/self_attn\/out_proj\/MatMul \(a MatMul, a MatMulNBits \(q4\), or the DynamicQuantizeLinear \+ MatMulInteger of a q8 export\) in the main graph/,
     );
     const r = smitin(['prepare', '--model', dir]);
     expect(r.status).toBe(2);
