@@ -3,7 +3,7 @@
  * head outputs, and a prepared q8 decoder hands the steerer and monitor its
  * own, slightly different ones. Measured here on the random-weight fixture
  * test/fixtures/musicgen-tiny (its _quantized decoder is training/to_q8.py's
- * dynamic int8), then `smitin render --dtype decoder=q8 --steer` as a user runs it.
+ * dynamic int8), then `smitin render` and `smitin live` with `--dtype decoder=q8 --steer` as a user runs them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,4 +131,16 @@ describe('a prepared q8 decoder beside the fp32 one', () => {
     expect(hits.monitor).toHaveLength(steered.summary.steps);
     expect(Buffer.compare(plain.wav, steered.wav)).not.toBe(0);
   });
+
+  it('smitin live --dtype q8 plays the prepared q8 decoder with a knob for the probe set', () => {
+    const preset = join(tempDir('smitin-q8live-'), 'hits.json');
+    writeFileSync(preset, JSON.stringify({ name: 'hits', description: 'one knob', source: 'test', channel: 1, features: { hits: { cc: 70, min: -1, max: 1, curve: 'linear' } } }));
+    const r = smitin(['live', '--model', dir, '--force', '--dtype', 'q8', '--probes', probesFile, '--preset', preset, '--steer', 'hits=1', '--threads', '1', '--duration', '1.5', '--osc-port', '0', '--no-web', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const figures = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(figures.model.decoder).toMatch(/decoder_model_merged_quantized\.iti\.onnx$/);
+    expect(figures.frames).toBeGreaterThan(0);
+    expect(figures.features).toEqual([expect.objectContaining({ name: 'hits', strength: 1 })]);
+    expect(figures.features[0].monitor).toBeGreaterThan(0);
+  }, 60_000);
 });
