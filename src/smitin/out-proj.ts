@@ -12,6 +12,14 @@
  * them makes and that is not a weight: the concatenated head outputs. SMITIN
  * shifts that tensor, so in a q8 graph the shift is added before the
  * activation is quantized.
+ *
+ * onnxruntime's quantize_dynamic (transformers.js's `_quantized` files) names
+ * the activation's quantizer after the tensor instead (`X_QuantizeLinear`, and
+ * `X_ReduceMin`, `X_scale_Div`, ... where it computes the scale in the graph)
+ * and the MatMulInteger `.../out_proj/MatMul_quant`; training/to_q8.py names
+ * both from the MatMul. When the projection reads quantized values made
+ * outside it, the nodes named after their float source X join it, provided
+ * nothing else reads what they make (a shift there would reach another op).
  */
 import onnxProto from 'onnx-proto';
 import { ModelFileError } from '../model/onnx/session.js';
@@ -27,6 +35,8 @@ export const OUT_PROJ_PATTERN = '/decoder/model/decoder/layers.{i}/self_attn/out
 /** What the finder accepts, for messages. */
 export const OUT_PROJ_FORMS = 'a MatMul, a MatMulNBits (q4), or the DynamicQuantizeLinear + MatMulInteger of a q8 export';
 
+/** onnxruntime's name of the node that quantizes tensor X: X + this. */
+const QUANTIZER = '_QuantizeLinear';
 const NAME = /^\/decoder\/model\/decoder\/layers\.(\d+)\/self_attn\/out_proj\/MatMul(?:_.*)?$/;
 const FLOATS = new Set<number>([onnx.TensorProto.DataType.FLOAT, onnx.TensorProto.DataType.FLOAT16, onnx.TensorProto.DataType.BFLOAT16]);
 
@@ -64,6 +74,30 @@ function shapeOf(core: NodeProto, weight: (name: string) => TensorProto | undefi
 }
 
 /**
+ * `nodes` (a projection found by name) and, when it reads quantized values
+ * made outside it (onnxruntime's naming), the quantizer of their float source
+ * X: the nodes named `X_*`. Unchanged when every entry comes from elsewhere.
+ */
+function withQuantizer(nodes: NodeProto[], entries: string[], producer: Map<string, NodeProto>, graph: GraphProto, what: string, layer: number): NodeProto[] {
+  // by name, not by the node's input: in a prepared graph X_QuantizeLinear reads the shifted X
+  const sources = new Set<string>();
+  for (const e of entries) {
+    const name = producer.get(e)?.name ?? '';
+    if (name.endsWith(QUANTIZER)) sources.add(name.slice(0, -QUANTIZER.length));
+  }
+  if (sources.size !== 1) return nodes;
+  const [x] = sources;
+  const quantizer = (graph.node ?? []).filter((n) => (n.name ?? '').startsWith(`${x}_`) && !nodes.includes(n));
+  const group = [...nodes, ...quantizer];
+  const made = new Set(quantizer.flatMap((n) => n.output ?? []));
+  const outside = (graph.node ?? []).find((n) => !group.includes(n) && n.input?.some((i) => made.has(i)));
+  if (outside) {
+    throw new ModelFileError(`${what}: the quantizer of ${x} before the output projection of layer ${layer} also feeds ${outside.opType} ${outside.name}: a shift there would reach it too`);
+  }
+  return group;
+}
+
+/**
  * The output projection of every layer found in `graph` (a branch of the
  * merged decoder, or an unmerged decoder's main graph), by layer. `outer` is
  * the main graph (whose initializers a branch reads); `what` names the file
@@ -77,12 +111,18 @@ export function findOutProjs(graph: GraphProto, outer: GraphProto, what: string)
   }
   const inits = new Map([...(outer.initializer ?? []), ...(graph.initializer ?? [])].map((t) => [t.name!, t]));
   const constants = new Set([outer, graph].flatMap((g) => (g.node ?? []).filter((n) => n.opType === 'Constant').flatMap((n) => n.output ?? [])));
-  const found = new Map<number, OutProj>();
-  for (const [layer, nodes] of groups) {
-    const core = nodes.find((n) => n.opType === 'MatMul' || n.opType === 'MatMulInteger' || n.opType === 'MatMulNBits');
-    if (!core) throw new ModelFileError(`${what}: the nodes named ${outProjName(layer)}* are ${nodes.map((n) => n.opType).join(', ')}: expected ${OUT_PROJ_FORMS}`);
+  const producer = new Map((graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  const entriesOf = (nodes: NodeProto[]) => {
     const made = new Set(nodes.flatMap((n) => n.output ?? []));
-    const entries = [...new Set(nodes.flatMap((n) => n.input ?? []))].filter((i) => i !== '' && !made.has(i) && !inits.has(i) && !constants.has(i));
+    return [...new Set(nodes.flatMap((n) => n.input ?? []))].filter((i) => i !== '' && !made.has(i) && !inits.has(i) && !constants.has(i));
+  };
+  const found = new Map<number, OutProj>();
+  for (const [layer, named] of groups) {
+    const core = named.find((n) => n.opType === 'MatMul' || n.opType === 'MatMulInteger' || n.opType === 'MatMulNBits');
+    if (!core) throw new ModelFileError(`${what}: the nodes named ${outProjName(layer)}* are ${named.map((n) => n.opType).join(', ')}: expected ${OUT_PROJ_FORMS}`);
+    // only a MatMulInteger reads quantized activations
+    const nodes = core.opType === 'MatMulInteger' ? withQuantizer(named, entriesOf(named), producer, graph, what, layer) : named;
+    const entries = entriesOf(nodes);
     if (entries.length !== 1) {
       throw new ModelFileError(`${what}: the output projection of layer ${layer} (${outProjName(layer)}*) reads ${entries.length} non-weight tensors (${entries.join(', ') || 'none'}): expected one, the head outputs`);
     }

@@ -37,6 +37,32 @@ function withQ4(src: string): string {
 }
 
 /**
+ * A copy of the fixture whose q8 decoder names the out_proj quantizer as onnxruntime's quantize_dynamic does
+ * (transformers.js's _quantized files): DynamicQuantizeLinear `X_QuantizeLinear` after its input X, the
+ * MatMulInteger `.../out_proj/MatMul_quant` (training/to_q8.py names them `.../MatMul_quant` and `.../MatMul_MatMulInteger`).
+ */
+function withOnnxruntimeNames(src: string): string {
+  const dir = copyModel(src);
+  const file = join(dir, 'onnx', 'decoder_model_merged_quantized.onnx');
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(readFileSync(file));
+  let renamed = 0;
+  for (const branch of model.graph!.node!.flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.g ? [a.g] : [])))) {
+    for (const n of branch.node ?? []) {
+      if (!/\/self_attn\/out_proj\/MatMul_/.test(n.name ?? '')) continue;
+      if (n.opType === 'DynamicQuantizeLinear') n.name = `${n.input![0]}_QuantizeLinear`;
+      else if (n.opType === 'MatMulInteger') n.name = n.name!.replace(/_MatMulInteger$/, '_quant');
+      else continue;
+      renamed++;
+    }
+  }
+  expect(renamed).toBeGreaterThan(0);
+  unlinkSync(file);
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  return dir;
+}
+
+/**
  * label, folder, decoder dtype, and how far heads.{l} of a cached step may be from the same position in one
  * run without past. Float graphs: measured max 7e-7. q8 quantizes each activation with one scale over all the
  * positions of the run, so the two runs round differently: measured max 4.7e-3 (q4 keeps activations float:
@@ -46,6 +72,7 @@ const VARIANTS: [string, () => string, string, number][] = [
   ['tinyband', () => copyModel(SHIPPED_MODEL), 'fp32', 1e-4],
   ['musicgen-tiny', () => copyModel(FIXTURE), 'fp32', 1e-4],
   ['musicgen-tiny q8', () => copyModel(FIXTURE), 'decoder=q8', 0.02],
+  ['musicgen-tiny q8 with onnxruntime node names', () => withOnnxruntimeNames(FIXTURE), 'decoder=q8', 0.02],
   ['musicgen-tiny q4', () => withQ4(FIXTURE), 'decoder=q4', 1e-4],
 ];
 
