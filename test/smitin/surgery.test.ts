@@ -198,6 +198,16 @@ describe('smitin prepare refuses and reports', () => {
     expect(r.stderr).toMatch(/out_proj\/MatMul/);
   });
 
+  it('refuses a q8 projection whose quantizer also feeds another op (a shift there would reach it)', () => {
+    const { onnx } = onnxProto;
+    const file = join(withOnnxruntimeNames(FIXTURE), 'onnx', 'decoder_model_merged_quantized.onnx');
+    const model = onnx.ModelProto.decode(readFileSync(file));
+    const branch = model.graph!.node!.find((n) => n.opType === 'If')!.attribute!.find((a) => a.name === 'then_branch')!.g!;
+    const quantizer = branch.node!.find((n) => n.opType === 'DynamicQuantizeLinear' && (n.name ?? '').startsWith('/decoder/model/decoder/layers.0/') && n.name!.endsWith('_QuantizeLinear'))!;
+    branch.node!.push({ name: '/elsewhere/Identity', opType: 'Identity', input: [quantizer.output![0]], output: ['/elsewhere/out'] });
+    expect(() => prepareBytes(onnx.ModelProto.encode(model).finish(), file)).toThrow(/\(then_branch\): the quantizer of .*layers\.0\/self_attn\/Reshape_\d+_output_0 before the output projection of layer 0 also feeds Identity \/elsewhere\/Identity/);
+  });
+
   it('runs end to end from the CLI, and exits 2 for a bad folder', () => {
     const dir = copyModel(FIXTURE);
     const r = smitin(['prepare', '--model', dir, '--json']);
