@@ -5,6 +5,8 @@
  *   input  iti.{l}   float [total_batch_size, H*Dh]: added to the input of
  *                    self_attn/out_proj (the concatenated head outputs) at
  *                    every position of the run (Unsqueeze on axis 1, then Add);
+ *                    in a quantized graph (q8, q4) that input is still float,
+ *                    so the shift is added before quantization (out-proj.ts);
  *   output heads.{l} float [total_batch_size, H*Dh]: that out_proj input at
  *                    the last position, taken BEFORE the shift is added, so
  *                    the self-monitor never reads its own push.
@@ -27,16 +29,14 @@
 import onnxProto from 'onnx-proto';
 import { ModelFileError } from '../model/onnx/session.js';
 import { headsName, itiName } from '../model/musicgen/contract.js';
+import { findOutProjs, OUT_PROJ_FORMS, OUT_PROJ_PATTERN, outProjName, type OutProj } from './out-proj.js';
 
 const { onnx } = onnxProto;
 type ModelProto = onnxProto.onnx.ModelProto;
 type GraphProto = onnxProto.onnx.IGraphProto;
 type NodeProto = onnxProto.onnx.INodeProto;
 
-export { headsName, itiName };
-/** The exporter's name of layer i's self-attention output projection (optimum / torch.onnx naming). */
-export const outProjName = (layer: number): string => `/decoder/model/decoder/layers.${layer}/self_attn/out_proj/MatMul`;
-export const OUT_PROJ_PATTERN = '/decoder/model/decoder/layers.{i}/self_attn/out_proj/MatMul';
+export { headsName, itiName, OUT_PROJ_PATTERN, outProjName };
 /** The dimension name of the decoder batch (2B with guidance), as the export names past_key_values' first axis. */
 export const BATCH_DIM = 'total_batch_size';
 /** Model metadata key that marks a prepared graph. */
@@ -78,16 +78,6 @@ function branches(ifNode: NodeProto): { name: string; graph: GraphProto }[] {
   });
 }
 
-function layersIn(graph: GraphProto): Map<number, NodeProto> {
-  const found = new Map<number, NodeProto>();
-  const re = /^\/decoder\/model\/decoder\/layers\.(\d+)\/self_attn\/out_proj\/MatMul$/;
-  for (const n of graph.node ?? []) {
-    const m = re.exec(n.name ?? '');
-    if (m && n.opType === 'MatMul') found.set(Number(m[1]), n);
-  }
-  return found;
-}
-
 function tensorType(elemType: number, dims: (number | string)[]): onnxProto.onnx.ITypeProto {
   return {
     tensorType: {
@@ -119,16 +109,16 @@ export function prepareModel(model: ModelProto, file: string, expectLayers?: num
   const where = ifNode ? `the then_branch and else_branch of the If on ${USE_CACHE}` : `the main graph (it has no If on ${USE_CACHE})`;
   const externalTensors = (main.initializer ?? []).filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL).length;
 
-  const found = targets.map((t) => ({ ...t, layers: layersIn(t.graph) }));
+  const found = targets.map((t) => ({ ...t, layers: findOutProjs(t.graph, main, `${file} (${t.name})`) }));
   for (const t of found) {
     if (t.layers.size === 0) {
-      throw new ModelFileError(`${file}: cannot find the self-attention output projection: no MatMul node named ${OUT_PROJ_PATTERN} in ${t.name === 'graph' ? where : `the ${t.name} of the If on ${USE_CACHE}`}`);
+      throw new ModelFileError(`${file}: cannot find the self-attention output projection: no node named ${OUT_PROJ_PATTERN} (${OUT_PROJ_FORMS}) in ${t.name === 'graph' ? where : `the ${t.name} of the If on ${USE_CACHE}`}`);
     }
   }
   const layers = found[0].layers.size;
   for (const t of found) {
     for (let l = 0; l < layers; l++) {
-      if (!t.layers.has(l)) throw new ModelFileError(`${file}: no MatMul node named ${outProjName(l)} in ${t.name === 'graph' ? where : `the ${t.name}`} (layers 0..${layers - 1} expected)`);
+      if (!t.layers.has(l)) throw new ModelFileError(`${file}: no node named ${outProjName(l)} in ${t.name === 'graph' ? where : `the ${t.name}`} (layers 0..${layers - 1} expected)`);
     }
     if (t.layers.size !== layers) throw new ModelFileError(`${file}: ${t.name} has out_proj for ${t.layers.size} layers, ${found[0].name} for ${layers}`);
   }
@@ -136,14 +126,15 @@ export function prepareModel(model: ModelProto, file: string, expectLayers?: num
     throw new ModelFileError(`${file}: has out_proj nodes for ${layers} layers, but config.json decoder.num_hidden_layers is ${expectLayers}`);
   }
 
-  // width and float type from layer 0's weight (an outer-scope initializer [H*Dh, hidden])
-  const weightName = found[0].layers.get(0)!.input?.[1];
-  const weight = [...(main.initializer ?? []), ...(found[0].graph.initializer ?? [])].find((t) => t.name === weightName);
-  if (!weight || !weight.dims || weight.dims.length !== 2) {
-    throw new ModelFileError(`${file}: ${outProjName(0)} has no 2-D weight initializer (its second input is ${weightName ?? 'missing'})`);
+  // width and float type from layer 0's projection; every layer of every branch must agree
+  const { width, elemType } = found[0].layers.get(0)!;
+  for (const t of found) {
+    for (const [l, p] of t.layers) {
+      if (p.width !== width || p.elemType !== elemType) {
+        throw new ModelFileError(`${file}: the output projection of layer ${l} in the ${t.name} takes ${p.width} values of type ${p.elemType}, layer 0 of the ${found[0].name} ${width} of type ${elemType}`);
+      }
+    }
   }
-  const width = Number(weight.dims[0]);
-  const elemType = weight.dataType ?? onnx.TensorProto.DataType.FLOAT;
 
   const already = (main.input ?? []).some((i) => i.name === itiName(0));
   if (already) {
@@ -165,8 +156,8 @@ export function prepareModel(model: ModelProto, file: string, expectLayers?: num
   for (const t of found) {
     const nodes = t.graph.node!;
     for (let l = 0; l < layers; l++) {
-      const mm = t.layers.get(l)!;
-      const x = mm.input![0];
+      const proj: OutProj = t.layers.get(l)!;
+      const x = proj.entry;
       const p = `/smitin/layers.${l}`;
       const unsq = `${p}/iti/Unsqueeze_output_0`;
       const shifted = `${p}/iti/Add_output_0`;
@@ -178,8 +169,9 @@ export function prepareModel(model: ModelProto, file: string, expectLayers?: num
           : { name: `${p}/iti/Unsqueeze`, opType: 'Unsqueeze', input: [itiName(l)], output: [unsq], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] }] },
         { name: `${p}/iti/Add`, opType: 'Add', input: [x, unsq], output: [shifted] },
       ];
-      nodes.splice(nodes.indexOf(mm), 0, ...added);
-      mm.input![0] = shifted;
+      // before the first reader in node order, so the graph stays topologically sorted
+      nodes.splice(Math.min(...proj.readers.map((n) => nodes.indexOf(n))), 0, ...added);
+      for (const n of proj.readers) n.input = n.input!.map((i) => (i === x ? shifted : i));
       if (ifNode) t.graph.output!.push({ name: headsName(l), type: tensorType(elemType, [BATCH_DIM, width]) });
     }
   }

@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareFolder } from '../../src/smitin/prepare.js';
 import { readModelFolder } from '../../src/model/musicgen/index.js';
+import { parseDtypes } from '../../src/model/musicgen/dtype.js';
 import { OnnxSession, ort } from '../../src/model/onnx/session.js';
 import { headsName, itiName, prepareBytes } from '../../src/smitin/surgery.js';
 import { smitin, tempDir } from '../helpers/cli.js';
+import { maxDiff } from '../helpers/arrays.js';
 import { linkedCopy, SHIPPED_MODEL } from '../helpers/model.js';
+import { toQ4 } from '../helpers/q4-export.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 const made: string[] = [];
@@ -26,11 +29,59 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-for (const [label, src] of [['tinyband', SHIPPED_MODEL], ['musicgen-tiny', FIXTURE]] as const) {
+/** A copy of the fixture with a q4 decoder beside the others (the fixture ships none: test/helpers/q4-export.ts). */
+function withQ4(src: string): string {
+  const dir = copyModel(src);
+  writeFileSync(join(dir, 'onnx', 'decoder_model_merged_q4.onnx'), toQ4(readFileSync(join(dir, 'onnx', 'decoder_model_merged.onnx'))).bytes);
+  return dir;
+}
+
+/**
+ * A copy of the fixture whose q8 decoder names the out_proj quantizer as onnxruntime's quantize_dynamic does
+ * (transformers.js's _quantized files): DynamicQuantizeLinear `X_QuantizeLinear` after its input X, the
+ * MatMulInteger `.../out_proj/MatMul_quant` (training/to_q8.py names them `.../MatMul_quant` and `.../MatMul_MatMulInteger`).
+ */
+function withOnnxruntimeNames(src: string): string {
+  const dir = copyModel(src);
+  const file = join(dir, 'onnx', 'decoder_model_merged_quantized.onnx');
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(readFileSync(file));
+  let renamed = 0;
+  for (const branch of model.graph!.node!.flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.g ? [a.g] : [])))) {
+    for (const n of branch.node ?? []) {
+      if (!/\/self_attn\/out_proj\/MatMul_/.test(n.name ?? '')) continue;
+      if (n.opType === 'DynamicQuantizeLinear') n.name = `${n.input![0]}_QuantizeLinear`;
+      else if (n.opType === 'MatMulInteger') n.name = n.name!.replace(/_MatMulInteger$/, '_quant');
+      else continue;
+      renamed++;
+    }
+  }
+  expect(renamed).toBeGreaterThan(0);
+  unlinkSync(file);
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  return dir;
+}
+
+/**
+ * label, folder, decoder dtype, and how far heads.{l} of a cached step may be from the same position in one
+ * run without past. Float graphs: measured max 7e-7. q8 quantizes each activation with one scale over all the
+ * positions of the run, so the two runs round differently: measured max 4.7e-3 (q4 keeps activations float:
+ * 9e-8).
+ */
+const VARIANTS: [string, () => string, string, number][] = [
+  ['tinyband', () => copyModel(SHIPPED_MODEL), 'fp32', 1e-4],
+  ['musicgen-tiny', () => copyModel(FIXTURE), 'fp32', 1e-4],
+  ['musicgen-tiny q8', () => copyModel(FIXTURE), 'decoder=q8', 0.02],
+  ['musicgen-tiny q8 with onnxruntime node names', () => withOnnxruntimeNames(FIXTURE), 'decoder=q8', 0.02],
+  ['musicgen-tiny q4', () => withQ4(FIXTURE), 'decoder=q4', 1e-4],
+];
+
+for (const [label, make, dtypes, tolerance] of VARIANTS) {
   describe(`smitin prepare on ${label}`, async () => {
-    const dir = copyModel(src);
-    const summary = await prepareFolder(dir);
-    const { spec } = readModelFolder(dir);
+    const dtype = parseDtypes(dtypes);
+    const dir = make();
+    const summary = await prepareFolder(dir, dtype);
+    const { spec } = readModelFolder(dir, dtype);
     const d = spec.dims;
     const width = d.heads * d.headDim;
     const B = 2; // conditional + unconditional rows
@@ -118,13 +169,13 @@ for (const [label, src] of [['tinyband', SHIPPED_MODEL], ['musicgen-tiny', FIXTU
       for (let l = 0; l < d.layers; l++) {
         const a = whole[headsName(l)].data as Float32Array;
         const b = prepStep[headsName(l)].data as Float32Array;
-        for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+        expect(maxDiff(a, b)).toBeLessThan(tolerance);
       }
     });
 
     it('is idempotent: preparing twice, or preparing the prepared file, gives the same bytes', async () => {
       const first = readFileSync(summary.out);
-      await prepareFolder(dir);
+      await prepareFolder(dir, dtype);
       expect(Buffer.compare(readFileSync(summary.out), first)).toBe(0);
       const again = prepareBytes(first, summary.out, d.layers);
       expect(again.alreadyPrepared).toBe(true);
@@ -139,12 +190,22 @@ describe('smitin prepare refuses and reports', () => {
     unlinkSync(join(dir, 'onnx', 'decoder_model_merged.onnx'));
     symlinkSync(realpathSync(join(FIXTURE, 'onnx', 'text_encoder.onnx')), join(dir, 'onnx', 'decoder_model_merged.onnx'));
     await expect(prepareFolder(dir)).rejects.toThrow(
-      /cannot find the self-attention output projection: no MatMul node named \/decoder\/model\/decoder\/layers\.\{i\}\/self_attn\/out_proj\/MatMul in the main graph/,
+      /cannot find the self-attention output projection: no node named \/decoder\/model\/decoder\/layers\.\{i\}\/self_attn\/out_proj\/MatMul \(a MatMul, a MatMulNBits \(q4\), or the DynamicQuantizeLinear \+ MatMulInteger of a q8 export\) in the main graph/,
     );
     const r = smitin(['prepare', '--model', dir]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/out_proj\/MatMul/);
+  });
+
+  it('refuses a q8 projection whose quantizer also feeds another op (a shift there would reach it)', () => {
+    const { onnx } = onnxProto;
+    const file = join(withOnnxruntimeNames(FIXTURE), 'onnx', 'decoder_model_merged_quantized.onnx');
+    const model = onnx.ModelProto.decode(readFileSync(file));
+    const branch = model.graph!.node!.find((n) => n.opType === 'If')!.attribute!.find((a) => a.name === 'then_branch')!.g!;
+    const quantizer = branch.node!.find((n) => n.opType === 'DynamicQuantizeLinear' && (n.name ?? '').startsWith('/decoder/model/decoder/layers.0/') && n.name!.endsWith('_QuantizeLinear'))!;
+    branch.node!.push({ name: '/elsewhere/Identity', opType: 'Identity', input: [quantizer.output![0]], output: ['/elsewhere/out'] });
+    expect(() => prepareBytes(onnx.ModelProto.encode(model).finish(), file)).toThrow(/\(then_branch\): the quantizer of .*layers\.0\/self_attn\/Reshape_\d+_output_0 before the output projection of layer 0 also feeds Identity \/elsewhere\/Identity/);
   });
 
   it('runs end to end from the CLI, and exits 2 for a bad folder', () => {
