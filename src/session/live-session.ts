@@ -266,6 +266,10 @@ export class LiveSession {
     closers.add('audio output', () => output.stop());
 
     await engine.play(output.latencyMs);
+    // an EnCodec model's first audio needs a whole chunk of frames: the device starts once the ring holds its target
+    // (bounded), so a start is not counted as underruns; tinyband's first frame fills it at once. Waited for before
+    // the takes open, so "recording to" is said when the audio it records is about to start, not a fill earlier.
+    await ringFilled(engine, config.latencyMs, START_FILL_WAIT_MS);
 
     // Two recorders. The session take (--record) is the whole performance, from start to stop, that no control message
     // can stop or split (a stage network toggling record must not cost the set). /smitin/record and record buttons make
@@ -369,9 +373,6 @@ export class LiveSession {
     // memory is a stage figure: a leak shows over a set, so the figures give it at start, at the end and at its peak
     const rssTimer = setInterval(() => (s.rss.peak = Math.max(s.rss.peak, process.memoryUsage.rss())), 1000);
     closers.add('memory watch', () => clearInterval(rssTimer));
-    // an EnCodec model's first audio needs a whole chunk of frames: the device starts once the ring holds its target
-    // (bounded), so a start is not counted as underruns; tinyband's first frame fills it at once
-    await ringFilled(engine, config.latencyMs, START_FILL_WAIT_MS);
     output.start(engine.pull);
     s.started = performance.now();
     return s;
