@@ -13,7 +13,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * threads slow each other down. The tests tolerate that load (they check
  * the shape of every gap, not its absence); this keeps most of it away.
  */
-const REALTIME = ['test/engine/live-jack.test.ts', 'test/engine/live-jack-stems.test.ts', 'test/audio/jack-output.test.ts', 'test/sync/midi-phase.test.ts', 'test/sync/link.test.ts', 'test/engine/live-stage.test.ts'];
+const REALTIME = ['test/engine/live-jack.test.ts', 'test/engine/live-jack-stems.test.ts', 'test/audio/jack-output.test.ts', 'test/sync/midi-phase.test.ts', 'test/sync/link.test.ts', 'test/engine/live-stage.test.ts', 'test/sync/abletonosc.test.ts'];
 
 export default defineConfig({
   test: {
