@@ -22,7 +22,7 @@ import { quoted } from '../util/printable.js';
 import { Rng } from '../util/rng.js';
 import { evalSampling } from './eval/runner.js';
 import type { FeatureProbes } from './probe-set.js';
-import type { ProbeExample } from './tinyband-features.js';
+import { cutFrames, randomSegment, type ProbeExample } from './probe-example.js';
 
 /** A knob's name: what a preset, OSC and --steer call it (steering.json's feature names). */
 export const CONCEPT_NAME = /^[A-Za-z][\w-]*$/;
@@ -83,9 +83,8 @@ export async function conceptPairs(model: MusicgenModel, concept: ConceptPrompts
     const no = await generate(withoutCond);
     const rng = new Rng(seed ^ 0x5eed);
     for (let s = 0; s < segments; s++) {
-      const length = rng.int(minSegment, frames);
-      const end = rng.int(length, frames);
-      const cut = (tokens: Uint16Array[]) => tokens.map((row) => row.slice(end - length, end));
+      const { start, end } = randomSegment(rng, frames, minSegment, frames);
+      const cut = (tokens: Uint16Array[]) => cutFrames(tokens, start, end);
       const own = options.capture === 'own';
       examples.push({ tokens: cut(yes), label: 1, piece: i, text: own ? concept.with : '' }, { tokens: cut(no), label: 0, piece: i, text: own ? concept.without : '' });
     }

@@ -20,7 +20,7 @@ import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { Rng } from '../util/rng.js';
 import { readWav } from './stem-pairs.js';
-import type { ProbeExample } from './tinyband-features.js';
+import { cutFrames, randomSegment, type ProbeExample } from './probe-example.js';
 
 export interface ExampleFolderOptions {
   /** Segments per side, spread evenly over its files. */
@@ -60,9 +60,8 @@ export async function examplePairs(withDir: string, withoutDir: string, encoder:
       const quota = Math.floor(options.segments / files.length) + (piece < options.segments % files.length ? 1 : 0);
       const rng = new Rng(options.seed * 1_000_003 + piece * 7919 + label * 104_729);
       for (let s = 0; s < quota; s++) {
-        const length = rng.int(Math.min(lo, frames), Math.min(options.maxFrames, frames));
-        const end = rng.int(length, frames);
-        examples.push({ tokens: codes.map((row) => row.slice(end - length, end)), label, piece, text: '' });
+        const { start, end } = randomSegment(rng, frames, lo, options.maxFrames);
+        examples.push({ tokens: cutFrames(codes, start, end), label, piece, text: '' });
       }
     }
   }

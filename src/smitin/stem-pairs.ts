@@ -27,7 +27,7 @@ import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { Rng } from '../util/rng.js';
 import { isValidationPiece } from './train-probes.js';
-import type { ProbeExample } from './tinyband-features.js';
+import { cutFrames, type ProbeExample } from './probe-example.js';
 
 /** File names read as a song's mix, in order of preference. */
 export const MIXTURE_FILES = ['mixture.wav', 'mix.wav'] as const;
@@ -152,10 +152,6 @@ export interface StemPairs {
   thresholdDb: number;
 }
 
-function cut(codes: readonly Uint16Array[], start: number, end: number): Uint16Array[] {
-  return codes.map((r) => r.slice(start, end));
-}
-
 /**
  * Per frame end e (1..frames): whether the stem is audible over the second
  * of audio that ends at frame e (RMS at or above the threshold).
@@ -213,8 +209,8 @@ export async function stemPairs(folder: StemsFolder, features: readonly string[]
           if (ends.length === 0) continue;
           const end = rng.pick(ends);
           examples.get(f)!.push(
-            { tokens: cut(mixCodes, end - length, end), label: 1, piece: i, text: '' },
-            { tokens: cut(withoutCodes, end - length, end), label: 0, piece: i, text: '' },
+            { tokens: cutFrames(mixCodes, end - length, end), label: 1, piece: i, text: '' },
+            { tokens: cutFrames(withoutCodes, end - length, end), label: 0, piece: i, text: '' },
           );
         }
       }

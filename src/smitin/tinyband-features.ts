@@ -15,6 +15,7 @@ import { FRAMES_PER_BAR } from '../constants.js';
 import { compose, type Piece } from '../model/tinyband/composer/index.js';
 import { CHORD_QUALITIES, decodeBass, decodeDrums, decodeHarmony, decodeMelody, HOLD, INSTRUMENTS, isInstrument, removeInstrument, soundingInstruments } from '../model/tinyband/layout.js';
 import { Rng } from '../util/rng.js';
+import { cutFrames, type ProbeExample } from './probe-example.js';
 
 export const TINYBAND_FEATURES = ['drums', 'bass', 'piano', 'guitar', 'minor', 'dense'] as const;
 export type TinybandFeature = (typeof TINYBAND_FEATURES)[number];
@@ -112,19 +113,6 @@ export function featurePresent(feature: TinybandFeature, tokens: readonly ArrayL
   return a >= DENSE_THRESHOLD;
 }
 
-export interface ProbeExample {
-  /** Codebook-major tokens of the segment (starts on a bar). */
-  tokens: Uint16Array[];
-  label: 0 | 1;
-  /** The piece it is cut from: the train / validation split is by piece. */
-  piece: number;
-  /** The conditioning text: the style word, the same for both members of a pair. */
-  text: string;
-}
-
-function cut(tokens: readonly Uint16Array[], start: number, end: number): Uint16Array[] {
-  return tokens.map((r) => r.slice(start, end));
-}
 
 /**
  * One pair (positive, negative) cut from piece number `index`, or null when
@@ -163,8 +151,8 @@ export function tinybandPair(feature: TinybandFeature, index: number, seed: numb
   const start = rng.pick(usable);
   const text = pos.style;
   return [
-    { tokens: cut(pos.tokens, start, start + length), label: 1, piece: index, text },
-    { tokens: cut(neg, start, start + length), label: 0, piece: index, text },
+    { tokens: cutFrames(pos.tokens, start, start + length), label: 1, piece: index, text },
+    { tokens: cutFrames(neg, start, start + length), label: 0, piece: index, text },
   ];
 }
 

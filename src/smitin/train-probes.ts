@@ -8,7 +8,7 @@ import { DecoderSession, encodeText, type MusicgenModel } from '../model/musicge
 import { knownPositions, writeDelayed } from '../model/musicgen/delay-pattern.js';
 import { accuracy, fitLogistic } from './logistic.js';
 import type { FeatureProbes } from './probe-set.js';
-import type { ProbeExample } from './tinyband-features.js';
+import type { ProbeExample } from './probe-example.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 
