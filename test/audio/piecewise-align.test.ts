@@ -183,6 +183,38 @@ describe('alignPiecewise', () => {
     expect(describeAlignment(a, RATE)).toContain('5.3 ms repeated @1.26 s');
   });
 
+  it('reports a stale period read in place of a lost one as a repeat that lost as much, and nothing longer', () => {
+    // period 2 never reached the recorder: it read period 1's buffer again in that cycle
+    const stale = concat(slice(REF, 0, 60_256), slice(REF, 60_000, 60_256), slice(REF, 60_512));
+    const a = alignPiecewise(REF, recording(stale));
+    expect(a.failure).toBeNull();
+    expect(a.gaps.map((g) => [g.kind, g.refAt, g.repeatedFrames, g.droppedFrames])).toEqual([['repeated', 60_256, 256, 256]]);
+    expect(describeAlignment(a, RATE)).toContain('5.3 ms repeated in place of 5.3 ms @1.26 s');
+    // a repeat standing in for more than its own length is a jump, not a stale cycle
+    const jump = concat(slice(REF, 0, 60_256), slice(REF, 60_000, 60_256), slice(REF, 61_000));
+    expect(alignPiecewise(REF, recording(jump)).failure?.reason).toMatch(/neither silence, nor the reference, nor a repeat/);
+  });
+
+  it('with the graph cycle given, takes a cycle torn between itself and the next (per sample, per channel) for a torn cycle, and nothing else', () => {
+    // jack_rec read the port while the player wrote the next cycle into it: left 174 frames new, 82 old; right 100 new
+    const at = 60_536;
+    const rec = recording(REF);
+    const rAt = LEAD + at;
+    const cut = (LEAD + at) % 256;
+    expect(cut).toBe(0);
+    rec[0].set(int32(slice(REF, at + 256, at + 256 + 174))[0], rAt);
+    rec[1].set(int32(slice(REF, at + 256, at + 356))[1], rAt);
+    const a = alignPiecewise(REF, rec, { cycle: 256 });
+    expect(a.failure).toBeNull();
+    expect(a.gaps.map((g) => [g.kind, g.refAt, g.recAt, g.tornFrames])).toEqual([['torn', at, rAt, 174]]);
+    expect(describeAlignment(a, RATE)).toContain('cycle torn (174 frames) @1.26 s');
+    // without the cycle it is a failure, and so is a cycle holding anything but its neighbours
+    expect(alignPiecewise(REF, rec).failure).not.toBeNull();
+    const wrong = recording(REF);
+    wrong[0].set(int32(slice(REF, at + 1024, at + 1024 + 100))[0], rAt);
+    expect(alignPiecewise(REF, wrong, { cycle: 256 }).failure).not.toBeNull();
+  });
+
   it('fails on swapped channels, an inverted signal, and sound before the reference starts', () => {
     expect(alignPiecewise(REF, recording([REF[1], REF[0]])).failure).not.toBeNull();
     expect(alignPiecewise(REF, recording([REF[0].map((v) => -v), REF[1].map((v) => -v)])).failure).not.toBeNull();

@@ -17,7 +17,8 @@
  * - dropped: reference frames that never reached the recording;
  * - replaced: both at once (reference frames lost, silence in their place);
  * - repeated: recorded frames that repeat the ones just before them (a
- *   graph reads a port's buffer again when its client missed a cycle);
+ *   graph reads a port's buffer again when its client missed a cycle),
+ *   possibly in place of as many reference frames (that cycle's, lost);
  * - anything else is a failure: recorded frames that are neither silence
  *   nor the reference at that point nor a repeat of what was just recorded
  *   (corruption, a wrong order), or no resynchronisation within the window
@@ -39,10 +40,17 @@ export interface AlignOptions {
   confirmFrames?: number;
   /** Largest number of frames skipped on either side when resynchronising; a longer gap is a failure. */
   searchFrames?: number;
+  /**
+   * The graph's cycle, frames, when the recording is cut in whole cycles from
+   * its first frame (jack_rec): a mismatching cycle whose every sample is this
+   * cycle's, the one before's or the one after's at the same place is torn,
+   * not corrupt. 0: no such check.
+   */
+  cycle?: number;
 }
 
 export interface Gap {
-  kind: 'inserted' | 'dropped' | 'replaced' | 'repeated';
+  kind: 'inserted' | 'dropped' | 'replaced' | 'repeated' | 'torn';
   /** Reference frame where the gap starts (the first frame that did not follow on). */
   refAt: number;
   /** Recorded frame where the gap starts. */
@@ -53,6 +61,8 @@ export interface Gap {
   repeatedFrames: number;
   /** Reference frames with no recorded counterpart. */
   droppedFrames: number;
+  /** In a torn cycle: the frames that held the cycle before or after this one instead of this one's. */
+  tornFrames?: number;
 }
 
 export interface AlignFailure {
@@ -70,6 +80,8 @@ export interface Alignment {
   recEnd: number;
   /** Frame pairs that matched sample for sample. */
   matchedFrames: number;
+  /** The stretches that matched, in order: reference frame, recorded frame, length. */
+  runs: { refAt: number; recAt: number; frames: number }[];
   gaps: Gap[];
   insertedFrames: number;
   repeatedFrames: number;
@@ -93,7 +105,7 @@ export interface Alignment {
   failure: AlignFailure | null;
 }
 
-const DEFAULTS: Required<AlignOptions> = { tolerance: 1e-6, silence: 1e-6, confirmFrames: 64, searchFrames: 96_000 };
+const DEFAULTS: Required<AlignOptions> = { tolerance: 1e-6, silence: 1e-6, confirmFrames: 64, searchFrames: 96_000, cycle: 0 };
 
 /** Anchors for resynchronisation need a sample sum clearly off zero: near zero, the buckets hold every quiet frame. */
 const ANCHOR_MIN = 1e-3;
@@ -157,7 +169,7 @@ function channelSum(channels: readonly Float32Array[], length: number): Float64A
  * described at the top of this file.
  */
 export function alignPiecewise(reference: readonly Float32Array[], recorded: readonly Float32Array[], options: AlignOptions = {}): Alignment {
-  const { tolerance, silence, confirmFrames: K, searchFrames: W } = { ...DEFAULTS, ...options };
+  const { tolerance, silence, confirmFrames: K, searchFrames: W, cycle: P } = { ...DEFAULTS, ...options };
   if (reference.length === 0 || reference.length !== recorded.length) {
     throw new RangeError(`reference and recording need the same number of channels (got ${reference.length} and ${recorded.length})`);
   }
@@ -185,6 +197,37 @@ export function alignPiecewise(reference: readonly Float32Array[], recorded: rea
   const silentRef = (from: number, to: number): boolean => {
     for (let c = 0; c < C; c++) for (let p = from; p < to; p++) if (Math.abs(reference[c][p]) > silence) return false;
     return true;
+  };
+
+  /**
+   * A graph that reads a port while its client is still writing the next
+   * cycle into it records a cycle torn between the two (or between this one
+   * and the last, when the client had not written this one yet): per channel
+   * and per sample. The cycle holding recorded frame `j`, where reference
+   * frame `i` was due, is torn when every sample is one of those three and
+   * the next recorded cycle is the next reference cycle;
+   * with how many frames are not this cycle's; null when it is not torn.
+   */
+  const tornAt = (i: number, j: number, matchedBefore: number): { i0: number; j0: number; frames: number } | null => {
+    if (P === 0) return null;
+    const j0 = j - (j % P);
+    const i0 = i - (j - j0);
+    if (j - j0 > matchedBefore || i0 - P < 0 || i0 + 2 * P > refLen || j0 + P > recLen) return null;
+    let other = 0;
+    for (let k = 0; k < P; k++) {
+      let mine = true;
+      for (let c = 0; c < C; c++) {
+        const v = recorded[c][j0 + k];
+        if (Math.abs(v - reference[c][i0 + k]) <= tolerance) continue;
+        mine = false;
+        if (Math.abs(v - reference[c][i0 + P + k]) > tolerance && Math.abs(v - reference[c][i0 - P + k]) > tolerance) return null;
+      }
+      if (!mine) other++;
+    }
+    // a whole cycle from one neighbour is a cycle lost or read twice: the gaps above say which
+    if (other === 0 || other === P) return null;
+    // the client finished writing the next cycle, which the graph then read whole (a chance equal sample cannot pass this)
+    return confirmed(i0 + P, j0 + P) ? { i0, j0, frames: other } : null;
   };
 
   /**
@@ -220,6 +263,7 @@ export function alignPiecewise(reference: readonly Float32Array[], recorded: rea
     refEnd: 0,
     recEnd: 0,
     matchedFrames: 0,
+    runs: [],
     gaps: [],
     insertedFrames: 0,
     repeatedFrames: 0,
@@ -259,10 +303,20 @@ export function alignPiecewise(reference: readonly Float32Array[], recorded: rea
   result.recStart = j;
 
   for (;;) {
+    const run = { refAt: i, recAt: j, frames: 0 };
     while (i < refLen && j < recLen && same(i, j)) {
       i++;
       j++;
-      result.matchedFrames++;
+      run.frames++;
+    }
+    if (run.frames > 0) result.runs.push(run);
+    result.matchedFrames += run.frames;
+    const torn = i < refLen && j < recLen ? tornAt(i, j, run.frames) : null;
+    if (torn) {
+      result.gaps.push({ kind: 'torn', refAt: torn.i0, recAt: torn.j0, insertedFrames: 0, repeatedFrames: 0, droppedFrames: 0, tornFrames: torn.frames });
+      i = torn.i0 + P;
+      j = torn.j0 + P;
+      continue;
     }
     result.refEnd = i;
     result.recEnd = j;
@@ -297,8 +351,10 @@ export function alignPiecewise(reference: readonly Float32Array[], recorded: rea
       dj--;
     }
     if (dj > 0 && !silentRec(j, j + dj)) {
-      if (di === 0 && dj <= j - result.recStart && sameStretch(recorded, recorded, j - dj, j, dj, tolerance)) {
-        result.gaps.push({ kind: 'repeated', refAt: i, recAt: j, insertedFrames: 0, repeatedFrames: dj, droppedFrames: 0 });
+      // a stale buffer read again stands in for at most the cycle it was read in
+      if ((di === 0 || di === dj) && dj <= j - result.recStart && sameStretch(recorded, recorded, j - dj, j, dj, tolerance)) {
+        result.gaps.push({ kind: 'repeated', refAt: i, recAt: j, insertedFrames: 0, repeatedFrames: dj, droppedFrames: di });
+        i += di;
         j += dj;
         continue;
       }
@@ -347,7 +403,8 @@ export function describeAlignment(a: Alignment, sampleRate: number): string {
     const at = `${(g.refAt / sampleRate).toFixed(2)} s`;
     if (g.kind === 'inserted') return `+${ms(g.insertedFrames)} silence @${at}`;
     if (g.kind === 'dropped') return `-${ms(g.droppedFrames)} lost @${at}`;
-    if (g.kind === 'repeated') return `${ms(g.repeatedFrames)} repeated @${at}`;
+    if (g.kind === 'torn') return `cycle torn (${g.tornFrames} frames) @${at}`;
+    if (g.kind === 'repeated') return `${ms(g.repeatedFrames)} repeated${g.droppedFrames ? ` in place of ${ms(g.droppedFrames)}` : ''} @${at}`;
     return `-${ms(g.droppedFrames)} lost, +${ms(g.insertedFrames)} silence @${at}`;
   });
   return (
