@@ -17,6 +17,7 @@ import { describeChannels, outputChannels, type OutputMode } from '../audio/outp
 import { checkRecordOptions, checkTakeFile, type RecordFormat } from '../audio/takes.js';
 import { checkPresetFeatures, loadPreset, presetsDir, type Preset } from '../control/presets.js';
 import { parseTarget } from '../control/telemetry-out.js';
+import { codecTraits } from '../model/codec/traits.js';
 import type { ModelSpec } from '../model/musicgen/index.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
@@ -177,7 +178,7 @@ export function commandLineStarts(preset: Preset, opts: Pick<LiveCliOptions, 'te
  */
 function planOutputs(opts: LiveCliOptions, spec: ModelSpec, devices: DeviceReport): { outputs: OutputMode; outputsNote: string | null } {
   if (opts.outputs !== 'stems') return { outputs: 'mix', outputsNote: null };
-  if (spec.codec.kind !== 'tinyband-synth') {
+  if (!codecTraits(spec.codec).stems) {
     return { outputs: 'mix', outputsNote: `--outputs stems: ${quoted(spec.dir, 80)} is an EnCodec model, which has no stems (it decodes one mixed signal); playing the mix on channels 1-2` };
   }
   if (opts.device !== undefined) {
@@ -192,7 +193,7 @@ function planOutputs(opts: LiveCliOptions, spec: ModelSpec, devices: DeviceRepor
 function checkNotesOptions(opts: LiveCliOptions, spec: ModelSpec): void {
   const asked = [opts.midiNotesOut !== undefined ? '--midi-notes-out' : null, opts.recordMidi !== undefined ? '--record-midi' : null].filter((o) => o !== null);
   if (asked.length === 0) return;
-  if (spec.codec.kind !== 'tinyband-synth') {
+  if (!codecTraits(spec.codec).notes) {
     throw new UsageError(`${asked.join(' and ')}: ${quoted(opts.model)} is an EnCodec model: its tokens are audio codes, not notes, so there are no notes to send; only tinyband models have them`);
   }
   const problem = opts.recordMidi !== undefined ? checkTakeFile('--record-midi', '.mid', opts.recordMidi, opts.overwrite ?? false) : null;
@@ -223,7 +224,7 @@ export function sessionConfig(plan: LivePlan): LiveSessionConfig {
     tempo: opts.tempo,
     seed: opts.seed,
     steer: opts.steer ?? {},
-    watchEffects: plan.spec.codec.kind === 'tinyband-synth',
+    watchEffects: codecTraits(plan.spec.codec).notes,
     quantize: opts.quantize,
     loopBars: opts.loopBars,
     sync: opts.sync,

@@ -6,10 +6,10 @@
  * duplicated to both channels; tempo is the model's own).
  */
 import { StreamResampler } from '../audio/resample.js';
-import { EncodecStream } from '../model/codec/encodec/index.js';
+import { encodecOf, EncodecStream } from '../model/codec/encodec/index.js';
 import { BandSynth, STEM_CHANNELS } from '../model/codec/synth/index.js';
-import type { MusicgenModel } from '../model/musicgen/index.js';
-import type { FrameTokens } from '../model/tinyband/layout.js';
+import { codecTraits } from '../model/codec/traits.js';
+import type { Codec, MusicgenModel } from '../model/musicgen/index.js';
 
 export interface StereoBlock {
   left: Float32Array;
@@ -52,7 +52,7 @@ class SynthCodec implements FrameCodec {
   async push(frame: readonly number[], replay?: Replay): Promise<StereoBlock> {
     this.synth.setNextFrameIndex(replay?.of ?? this.frames, replay?.seam);
     this.frames++;
-    this.synth.pushFrame(frame as unknown as FrameTokens);
+    this.synth.pushFrame(frame);
     const n = this.synth.queuedSamples();
     if (this.stems) return this.pushStems(n);
     const block = { left: new Float32Array(n), right: new Float32Array(n) };
@@ -74,7 +74,7 @@ class SynthCodec implements FrameCodec {
   close(): void {}
 }
 
-class EncodecCodec implements FrameCodec {
+class EncodecFrameCodec implements FrameCodec {
   private constructor(
     private readonly stream: EncodecStream,
     private readonly resampler: StreamResampler,
@@ -82,11 +82,12 @@ class EncodecCodec implements FrameCodec {
     private readonly frameRate: number,
   ) {}
 
-  static async create(model: MusicgenModel, outRate: number): Promise<EncodecCodec> {
+  static async create(model: MusicgenModel, outRate: number): Promise<EncodecFrameCodec> {
     const { spec } = model;
-    if (spec.codec.kind !== 'encodec' || !model.codec) throw new Error(`${spec.dir}: live playback of an EnCodec model needs onnx/encodec_decode.onnx`);
-    const stream = new EncodecStream(model.codec, spec.dims.codebooks, spec.codec.hop);
-    return new EncodecCodec(stream, await StreamResampler.create(spec.sampleRate, outRate), outRate, spec.codec.frameRate);
+    const encodec = encodecOf(spec.codec);
+    if (!encodec || !model.codec) throw new Error(`${spec.dir}: live playback of an EnCodec model needs onnx/encodec_decode.onnx`);
+    const stream = new EncodecStream(model.codec, spec.dims.codebooks, encodec.hop);
+    return new EncodecFrameCodec(stream, await StreamResampler.create(spec.sampleRate, outRate), outRate, encodec.frameRate);
   }
 
   samplesPerFrame(): number {
@@ -107,9 +108,14 @@ class EncodecCodec implements FrameCodec {
   }
 }
 
+/** Each codec's live player, by the codec's kind. */
+const OPEN: { readonly [K in Codec['kind']]: (model: MusicgenModel, tempo: number, sampleRate: number, stems: boolean) => Promise<FrameCodec> } = {
+  'tinyband-synth': async (_model, tempo, sampleRate, stems) => new SynthCodec(tempo, sampleRate, stems),
+  encodec: (model, _tempo, sampleRate) => EncodecFrameCodec.create(model, sampleRate),
+};
+
 /** `stems`: the mix and each instrument on its own pair (tinyband only: EnCodec makes one mixed signal). */
 export async function openFrameCodec(model: MusicgenModel, tempo: number, sampleRate: number, stems = false): Promise<FrameCodec> {
-  if (model.spec.codec.kind === 'tinyband-synth') return new SynthCodec(tempo, sampleRate, stems);
-  if (stems) throw new Error(`${model.spec.dir}: an EnCodec model has no stems (it decodes one mixed signal); play it with --outputs mix`);
-  return EncodecCodec.create(model, sampleRate);
+  if (stems && !codecTraits(model.spec.codec).stems) throw new Error(`${model.spec.dir}: an EnCodec model has no stems (it decodes one mixed signal); play it with --outputs mix`);
+  return OPEN[model.spec.codec.kind](model, tempo, sampleRate, stems);
 }

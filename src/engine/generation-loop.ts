@@ -28,7 +28,7 @@
  *   start on a bar costs one frame); EnCodec models have no bars, only the
  *   start and the count are aligned.
  */
-import { BEATS_PER_BAR, FRAMES_PER_BEAT } from '../constants.js';
+import { codecTraits, type CodecTraits } from '../model/codec/traits.js';
 import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../model/musicgen/index.js';
 import type { ProbeSet } from '../smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
@@ -113,6 +113,8 @@ export class GenerationLoop {
   private parkPending = false;
   /** The next frame made starts a 16th-note line of the grid whatever came before (after a cue). */
   private gridDue = false;
+  /** The model's codec's properties: its bars and its frames' length. */
+  private readonly traits: CodecTraits;
 
   private constructor(
     private readonly model: MusicgenModel,
@@ -123,6 +125,7 @@ export class GenerationLoop {
     private readonly settings: LoopSettings,
     private readonly post: (m: LoopMessage) => void,
   ) {
+    this.traits = codecTraits(model.spec.codec);
     this.prompt = settings.prompt;
     this.tempo = settings.tempo;
     this.playing = settings.playing ?? true;
@@ -252,9 +255,7 @@ export class GenerationLoop {
 
   /** A bar in model frames: 16 sixteenths for tinyband; for EnCodec models, a bar of the current tempo at the codec's frame rate. */
   private promptBarFrames(): number {
-    const codec = this.model.spec.codec;
-    if (codec.kind === 'tinyband-synth') return codec.framesPerBeat * BEATS_PER_BAR;
-    return Math.max(1, Math.round((codec.frameRate * 60 * BEATS_PER_BAR) / this.tempo));
+    return this.traits.barFramesAt(this.tempo);
   }
 
   /** Turns to the pending prompt: a fresh generator continues from the bars just played (the window starting on a bar). */
@@ -297,16 +298,16 @@ export class GenerationLoop {
   async startCue(beats: number): Promise<void> {
     this.pendingCue = null;
     if (this.loop) await this.endLoop();
-    await this.skipToBarPhase(Math.round(beats * FRAMES_PER_BEAT));
+    await this.skipToBarPhase(Math.round(beats / this.beatsPerFrame()));
     this.beats = beats;
     this.gridDue = true;
     this.post({ type: 'cue', beats, position: this.ring.written() });
   }
 
-  /** Makes and drops frames (the model and the synth go on; nobody hears them) until the music is `sixteenths` into a bar. */
-  private async skipToBarPhase(sixteenths: number): Promise<void> {
+  /** Makes and drops frames (the model and the synth go on; nobody hears them) until the music is `frames` into a bar (tinyband: sixteenths). */
+  private async skipToBarPhase(frames: number): Promise<void> {
     const bar = this.barFrames();
-    while ((((this.framesOut - sixteenths) % bar) + bar) % bar !== 0) {
+    while ((((this.framesOut - frames) % bar) + bar) % bar !== 0) {
       if (this.promptDue()) await this.applyPrompt();
       await this.codec.push(await this.nextFrame());
       this.framesOut++;
@@ -429,12 +430,12 @@ export class GenerationLoop {
 
   /** A frame's length in beats: a 16th for tinyband; for EnCodec models, its share of a beat at the current tempo. */
   private beatsPerFrame(): number {
-    const codec = this.model.spec.codec;
-    return codec.kind === 'tinyband-synth' ? 1 / codec.framesPerBeat : this.tempo / 60 / codec.frameRate;
+    return this.traits.beatsPerFrame(this.tempo);
   }
 
+  /** A bar written in the tokens (tinyband's 16 sixteenths); 1 where they have none (EnCodec). */
   private barFrames(): number {
-    return this.model.spec.codec.kind === 'tinyband-synth' ? FRAMES_PER_BEAT * BEATS_PER_BAR : 1;
+    return this.traits.tokenBarFrames;
   }
 
   private maybeTelemetry(): void {

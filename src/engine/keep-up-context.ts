@@ -5,6 +5,7 @@
  * that reads the machine, apart from the pure verdict (keep-up.ts).
  */
 import { availableParallelism } from 'node:os';
+import { codecTraits } from '../model/codec/traits.js';
 import type { DtypeChoice } from '../model/musicgen/dtype.js';
 import { readModelFolder, type ModelSpec } from '../model/musicgen/folder.js';
 import { isExecutionProvider, ort } from '../model/onnx/session.js';
@@ -48,7 +49,7 @@ export function adviceContext(spec: ModelSpec, ran: { ep: string; threads: numbe
     providers: readyProviders(),
     threads: ran.threads,
     cores: availableParallelism(),
-    tempo: spec.codec.kind === 'tinyband-synth' ? tempo : null,
+    tempo: codecTraits(spec.codec).followsTempo ? tempo : null,
   };
 }
 

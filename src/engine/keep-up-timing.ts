@@ -17,6 +17,7 @@
  * Threading: runs the model synchronously on the calling thread (the
  * generation worker, or the check command's main thread).
  */
+import { codecTraits } from '../model/codec/traits.js';
 import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../model/musicgen/index.js';
 import type { ProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../smitin/steerer.js';
@@ -55,7 +56,7 @@ export async function measureKeepUp(model: MusicgenModel, o: KeepUpTimingOptions
   const { spec } = model;
   const effort = EFFORT[o.effort];
   const K = spec.dims.codebooks;
-  const frameAudioMs = spec.codec.kind === 'tinyband-synth' ? 60_000 / (o.tempo * spec.codec.framesPerBeat) : 1000 / spec.codec.frameRate;
+  const frameAudioMs = codecTraits(spec.codec).frameMs(o.tempo);
   const { keep } = slideFor(spec);
   // live keeps the unconditional half whatever the scale (a scale of 0 asks for it), so the guidance knob can move
   const conditioning = await encodeText(model, [o.prompt], o.guidance === 1 ? 0 : o.guidance);

@@ -16,7 +16,7 @@
  */
 import { basename } from 'node:path';
 import { MusicgenGenerator, encodeText, type MusicgenModel } from '../model/musicgen/index.js';
-import { BEATS_PER_BAR } from '../constants.js';
+import { codecTraits } from '../model/codec/traits.js';
 import { UsageError } from '../util/errors.js';
 import { quoted } from '../util/printable.js';
 import { Rng } from '../util/rng.js';
@@ -49,9 +49,10 @@ export interface ConceptPairOptions {
 export function conceptFrames(model: MusicgenModel): { piece: number; minSegment: number } {
   const { spec } = model;
   const room = spec.maxFrames - spec.dims.codebooks;
-  const codec = spec.codec;
-  const bar = codec.kind === 'tinyband-synth' ? codec.framesPerBeat * BEATS_PER_BAR : Math.round(codec.frameRate);
-  const piece = Math.min(room, codec.kind === 'tinyband-synth' ? 8 * bar : 5 * bar);
+  // a codec with its own time has no bars in its tokens: a second stands in for one
+  const { frameRate, tokenBarFrames } = codecTraits(spec.codec);
+  const bar = frameRate === null ? tokenBarFrames : Math.round(frameRate);
+  const piece = Math.min(room, frameRate === null ? 8 * bar : 5 * bar);
   return { piece, minSegment: Math.min(bar, piece) };
 }
 

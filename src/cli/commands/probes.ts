@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command } from 'commander';
 import { EncodecEncoder } from '../../model/codec/encodec/encoder.js';
+import { encodecOf } from '../../model/codec/encodec/traits.js';
 import { loadSteerableModel } from '../../smitin/prepare.js';
 import { probeMapSvg } from '../../smitin/probe-map.js';
 import { alongMassMean, checkConcept, conceptPairs, type ConceptPrompts } from '../../smitin/concept-pairs.js';
@@ -140,11 +141,12 @@ function trainCommand(): Command {
         // --stems: every feature's pairs, encoded song by song before the decoder runs
         let fromStems: Awaited<ReturnType<typeof stemPairs>> | null = null;
         if (stems) {
-          if (spec.codec.kind !== 'encodec') throw new UsageError(`${opts.model}: --stems needs an EnCodec MusicGen (its codec is ${spec.codec.kind}, which cannot encode audio)`);
+          const encodec = encodecOf(spec.codec);
+          if (!encodec) throw new UsageError(`${opts.model}: --stems needs an EnCodec MusicGen (its codec is ${spec.codec.kind}, which cannot encode audio)`);
           const encoder = await EncodecEncoder.open(spec);
           try {
             if (!opts.quiet) process.stderr.write(`encoding ${stems.songs.length} songs from ${opts.stems} ...\n`);
-            fromStems = await stemPairs(stems, features, encoder, { pairs: opts.pairs, seed: opts.seed, maxFrames: spec.maxFrames - spec.dims.codebooks, frameRate: spec.codec.frameRate });
+            fromStems = await stemPairs(stems, features, encoder, { pairs: opts.pairs, seed: opts.seed, maxFrames: spec.maxFrames - spec.dims.codebooks, frameRate: encodec.frameRate });
           } finally {
             await encoder.release();
           }
@@ -165,10 +167,11 @@ function trainCommand(): Command {
             gen?.stop();
           }
         } else if (concept) {
-          if (spec.codec.kind !== 'encodec') throw new UsageError(`${opts.model}: --examples-with needs an EnCodec MusicGen with onnx/encodec_encode.onnx (its codec is ${spec.codec.kind}, which cannot encode audio); --with and --without make a knob from prompts`);
+          const encodec = encodecOf(spec.codec);
+          if (!encodec) throw new UsageError(`${opts.model}: --examples-with needs an EnCodec MusicGen with onnx/encodec_encode.onnx (its codec is ${spec.codec.kind}, which cannot encode audio); --with and --without make a knob from prompts`);
           const encoder = await EncodecEncoder.open(spec);
           try {
-            fromConcept = await examplePairs(concept.with, concept.without, encoder, { segments: opts.pairs, seed: opts.seed, maxFrames: spec.maxFrames - spec.dims.codebooks, frameRate: spec.codec.frameRate });
+            fromConcept = await examplePairs(concept.with, concept.without, encoder, { segments: opts.pairs, seed: opts.seed, maxFrames: spec.maxFrames - spec.dims.codebooks, frameRate: encodec.frameRate });
           } finally {
             await encoder.release();
           }

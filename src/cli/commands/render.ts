@@ -6,8 +6,9 @@ import { PROMPT_WORDS } from '../../model/tinyband/styles.js';
 import { cutWithFade } from '../../audio/fade.js';
 import { StreamResampler } from '../../audio/resample.js';
 import { encodeWav } from '../../audio/wav.js';
-import { EncodecStream } from '../../model/codec/encodec/index.js';
+import { encodecOf, EncodecStream } from '../../model/codec/encodec/index.js';
 import { renderTokens } from '../../model/codec/synth/index.js';
+import { codecTraits } from '../../model/codec/traits.js';
 import { readDataset } from '../../model/tinyband/dataset.js';
 import {
   DEFAULT_KEEP_FRACTION,
@@ -90,8 +91,9 @@ async function generateEncodec(
   frames: number,
 ): Promise<{ mono: Float32Array; generateMs: number; codecMs: number; codecCalls: number; maxCodecFrames: number }> {
   const { spec } = model;
-  if (spec.codec.kind !== 'encodec' || !model.codec) throw new Error('generateEncodec needs an EnCodec model');
-  const stream = new EncodecStream(model.codec, spec.dims.codebooks, spec.codec.hop);
+  const encodec = encodecOf(spec.codec);
+  if (!encodec || !model.codec) throw new Error('generateEncodec needs an EnCodec model');
+  const stream = new EncodecStream(model.codec, spec.dims.codebooks, encodec.hop);
   const resampler = await StreamResampler.create(spec.sampleRate, SAMPLE_RATE);
   const parts: Float32Array[] = [];
   let generateMs = 0;
@@ -182,7 +184,7 @@ export function renderCommand(): Command {
       try {
         const { spec } = model;
         const steerer = steering ? new Steerer(steering.probes, steering.strengths, steering.settings, { record: true }) : undefined;
-        const encodec = spec.codec.kind === 'encodec' ? spec.codec : null;
+        const encodec = encodecOf(spec.codec);
         if (encodec) requireCodecFile(spec); // refused before anything is generated
         if (opts.continue && encodec) {
           throw new UsageError('--continue reads tinyband token datasets; an EnCodec audio prompt needs encodec_encode.onnx, which is not supported yet');
@@ -278,7 +280,7 @@ export function renderCommand(): Command {
         if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
         else {
           process.stdout.write(
-            `wrote ${opts.out}: ${summary.seconds.toFixed(2)} s${spec.codec.kind === 'encodec' ? '' : ` at ${opts.tempo} BPM`}, ${frames} frames, ` +
+            `wrote ${opts.out}: ${summary.seconds.toFixed(2)} s${codecTraits(spec.codec).followsTempo ? ` at ${opts.tempo} BPM` : ''}, ${frames} frames, ` +
               `${summary.msPerStep.toFixed(2)} ms/step, ${summary.realtimeFactor.toFixed(1)}x real time\n`,
           );
         }

@@ -8,8 +8,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FRAMES_PER_BEAT } from '../../constants.js';
-import { CODEBOOK_SIZES, NUM_CODEBOOKS, PAD_ID, VOCAB_SIZE } from '../tinyband/layout.js';
+import { TINYBAND_CODEC, tinybandCodec, type TinybandCodec } from '../tinyband/codec.js';
+import { encodecOf } from '../codec/encodec/traits.js';
+import { codecTraits } from '../codec/traits.js';
 import { ModelFileError, OnnxSession, type ExecutionProvider } from '../onnx/session.js';
 import { checkDecoder, checkEncodecDecoder, checkTextEncoder, type DecoderDims } from './contract.js';
 import { PromptTokenizer } from './tokenizer.js';
@@ -18,8 +19,7 @@ import { dtypesPresent, dtypeWords, graphDtypes, GRAPH_FILES, isDtype, onnxFile,
 export const TEXT_ENCODER = GRAPH_FILES.text_encoder;
 export const DECODER = GRAPH_FILES.decoder;
 export const ENCODEC_DECODER = GRAPH_FILES.encodec;
-/** config.json's tinyband.codec value that names the band synthesizer. */
-export const TINYBAND_CODEC = 'tinyband-synth';
+export { TINYBAND_CODEC };
 
 export function onnxPath(dir: string, graph: string, dtype: Dtype): string {
   return join(dir, onnxFile(graph, dtype));
@@ -72,17 +72,18 @@ const GENERATION_DEFAULTS = { guidance: 3, topK: 250, topP: 1, temperature: 1, d
 /** MusicGen's window when a folder names none: 30 s at 50 frames/s (its generation_config max_length). */
 const DEFAULT_MAX_LENGTH = 1500;
 
-export type Codec =
-  | { kind: 'tinyband-synth'; codebookSizes: readonly number[]; framesPerBeat: number }
-  | {
-      kind: 'encodec';
-      /** The graph's name (onnx/<file>.onnx before the dtype suffix). */
-      file: string;
-      /** Code frames per second (MusicGen's 32 kHz EnCodec: 50). */
-      frameRate: number;
-      /** Samples per frame at the model's sampling_rate (640). */
-      hop: number;
-    };
+export interface EncodecCodec {
+  kind: 'encodec';
+  /** The graph's name (onnx/<file>.onnx before the dtype suffix). */
+  file: string;
+  /** Code frames per second (MusicGen's 32 kHz EnCodec: 50). */
+  frameRate: number;
+  /** Samples per frame at the model's sampling_rate (640). */
+  hop: number;
+}
+
+/** A model's codec: what turns its tokens into audio. Its properties: codecTraits (model/codec/traits.ts). */
+export type Codec = TinybandCodec | EncodecCodec;
 
 export interface GenerationDefaults {
   guidance: number;
@@ -143,16 +144,7 @@ function parseWith<T>(path: string, schema: z.ZodType<T>, data: unknown, hint = 
 }
 
 function codecOf(path: string, config: Config): Codec {
-  if (config.tinyband) {
-    if (config.tinyband.codec !== TINYBAND_CODEC) fail(path, `tinyband.codec: expected "${TINYBAND_CODEC}", got: ${JSON.stringify(config.tinyband.codec)}`);
-    const d = config.decoder;
-    if (d.num_codebooks !== NUM_CODEBOOKS) fail(path, `decoder.num_codebooks: the tinyband synthesizer plays ${NUM_CODEBOOKS} codebooks, got: ${d.num_codebooks}`);
-    if (d.vocab_size !== VOCAB_SIZE) fail(path, `decoder.vocab_size: the tinyband token layout has ${VOCAB_SIZE} ids, got: ${d.vocab_size}`);
-    if (d.pad_token_id !== PAD_ID) fail(path, `decoder.pad_token_id: the tinyband token layout pads with ${PAD_ID}, got: ${d.pad_token_id}`);
-    const fpb = config.tinyband.frames_per_beat ?? FRAMES_PER_BEAT;
-    if (fpb !== FRAMES_PER_BEAT) fail(path, `tinyband.frames_per_beat: the synthesizer plays ${FRAMES_PER_BEAT} frames per beat (16th notes), got: ${fpb}`);
-    return { kind: 'tinyband-synth', codebookSizes: CODEBOOK_SIZES, framesPerBeat: fpb };
-  }
+  if (config.tinyband) return tinybandCodec(path, { decoder: config.decoder, tinyband: config.tinyband });
   if (config.audio_encoder.model_type === 'encodec') return { kind: 'encodec', file: ENCODEC_DECODER, ...encodecRates(path, config) };
   fail(path, `audio_encoder.model_type: expected "encodec" (or a tinyband.codec of "${TINYBAND_CODEC}"), got: ${JSON.stringify(config.audio_encoder.model_type)}`);
 }
@@ -194,7 +186,7 @@ function requireOnnx(dir: string, graph: GraphName, dtypes: GraphDtypes, use = '
  * whatever turns tokens into audio asks for it here.
  */
 export function requireCodecFile(spec: ModelSpec): string {
-  if (spec.codec.kind !== 'encodec') throw new Error(`the ${spec.codec.kind} codec has no ONNX graph`);
+  if (!codecTraits(spec.codec).onnxGraph) throw new Error(`the ${spec.codec.kind} codec has no ONNX graph`);
   return spec.files.codec ?? requireOnnx(spec.dir, 'encodec', spec.dtype, 'decoding EnCodec codes to audio: ');
 }
 
@@ -210,6 +202,7 @@ export function readModelFolder(dir: string, choice: DtypeChoice = 'fp32'): { sp
     fail(configPath, `decoder.hidden_size (${d.hidden_size}) must be a multiple of decoder.num_attention_heads (${d.num_attention_heads})`);
   }
   const codec = codecOf(configPath, config);
+  const encodec = encodecOf(codec);
 
   const genPath = join(dir, 'generation_config.json');
   const gen = parseWith(genPath, GenerationSchema, readJson(genPath));
@@ -255,7 +248,7 @@ export function readModelFolder(dir: string, choice: DtypeChoice = 'fp32'): { sp
       textEncoder: requireOnnx(dir, 'text_encoder', dtype),
       decoder: requireOnnx(dir, 'decoder', dtype),
       // optional at load (token generation does not need it); checked against the contract when present
-      ...(codec.kind === 'encodec' && existsSync(onnxPath(dir, codec.file, dtype.encodec)) ? { codec: onnxPath(dir, codec.file, dtype.encodec) } : {}),
+      ...(encodec && existsSync(onnxPath(dir, encodec.file, dtype.encodec)) ? { codec: onnxPath(dir, encodec.file, dtype.encodec) } : {}),
     },
   };
   return { spec, tokenizer };

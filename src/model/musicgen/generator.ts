@@ -33,7 +33,7 @@
 import { applyAll, buildProcessors, checkGuidance, combineGuidance, makeSampler, Temperature, type LogitsProcessor, type Sampler, type SamplingSettings } from '../generation/index.js';
 import { halfToFloat32 } from '../onnx/float16.js';
 import type { OnnxSession } from '../onnx/session.js';
-import { BEATS_PER_BAR } from '../../constants.js';
+import { codecTraits } from '../codec/traits.js';
 import type { Conditioning } from './conditioning.js';
 import { DecoderSession } from './decoder-session.js';
 import { knownPositions, outputFrame, positionsFor, writeDelayed } from './delay-pattern.js';
@@ -101,7 +101,7 @@ export const DEFAULT_KEEP_FRACTION = 0.4;
  * bars.
  */
 export function slideFor(spec: ModelSpec): SlideOptions {
-  const align = spec.codec.kind === 'tinyband-synth' ? spec.codec.framesPerBeat * BEATS_PER_BAR : 1;
+  const align = codecTraits(spec.codec).tokenBarFrames;
   return { keep: Math.floor((DEFAULT_KEEP_FRACTION * spec.maxFrames) / align) * align, align };
 }
 
@@ -145,7 +145,7 @@ export class MusicgenGenerator {
     this.guidance = conditioning.guidance;
     this.halves = conditioning.rows;
     this.decoder = new DecoderSession(decoder, spec.dims, conditioning);
-    const limits = options.codebookLimits ?? (spec.codec.kind === 'tinyband-synth' ? spec.codec.codebookSizes : undefined);
+    const limits = options.codebookLimits ?? codecTraits(spec.codec).codebookLimits;
     const inside = [spec.padId, spec.bosId].filter((id) => id < V);
     this.processors = buildProcessors(options, V, { limits, ids: inside });
     this.sampler = makeSampler(options.doSample, options.seed);

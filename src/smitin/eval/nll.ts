@@ -13,6 +13,7 @@
  * tokens of a 64-frame continuation). The log-softmax runs over the ids the
  * generator may sample for that codebook (tinyband's per-codebook ranges).
  */
+import { codecTraits } from '../../model/codec/traits.js';
 import { DecoderSession, encodeText, type MusicgenModel } from '../../model/musicgen/index.js';
 import { knownPositions, outputPosition, writeDelayed } from '../../model/musicgen/delay-pattern.js';
 import { halfToFloat32 } from '../../model/onnx/float16.js';
@@ -29,7 +30,7 @@ export interface NllItem {
 export async function continuationNll(model: MusicgenModel, items: readonly NllItem[], options: { batch?: number } = {}): Promise<Float64Array> {
   const { spec } = model;
   const { codebooks: K, vocab: V } = spec.dims;
-  const limits = spec.codec.kind === 'tinyband-synth' ? spec.codec.codebookSizes : Array.from({ length: K }, () => V);
+  const limits = codecTraits(spec.codec).codebookLimits ?? Array.from({ length: K }, () => V);
   const batch = options.batch ?? 16;
   const out = new Float64Array(items.length);
   // items of equal length run together

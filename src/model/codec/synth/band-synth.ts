@@ -67,8 +67,12 @@ export class BandSynth {
     this.clock.setTempo(bpm);
   }
 
-  /** Queues one frame. Pad and out-of-range ids are silence (rest), never an error. */
-  pushFrame(tokens: FrameTokens): void {
+  /**
+   * Queues one frame: one id per codebook, in the layout's order (a
+   * FrameTokens, or a model's frame as the engine has it). Pad and
+   * out-of-range ids are silence (rest), never an error.
+   */
+  pushFrame(tokens: FrameTokens | readonly number[]): void {
     this.queue.push(tokens[0], tokens[1], tokens[2], tokens[3], this.clock.next());
   }
 
