@@ -14,7 +14,8 @@
  * most 64 MiB; on tinyband the whole check takes a few tens of milliseconds.
  */
 import { existsSync } from 'node:fs';
-import { readModelFolder, type DtypeChoice, type ModelSpec } from '../model/musicgen/index.js';
+import { readModelFolder } from '../model/families.js';
+import type { DtypeChoice, ModelSpec } from '../model/musicgen/index.js';
 import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import { checkDecoder, checkEncodecDecoder, checkTextEncoder } from '../model/musicgen/contract.js';
 import { asSession, readOnnxSignature } from '../model/onnx/model-file.js';

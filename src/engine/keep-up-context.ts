@@ -7,7 +7,8 @@
 import { availableParallelism } from 'node:os';
 import { codecTraits } from '../model/codec/traits.js';
 import type { DtypeChoice } from '../model/musicgen/dtype.js';
-import { readModelFolder, type ModelSpec } from '../model/musicgen/folder.js';
+import { readModelFolder } from '../model/families.js';
+import type { ModelSpec } from '../model/musicgen/folder.js';
 import { isExecutionProvider, ort } from '../model/onnx/session.js';
 import { judgeKeepUp, keepUpAdvice, type AdviceContext, type KeepUpFigures, type KeepUpVerdict } from './keep-up.js';
 

@@ -3,7 +3,8 @@
  * share: with a probe set, the prepared (steerable) decoder and the probes
  * checked to fit it; without, the folder's own decoder.
  */
-import { loadModel, type LoadOptions, type MusicgenModel } from '../model/musicgen/index.js';
+import { loadModel } from '../model/families.js';
+import type { LoadOptions, MusicgenModel } from '../model/musicgen/index.js';
 import { loadSteerableModel } from '../smitin/prepare.js';
 import { checkProbesFit, modelIdentity, readProbeSet, type ProbeSet } from '../smitin/probe-set.js';
 

@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadModel, readModelFolder, type DtypeChoice, type LoadOptions, type ModelSpec, type MusicgenModel } from '../model/musicgen/index.js';
+import { loadModel, readModelFolder } from '../model/families.js';
+import type { DtypeChoice, LoadOptions, ModelSpec, MusicgenModel } from '../model/musicgen/index.js';
 import { readOnnxSignature } from '../model/onnx/model-file.js';
 import { ModelFileError } from '../model/onnx/session.js';
 import { UsageError } from '../util/errors.js';

@@ -15,10 +15,10 @@
  *   layer's shift was added (the monitor never reads its own push at that
  *   layer; earlier layers' shifts do reach it). Free.
  * - `clean`: before an intervening step, one extra run without any shift
- *   whose cache is thrown away (DecoderSession.peek). Exact, twice the cost.
+ *   whose cache is thrown away (SteerableDecoder.peek). Exact, twice the cost.
  * - `off`: gain 1 (plain ITI); C_f is still read, as telemetry.
  */
-import type { DecoderRun, DecoderSession, StepHook } from '../model/musicgen/index.js';
+import type { DecoderRun, SteerableDecoder, StepHook } from '../model/steerable-decoder.js';
 import { monitorStep, monitorThreshold } from './monitor.js';
 import type { FeatureProbes, ProbeSet } from './probe-set.js';
 import { headWeights, topHeads, type Weighting } from './weighting.js';
@@ -382,7 +382,7 @@ export class Steerer implements StepHook {
     return s.knob;
   }
 
-  before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void {
+  before(run: DecoderRun, decoder: SteerableDecoder): Promise<void> | void {
     const { settings } = this;
     const intervene =
       run.index % settings.every === 0 &&
@@ -394,7 +394,7 @@ export class Steerer implements StepHook {
     this.shift(run, decoder, intervene);
   }
 
-  private async cleanPass(run: DecoderRun, decoder: DecoderSession): Promise<void> {
+  private async cleanPass(run: DecoderRun, decoder: SteerableDecoder): Promise<void> {
     decoder.setShifting(false);
     const t0 = performance.now();
     await decoder.peek(run.ids, run.length);
@@ -402,7 +402,7 @@ export class Steerer implements StepHook {
     this.read(decoder, decoder.length + run.length);
   }
 
-  private shift(run: DecoderRun, decoder: DecoderSession, intervene: boolean): void {
+  private shift(run: DecoderRun, decoder: SteerableDecoder, intervene: boolean): void {
     const { settings } = this;
     const t = this.last;
     t.run = run.index;
@@ -438,7 +438,7 @@ export class Steerer implements StepHook {
     decoder.setShifting(true);
   }
 
-  after(_run: DecoderRun, decoder: DecoderSession): void {
+  after(_run: DecoderRun, decoder: SteerableDecoder): void {
     // with the monitor off the values are still read: they are telemetry (free in the same pass)
     if (this.settings.monitor !== 'clean') this.read(decoder, decoder.length);
     const t = this.last;
@@ -482,7 +482,7 @@ export class Steerer implements StepHook {
   }
 
   /** The median probe probability of `s`'s probes over the given heads of the decoder's last head outputs. */
-  private probeMedian(decoder: DecoderSession, s: FeatureState, readers: readonly number[], layer: Int32Array, offset: Int32Array): number {
+  private probeMedian(decoder: SteerableDecoder, s: FeatureState, readers: readonly number[], layer: Int32Array, offset: Int32Array): number {
     const { headDim, probs } = this;
     const { weights, bias } = s.probes;
     for (let r = 0; r < readers.length; r++) {
@@ -497,7 +497,7 @@ export class Steerer implements StepHook {
   }
 
   /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
-  private read(decoder: DecoderSession, positions: number): void {
+  private read(decoder: SteerableDecoder, positions: number): void {
     for (const s of this.states) s.monitor = this.probeMedian(decoder, s, s.readers, s.readerLayer, s.readerOffset);
     if (this.settings.hold > 0) {
       for (const s of this.states) s.held = s.holdReaders.length ? this.probeMedian(decoder, s, s.holdReaders, s.holdLayer, s.holdOffset) : s.monitor;

@@ -1,9 +1,13 @@
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import * as families from '../../src/model/families.js';
 import { loadModel, readModelFolder } from '../../src/model/musicgen/folder.js';
 import { ModelFileError } from '../../src/model/onnx/session.js';
-import { brokenCopy, editJson, MODEL_DIR, NO_MODEL_REASON, type Json } from '../helpers/model.js';
+import { brokenCopy, editJson, linkedCopy, MODEL_DIR, NO_MODEL_REASON, type Json } from '../helpers/model.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/musicgen-tiny', import.meta.url));
 
 async function loadError(dir: string, dtype?: 'fp32' | 'fp16' | 'q8'): Promise<string> {
   const err = await loadModel(dir, { dtype, threads: 1 }).then(
@@ -117,5 +121,41 @@ describe.skipIf(!MODEL_DIR)(`model folder checks (${MODEL_DIR ?? NO_MODEL_REASON
     expect(await loadError(swapped)).toMatch(
       /text_encoder\.onnx: has no input attention_mask \(not a MusicGen export with the optimum\/transformers\.js contract\); its inputs: input_ids, encoder_hidden_states, .*\(\d+ in all\)$/,
     );
+  });
+});
+
+describe('model families (config.json model_type)', () => {
+  /** A linked copy of the MusicGen fixture with its config.json edited. */
+  const fixtureWith = (edit: (j: Json) => void): string => {
+    const dir = linkedCopy(FIXTURE);
+    editJson(dir, 'config.json', edit);
+    return dir;
+  };
+
+  it('names the file, the model_type found and the families known for one smitin cannot play', async () => {
+    const llama = fixtureWith((j) => (j.model_type = 'llama'));
+    const message = `${llama}/config.json: model_type "llama" is not a model family smitin can play; known: musicgen`;
+    expect(() => families.readModelFolder(llama)).toThrow(ModelFileError);
+    expect(() => families.readModelFolder(llama)).toThrow(message);
+    await expect(families.loadModel(llama, { threads: 1 })).rejects.toThrow(message);
+    // an inherited property name is no family either
+    const proto = fixtureWith((j) => (j.model_type = 'toString'));
+    expect(() => families.familyOf(proto)).toThrow(`${proto}/config.json: model_type "toString" is not a model family smitin can play; known: musicgen`);
+  });
+
+  it("hands a folder whose config names no family to MusicGen's reader, which keeps its own words", async () => {
+    const untyped = fixtureWith((j) => delete j.model_type);
+    expect(() => families.readModelFolder(untyped)).toThrow(`${untyped}/config.json: model_type: expected "musicgen", but it is missing (is this a MusicGen export folder?)`);
+    expect(() => families.readModelFolder('/nonexistent/model')).toThrow('/nonexistent/model: no such model folder');
+    const notJson = linkedCopy(FIXTURE);
+    writeFileSync(join(notJson, 'config.json'), '{"model_type": "musicgen",');
+    await expect(families.loadModel(notJson)).rejects.toThrow(new RegExp(`^${notJson}/config\\.json: not valid JSON`));
+  });
+
+  it.skipIf(!MODEL_DIR)('reads a musicgen folder as the MusicGen reader does', async () => {
+    expect(families.readModelFolder(MODEL_DIR!).spec).toEqual(readModelFolder(MODEL_DIR!).spec);
+    const m = await families.loadModel(MODEL_DIR!, { threads: 1 });
+    expect(m.spec).toEqual(readModelFolder(MODEL_DIR!).spec);
+    await m.release();
   });
 });

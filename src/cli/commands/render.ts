@@ -13,7 +13,6 @@ import { readDataset } from '../../model/tinyband/dataset.js';
 import {
   DEFAULT_KEEP_FRACTION,
   encodeText,
-  loadModel,
   MusicgenGenerator,
   requireCodecFile,
   slideFor,
@@ -21,6 +20,7 @@ import {
   type ModelSpec,
   type MusicgenModel,
 } from '../../model/musicgen/index.js';
+import { loadModel } from '../../model/families.js';
 import { UsageError } from '../../util/errors.js';
 import { PendingFile } from '../../util/pending-file.js';
 import { resolveModelAndProbes } from '../model-check.js';

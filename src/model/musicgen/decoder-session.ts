@@ -11,7 +11,8 @@
  * with guidance) and k over codebooks; logits come back the same way.
  *
  * Steering: a decoder prepared by `smitin prepare` (inputs iti.{l}, outputs
- * heads.{l}) is steerable. Each layer's shift is one [rows, H*Dh] buffer
+ * heads.{l}) is steerable; SMITIN reaches it through SteerableDecoder
+ * (../steerable-decoder.ts), whose contract this class implements. Each layer's shift is one [rows, H*Dh] buffer
  * that callers write in place; it is fed only while shifting is on, so a
  * step without intervention costs no copy and no zeroing. heads(l) holds
  * the last run's head outputs at its last position, before the shift.
@@ -26,6 +27,7 @@
  * (see onnx/session.ts); one forward at a time.
  */
 import { ModelFileError, ort, type OnnxSession } from '../onnx/session.js';
+import type { SteerableDecoder } from '../steerable-decoder.js';
 import type { Conditioning } from './conditioning.js';
 import {
   checkLogitsWidth,
@@ -64,7 +66,7 @@ export function decoderOutputs(layers: number, steerable: boolean, kind: Decoder
   return names;
 }
 
-export class DecoderSession {
+export class DecoderSession implements SteerableDecoder {
   /** Decoder input rows: conditioning rows x codebooks. */
   readonly rows: number;
   private readonly feeds: Record<string, ort.Tensor> = {};

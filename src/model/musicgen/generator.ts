@@ -38,6 +38,7 @@ import type { Conditioning } from './conditioning.js';
 import { DecoderSession } from './decoder-session.js';
 import { knownPositions, outputFrame, positionsFor, writeDelayed } from './delay-pattern.js';
 import type { ModelSpec } from './folder.js';
+import type { StepHook } from '../steerable-decoder.js';
 
 export interface SlideOptions {
   /** Frames (about) kept as context when the window slides. */
@@ -46,24 +47,8 @@ export interface SlideOptions {
   align: number;
 }
 
-/** One decoder run, as a StepHook sees it. */
-export interface DecoderRun {
-  /** Runs before this one in this generator. */
-  index: number;
-  /** Positions fed: 1, or more on a window's first run (the prompt and the context kept at a slide). */
-  length: number;
-  /** The input ids of the run ([rows, length]), for a hook that runs its own pass. */
-  ids: BigInt64Array;
-}
-
-/**
- * Code that runs around every decoder run: SMITIN's intervention writes the
- * decoder's shifts before and its monitor reads the head outputs after.
- */
-export interface StepHook {
-  before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void;
-  after(run: DecoderRun, decoder: DecoderSession): void;
-}
+// the hooks' side of the seam is the generic one: they see a SteerableDecoder, not a DecoderSession
+export type { DecoderRun, StepHook } from '../steerable-decoder.js';
 
 export interface GeneratorOptions extends SamplingSettings {
   seed: number;

@@ -8,7 +8,8 @@
  * settings, against the unsteered twin (same text, same seed).
  */
 import { FRAMES_PER_BAR } from '../../constants.js';
-import { encodeText, MusicgenGenerator, type Conditioning, type DecoderRun, type DecoderSession, type MusicgenModel, type StepHook } from '../../model/musicgen/index.js';
+import { encodeText, MusicgenGenerator, type Conditioning, type MusicgenModel } from '../../model/musicgen/index.js';
+import type { DecoderRun, SteerableDecoder, StepHook } from '../../model/steerable-decoder.js';
 import { STYLE_NAMES, type StyleName } from '../../model/tinyband/styles.js';
 import { Rng } from '../../util/rng.js';
 import type { Steerer } from '../steerer.js';
@@ -56,12 +57,12 @@ class TurnAt implements StepHook {
     for (const name of Object.keys(strengths)) steerer.setStrength(name, 0);
   }
 
-  before(run: DecoderRun, decoder: DecoderSession): Promise<void> | void {
+  before(run: DecoderRun, decoder: SteerableDecoder): Promise<void> | void {
     if (run.index === this.run) for (const [name, s] of Object.entries(this.strengths)) this.steerer.setStrength(name, s);
     return this.steerer.before(run, decoder);
   }
 
-  after(run: DecoderRun, decoder: DecoderSession): void {
+  after(run: DecoderRun, decoder: SteerableDecoder): void {
     this.steerer.after(run, decoder);
   }
 }
