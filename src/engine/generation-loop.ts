@@ -73,7 +73,7 @@ export type LoopMessage =
   /** A frame's tokens, the ring position its audio starts at, its index (frames made so far), the synth's index for its humanising (a loop's frames keep their own) and the tempo it plays at (with reportTokens). */
   | { type: 'tokens'; frame: number[]; position: number; index: number; dice: number; tempo: number };
 
-const TELEMETRY_MS = 100;
+export const TELEMETRY_MS = 100;
 
 const PHRASE_BARS = { bar: 1, '4bars': 4, '8bars': 8 } as const;
 
