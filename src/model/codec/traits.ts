@@ -35,8 +35,6 @@ export interface CodecTraits {
   notes: boolean;
   /** Whether tokens become audio through an ONNX graph of the model folder (requireCodecFile). */
   onnxGraph: boolean;
-  /** Whether audio can be encoded into its tokens (an encoder graph exists for it). */
-  audioEncoder: boolean;
 }
 
 /** The properties of `codec`. */

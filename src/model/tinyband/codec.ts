@@ -55,6 +55,5 @@ export function tinybandTraits(codec: TinybandCodec): CodecTraits {
     stems: true,
     notes: true,
     onnxGraph: false,
-    audioEncoder: false,
   };
 }

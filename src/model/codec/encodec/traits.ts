@@ -25,6 +25,5 @@ export function encodecTraits(codec: EncodecCodec): CodecTraits {
     stems: false,
     notes: false,
     onnxGraph: true,
-    audioEncoder: true,
   };
 }
