@@ -53,8 +53,11 @@ export function statusLines(t: Telemetry, extra: StatusExtra): string[] {
   return lines;
 }
 
-/** The check's deficit (--force), so a performer knows underruns are the machine's, not the music's. */
-function deficitLine(d: NonNullable<Telemetry['deficit']>): string {
+/**
+ * The check's deficit (--force), so a performer knows underruns are the machine's, not the music's. The web page
+ * says it in the same words (src/web/page/app.js deficitLine, which cannot import this; test/web checks they agree).
+ */
+export function deficitLine(d: NonNullable<Telemetry['deficit']>): string {
   const why = d.reason === 'slow' ? `x${d.multiple.toFixed(2)} real time, needs x1` : `audio every ${d.gapMs.toFixed(0)} ms, ring ${d.latencyMs.toFixed(0)} ms`;
   return `CANNOT KEEP UP (checked at start): ${why}`;
 }

@@ -207,6 +207,13 @@ export const OSC_OUTPUTS: readonly OscAddressSpec[] = [
     range: 'see meaning',
     meaning: 'realtime factor, ring ms, step ms, underruns, control latency ms (-1 until measured), device latency ms.',
   },
+  {
+    address: '/smitin/deficit',
+    args: 'fffs',
+    range: 'multiple of real time, gap ms, ring ms, slow or ring',
+    meaning:
+      "Sent only when `smitin live --force` plays although the check at start found this machine cannot keep up (expect dropouts): the multiple of real time it measured, the ms between audio writes, the ring's ms, and which falls short (slow: under x1; ring: the gap is longer than the ring).",
+  },
   { address: '/smitin/take', args: 'isf', range: 'recording 0/1, file name, seconds', meaning: "The take being recorded: its file's name in the takes folder and its length (0, '' and 0 when none)." },
   { address: '/smitin/issues/<source>/<kind>', args: 'i', range: 'a count', meaning: 'Problems so far by kind (e.g. osc/malformed, osc/flood, osc/out-of-range, record/take-failed): what was dropped or clamped, and why.' },
   { address: '/smitin/transport', args: 'iff', range: 'playing 0/1, BPM, seconds', meaning: 'Playing, tempo and engine time.' },

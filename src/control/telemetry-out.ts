@@ -1,7 +1,9 @@
 /**
  * Telemetry out over OSC/UDP to the configured targets (a DAW, TouchOSC, a
  * Max patch): per feature /smitin/monitor/<name>, /smitin/gain/<name>,
- * /smitin/strength/<name>, then /smitin/status and /smitin/transport.
+ * /smitin/strength/<name>, then /smitin/status, /smitin/deficit (only when
+ * --force plays on a machine that cannot keep up), the session's parts and
+ * /smitin/transport.
  * Rate-limited to `hz` (latest telemetry wins), one datagram per message so
  * receivers that do not take bundles still work.
  *
@@ -112,6 +114,20 @@ export function telemetryPackets(t: Telemetry): Uint8Array[] {
       { type: 'f', value: finiteOr(t.deviceLatencyMs, -1) },
     ]),
   );
+  // only when the session plays although the check at start found this machine too slow (--force): the figures
+  // never change during a session. A sibling of /smitin/status, not /smitin/status/deficit: in OSC 1.0 an address
+  // is a method or a container, never both (a receiver that keeps its addresses as a tree cannot hold both).
+  if (t.deficit) {
+    const d = t.deficit;
+    out.push(
+      message('/smitin/deficit', [
+        { type: 'f', value: finiteOr(d.multiple, 0) },
+        { type: 'f', value: finiteOr(d.gapMs, -1) },
+        { type: 'f', value: finiteOr(d.latencyMs, -1) },
+        { type: 's', value: d.reason },
+      ]),
+    );
+  }
   if (t.take !== undefined) {
     // 0 and an empty name when no take is being recorded, so a receiver's display clears
     out.push(

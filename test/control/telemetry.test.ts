@@ -84,6 +84,36 @@ describe('telemetry over OSC', () => {
     expect(got('/smitin/unknown-words')).toEqual([['groovy loud'], ['']]);
   });
 
+  it('carries the check\'s deficit under --force as /smitin/deficit (multiple, gap ms, ring ms, reason), and nothing of it without one', async () => {
+    const a = await listener();
+    out = new TelemetryOut({ targets: [`127.0.0.1:${a.port}`] });
+    out.send(telemetry({ time: 1, deficit: { multiple: 0.42, gapMs: 149.6, latencyMs: 100, reason: 'slow' } }));
+    out.send(telemetry({ time: 2 }));
+    out.send(telemetry({ time: 3, deficit: { multiple: 3.1, gapMs: 149.6, latencyMs: 10, reason: 'ring' } }));
+    const end = Date.now() + 2000;
+    while (a.received.filter((m) => m.address === '/smitin/transport').length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    // one datagram per message, in order: split the stream into its three reports at each /smitin/transport
+    const reports: { address: string; args: unknown[] }[][] = [[]];
+    for (const m of a.received) {
+      reports.at(-1)!.push(m);
+      if (m.address === '/smitin/transport') reports.push([]);
+    }
+    const deficitIn = (i: number) => reports[i].filter((m) => m.address === '/smitin/deficit').map((m) => m.args);
+    expect(reports.slice(0, 3).map((r) => r.at(-1)?.args[2])).toEqual([1, 2, 3]);
+    const [slow] = deficitIn(0);
+    expect(deficitIn(0)).toHaveLength(1);
+    // sent as float32: 0.42 and 149.6 come back to about 6 digits
+    expect(slow[0]).toBeCloseTo(0.42, 5);
+    expect(slow[1]).toBeCloseTo(149.6, 4);
+    expect(slow.slice(2)).toEqual([100, 'slow']);
+    expect(deficitIn(1)).toEqual([]);
+    expect(deficitIn(2)).toHaveLength(1);
+    expect(deficitIn(2)[0][3]).toBe('ring');
+    // right after /smitin/status, where a receiver reads the real-time figures
+    const order = reports[0].map((m) => m.address);
+    expect(order[order.indexOf('/smitin/status') + 1]).toBe('/smitin/deficit');
+  });
+
   it('is rate-limited to hz on virtual time (run mode drives the default scheduler), the latest report winning', () => {
     new TestScheduler((x, y) => expect(x).toEqual(y)).run(({ cold, flush }) => {
       const sent: number[] = [];

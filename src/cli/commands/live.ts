@@ -46,7 +46,7 @@ function collectTarget(value: string, previous: string[]): string[] {
 export function liveCommand(): Command {
   const cmd = new Command('live').description('play a MusicGen model (default: the shipped tinyband) live into an audio device, steered by MIDI, OSC and a preset');
   return addModelOptions(cmd, { sampling: 'live' })
-    .option('--force', 'play even when the check at start finds that this machine cannot keep up (the status view and --json then show the deficit)')
+    .option('--force', 'play even when the check at start finds that this machine cannot keep up (the status view, the web page, OSC telemetry and --json then show the deficit)')
     .option('--probes <file>', `probe set (${PROBES_DEFAULT_HELP}; none: play without steering)`)
     .option('--preset <name|file>', `controller preset: a name (${listPresets().join(', ')}, or one in --presets DIR) or a .json file`, 'generic-8-knob')
     .option('--presets <dir>', 'a folder of your own presets, found by name (also by /smitin/preset) before the shipped ones')

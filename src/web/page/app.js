@@ -185,6 +185,7 @@ function clearLive() {
   document.body.classList.remove('playing');
   for (const id of ['stat-ring', 'stat-underruns', 'stat-latency', 'level-text']) setText($(id), '-');
   setText($('stat-realtime'), 'real time -');
+  setDeficit(null); // the engine that comes back may have been started without --force; its first report says
   const level = $('level');
   delete level.dataset.value;
   level.style.setProperty('--v', '0');
@@ -229,7 +230,11 @@ function receive(buf) {
   } catch {
     return; // a frame the page cannot read is dropped; the next telemetry report follows in 100 ms
   }
-  for (const m of flatten(packet.value)) handle(m.address, m.args);
+  const messages = [...flatten(packet.value)];
+  for (const m of messages) handle(m.address, m.args);
+  // the deficit is said by sending it: a report (one bundle per report, web-surface.ts) that carries the status
+  // without it says there is none, e.g. after a reconnect to an engine started without --force
+  if (messages.some((m) => m.address === '/smitin/status') && !messages.some((m) => m.address === '/smitin/deficit')) setDeficit(null);
 }
 
 function* flatten(p) {
@@ -246,6 +251,7 @@ const handlers = {
   '/smitin/looping': ([n]) => setLoop(num(n), state.loopBars),
   '/smitin/prompt-text': ([t]) => setPromptText(str(t)),
   '/smitin/status': (a) => setStatus(a.map(num)),
+  '/smitin/deficit': ([multiple, gapMs, latencyMs, reason]) => setDeficit({ multiple: num(multiple), gapMs: num(gapMs), latencyMs: num(latencyMs), reason: str(reason) }),
   '/smitin/take': ([rec, name, sec]) => setTake(num(rec) >= 0.5 || rec === true, str(name), num(sec)),
   '/smitin/transport': ([playing, bpm, sec]) => setTransport(num(playing) >= 0.5 || playing === true, num(bpm), num(sec)),
   '/smitin/position': ([bar, beat]) => setPosition(num(bar), num(beat)),
@@ -783,6 +789,32 @@ function setStatus([rt, ring, , underruns, latency]) {
   setText(under, Number.isFinite(underruns) ? String(underruns) : '-');
   under.classList.toggle('warn', underruns > 0);
   setText($('stat-latency'), Number.isFinite(latency) && latency >= 0 ? `${Math.round(latency)} ms` : '-');
+}
+
+/**
+ * The status view's line for the deficit, word for word (src/cli/status-view.ts deficitLine; the web test checks
+ * that they agree): the page has no build step and cannot import that TypeScript module.
+ */
+function deficitLine({ multiple, gapMs, latencyMs, reason }) {
+  const why = reason === 'slow' ? `x${multiple.toFixed(2)} real time, needs x1` : `audio every ${gapMs.toFixed(0)} ms, ring ${latencyMs.toFixed(0)} ms`;
+  return `CANNOT KEEP UP (checked at start): ${why}`;
+}
+
+/** Shows the check's deficit (--force) with all its figures, or hides it (null): dropouts are then the machine's, not the music's. */
+function setDeficit(d) {
+  const box = $('deficit');
+  if (!d || !Number.isFinite(d.multiple)) {
+    box.hidden = true;
+    delete box.dataset.multiple;
+    delete box.dataset.reason;
+    return;
+  }
+  const ms = (v) => (Number.isFinite(v) && v >= 0 ? `${v.toFixed(0)} ms` : '- ms'); // -1: not measured
+  box.dataset.multiple = d.multiple.toFixed(2);
+  box.dataset.reason = d.reason;
+  setText($('deficit-line'), deficitLine(d));
+  setText($('deficit-detail'), `this machine runs the model at x${d.multiple.toFixed(2)} real time and writes audio every ${ms(d.gapMs)} into a ${ms(d.latencyMs)} ring: expect dropouts (played with --force)`);
+  box.hidden = false;
 }
 
 function setLevel(db) {
