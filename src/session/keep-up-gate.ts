@@ -36,6 +36,6 @@ export function keepUpGate(engine: LiveEngine, spec: ModelSpec, config: KeepUpGa
   if (!config.force) {
     throw new UsageError(`this machine cannot play ${model} live at these settings (${took}; smitin check measures more): ${verdictLine(report.verdict)}; --force plays anyway`);
   }
-  say('check: --force: playing anyway; expect underruns (the status view shows the deficit)');
+  say('check: --force: playing anyway; expect underruns (the status view, the web page and OSC /smitin/deficit show the deficit)');
   return report;
 }
