@@ -35,26 +35,22 @@
 import { codecTraits, type CodecTraits } from '../model/codec/traits.js';
 import type { MusicgenModel } from '../model/musicgen/index.js';
 import type { ProbeSet } from '../smitin/probe-set.js';
-import type { SteeringSettings } from '../smitin/steerer.js';
 import type { ControlBlock } from './control-block.js';
 import type { FrameRenderer } from './frame-renderer.js';
-import { ModelTokenSource } from './model-token-source.js';
+import { ModelTokenSource, type ModelSourceSettings } from './model-token-source.js';
 import { openFrameRenderer } from './open-renderer.js';
 import type { TokenSource } from './token-source.js';
 import type { EngineCommand, FeatureTelemetry, LoopBars, Quantize } from '../protocol.js';
 import { StereoRing } from './ring.js';
 
-export interface LoopSettings {
+/** The loop's settings, with the in-process token source's (create() makes one). */
+export interface LoopSettings extends ModelSourceSettings {
   prompt: string;
   tempo: number;
   /** Output sample rate. */
   sampleRate: number;
   /** Generate while the ring holds fewer frames (samples per channel) than this. */
   targetFrames: number;
-  seed: number;
-  steering: SteeringSettings;
-  /** Per-feature alpha overrides (a preset's maxima). */
-  alphas?: Record<string, number>;
   playing?: boolean;
   /** Post every frame's tokens (tests, visualisers: the ground truth of what plays). */
   reportTokens?: boolean;
@@ -62,8 +58,6 @@ export interface LoopSettings {
   quantize?: Quantize;
   /** The mix and each instrument on its own pair (tinyband; the ring must have the pairs). */
   stems?: boolean;
-  /** Top-k and top-p for the session (default: the model's generation_config.json); temperature and guidance are live controls. */
-  sampling?: { topK: number; topP: number };
 }
 
 
@@ -127,7 +121,8 @@ export class GenerationLoop {
   private readonly renderer: FrameRenderer;
   private readonly traits: CodecTraits;
 
-  private constructor(
+  /** The loop on any token source and renderer; the source is primed with `settings.prompt` before the first frame is asked. */
+  constructor(
     parts: LoopParts,
     private readonly ring: StereoRing,
     private readonly controls: ControlBlock,
@@ -160,14 +155,9 @@ export class GenerationLoop {
     const { seed, steering, alphas, sampling } = settings;
     const source = new ModelTokenSource(model, { probes, steering, alphas, seed, sampling, temperature: controls.temperature(), guidance: controls.guidance() });
     // made before the first await, so the loop and the source start from the same reading of the controls
-    const loop = GenerationLoop.open({ source, renderer, traits: codecTraits(model.spec.codec) }, ring, controls, settings, post);
+    const loop = new GenerationLoop({ source, renderer, traits: codecTraits(model.spec.codec) }, ring, controls, settings, post);
     await source.reprime(settings.prompt, []);
     return loop;
-  }
-
-  /** The loop on any token source and renderer; the source is primed with `settings.prompt` before the first frame is asked. */
-  static open(parts: LoopParts, ring: StereoRing, controls: ControlBlock, settings: LoopSettings, post: (m: LoopMessage) => void): GenerationLoop {
-    return new GenerationLoop(parts, ring, controls, settings, post);
   }
 
   get features(): readonly string[] {

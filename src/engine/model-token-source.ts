@@ -12,16 +12,21 @@ import type { ProbeSet } from '../smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import type { StepTiming, TokenSource } from './token-source.js';
 
-export interface ModelTokenSourceOptions {
-  /** null: no steering. */
-  probes: ProbeSet | null;
+/** A session's settings for its in-process source (the live engine sends them to the worker with the loop's). */
+export interface ModelSourceSettings {
+  /** The first generator's seed; each re-prime takes the next. */
+  seed: number;
   steering: SteeringSettings;
   /** Per-feature alpha overrides (a preset's maxima). */
   alphas?: Record<string, number>;
-  /** The first generator's seed; each re-prime takes the next. */
-  seed: number;
-  /** Top-k and top-p (default: the model's generation_config.json). */
+  /** Top-k and top-p for the session (default: the model's generation_config.json); temperature and guidance are live controls. */
   sampling?: { topK: number; topP: number };
+}
+
+export interface ModelTokenSourceOptions extends ModelSourceSettings {
+  /** null: no steering. */
+  probes: ProbeSet | null;
+  /** The controls' values at the start. */
   temperature: number;
   guidance: number;
 }

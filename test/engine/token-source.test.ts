@@ -82,7 +82,7 @@ function scriptedLoop(bars: number) {
   const ring = StereoRing.allocate(RATE * 4 * bars);
   const messages: LoopMessage[] = [];
   const settings = { prompt: 'funk', tempo: TEMPO, sampleRate: RATE, targetFrames: RATE * 4 * bars, seed: 0, steering: DEFAULT_STEERING };
-  const loop = GenerationLoop.open({ source, renderer, traits }, ring, controls, settings, (m) => messages.push(m));
+  const loop = new GenerationLoop({ source, renderer, traits }, ring, controls, settings, (m) => messages.push(m));
   return { tokens, source, controls, ring, loop, messages };
 }
 
