@@ -27,27 +27,30 @@
  *   phase is the cue's (stopped, the loop parks on the next bar line, so a
  *   start on a bar costs one frame); EnCodec models have no bars, only the
  *   start and the count are aligned.
+ *
+ * The loop plays a token source (token-source.ts: the model and SMITIN, in
+ * process today) through a frame renderer (frame-renderer.ts: the codec);
+ * it knows the codec only by its traits (bars, frame length).
  */
 import { codecTraits, type CodecTraits } from '../model/codec/traits.js';
-import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../model/musicgen/index.js';
+import type { MusicgenModel } from '../model/musicgen/index.js';
 import type { ProbeSet } from '../smitin/probe-set.js';
-import { Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import type { ControlBlock } from './control-block.js';
-import { openFrameCodec, type FrameCodec } from './frame-codec.js';
+import type { FrameRenderer } from './frame-renderer.js';
+import { ModelTokenSource, type ModelSourceSettings } from './model-token-source.js';
+import { openFrameRenderer } from './open-renderer.js';
+import type { TokenSource } from './token-source.js';
 import type { EngineCommand, FeatureTelemetry, LoopBars, Quantize } from '../protocol.js';
 import { StereoRing } from './ring.js';
 
-export interface LoopSettings {
+/** The loop's settings, with the in-process token source's (create() makes one). */
+export interface LoopSettings extends ModelSourceSettings {
   prompt: string;
   tempo: number;
   /** Output sample rate. */
   sampleRate: number;
   /** Generate while the ring holds fewer frames (samples per channel) than this. */
   targetFrames: number;
-  seed: number;
-  steering: SteeringSettings;
-  /** Per-feature alpha overrides (a preset's maxima). */
-  alphas?: Record<string, number>;
   playing?: boolean;
   /** Post every frame's tokens (tests, visualisers: the ground truth of what plays). */
   reportTokens?: boolean;
@@ -55,8 +58,6 @@ export interface LoopSettings {
   quantize?: Quantize;
   /** The mix and each instrument on its own pair (tinyband; the ring must have the pairs). */
   stems?: boolean;
-  /** Top-k and top-p for the session (default: the model's generation_config.json); temperature and guidance are live controls. */
-  sampling?: { topK: number; topP: number };
 }
 
 
@@ -77,15 +78,19 @@ export const TELEMETRY_MS = 100;
 
 const PHRASE_BARS = { bar: 1, '4bars': 4, '8bars': 8 } as const;
 
+/** What the loop plays: a token source through a renderer, and the codec's traits (its bars, its frames' length). */
+export interface LoopParts {
+  source: TokenSource;
+  renderer: FrameRenderer;
+  traits: CodecTraits;
+}
+
 export class GenerationLoop {
-  private generator!: MusicgenGenerator;
-  private readonly steerer: Steerer | undefined;
   private prompt: string;
   private tempo: number;
   private playing: boolean;
   private stopped = false;
   private seq: number;
-  private generation = 0;
   private framesOut = 0;
   /** Beats of music generated so far: the musical time of the next frame. */
   private beats = 0;
@@ -96,11 +101,10 @@ export class GenerationLoop {
   private reprimedBar = -1;
   /** Prompt changes applied so far (each re-primes the model). */
   private reprimes = 0;
-  private stepMs = 0;
-  private steps = 0;
   private workMs = 0;
   private audioMs = 0;
   private lastTelemetry = 0;
+  /** The temperature and guidance the source has (a control change is one that differs). */
   private temperature: number;
   private guidance: number;
   /** A loop asked for (bars; 0 releases), applied at the next bar line. */
@@ -113,19 +117,21 @@ export class GenerationLoop {
   private parkPending = false;
   /** The next frame made starts a 16th-note line of the grid whatever came before (after a cue). */
   private gridDue = false;
-  /** The model's codec's properties: its bars and its frames' length. */
+  private readonly source: TokenSource;
+  private readonly renderer: FrameRenderer;
   private readonly traits: CodecTraits;
 
-  private constructor(
-    private readonly model: MusicgenModel,
-    private readonly codec: FrameCodec,
+  /** The loop on any token source and renderer; the source is primed with `settings.prompt` before the first frame is asked. */
+  constructor(
+    parts: LoopParts,
     private readonly ring: StereoRing,
     private readonly controls: ControlBlock,
-    probes: ProbeSet | null,
     private readonly settings: LoopSettings,
     private readonly post: (m: LoopMessage) => void,
   ) {
-    this.traits = codecTraits(model.spec.codec);
+    this.source = parts.source;
+    this.renderer = parts.renderer;
+    this.traits = parts.traits;
     this.prompt = settings.prompt;
     this.tempo = settings.tempo;
     this.playing = settings.playing ?? true;
@@ -134,10 +140,9 @@ export class GenerationLoop {
     this.strengths = new Float64Array(controls.features.length);
     // the values at start are not a change: no latency mark for them
     this.seq = controls.sequence();
-    this.steerer = probes ? new Steerer(probes, {}, settings.steering) : undefined;
-    for (const [name, alpha] of Object.entries(settings.alphas ?? {})) this.steerer?.setAlpha(name, alpha);
   }
 
+  /** The loop on a model loaded in this thread: the in-process token source, steered with `probes`, and the codec's renderer. */
   static async create(
     model: MusicgenModel,
     ring: StereoRing,
@@ -146,9 +151,12 @@ export class GenerationLoop {
     settings: LoopSettings,
     post: (m: LoopMessage) => void,
   ): Promise<GenerationLoop> {
-    const codec = await openFrameCodec(model, settings.tempo, settings.sampleRate, settings.stems);
-    const loop = new GenerationLoop(model, codec, ring, controls, probes, settings, post);
-    await loop.restart([]);
+    const renderer = await openFrameRenderer(model, settings.tempo, settings.sampleRate, settings.stems);
+    const { seed, steering, alphas, sampling } = settings;
+    const source = new ModelTokenSource(model, { probes, steering, alphas, seed, sampling, temperature: controls.temperature(), guidance: controls.guidance() });
+    // made before the first await, so the loop and the source start from the same reading of the controls
+    const loop = new GenerationLoop({ source, renderer, traits: codecTraits(model.spec.codec) }, ring, controls, settings, post);
+    await source.reprime(settings.prompt, []);
     return loop;
   }
 
@@ -156,28 +164,14 @@ export class GenerationLoop {
     return this.controls.features;
   }
 
-  /** A fresh generator for the current prompt, continuing from `frames` (codebook-major). */
+  /** The source starts afresh on the current prompt, continuing from `frames` (codebook-major). */
   private async restart(frames: readonly Uint16Array[]): Promise<void> {
-    const { spec } = this.model;
-    // always with the unconditional half (a scale of 0 asks for it), so the guidance knob can move freely
-    const conditioning = await encodeText(this.model, [this.prompt], this.guidance === 1 ? 0 : this.guidance);
-    this.generator = new MusicgenGenerator(this.model.decoder, spec, conditioning, {
-      ...spec.generation,
-      ...this.settings.sampling,
-      temperature: this.temperature,
-      seed: this.settings.seed + this.generation++,
-      prompt: frames[0]?.length ? frames : undefined,
-      slide: slideFor(spec),
-      hook: this.steerer,
-    });
-    this.generator.setGuidance(this.guidance);
+    await this.source.reprime(this.prompt, frames);
   }
 
   /** Per-feature alphas (a preset's maxima); the others return to the steering settings' alpha. */
   setAlphas(alphas: Record<string, number>): void {
-    if (!this.steerer) return;
-    const own = this.settings.steering.alphas ?? {};
-    for (const name of this.features) this.steerer.setAlpha(name, alphas[name] ?? own[name] ?? this.settings.steering.alpha);
+    this.source.setAlphas(alphas);
   }
 
   /** Applies a command from the main thread (already validated there). */
@@ -188,7 +182,7 @@ export class GenerationLoop {
         break;
       case 'tempo':
         this.tempo = cmd.bpm;
-        this.codec.setTempo(cmd.bpm);
+        this.renderer.setTempo(cmd.bpm);
         break;
       case 'play':
         this.playing = true;
@@ -239,7 +233,7 @@ export class GenerationLoop {
       }
       await this.produceFrame();
     }
-    this.codec.close();
+    this.renderer.close();
   }
 
   shutdown(): void {
@@ -278,8 +272,8 @@ export class GenerationLoop {
    * loop is ending, by the repetitions it played (the model made none of them).
    */
   private context(loop = this.loop): Uint16Array[] {
-    const keep = slideFor(this.model.spec).keep;
-    const made = this.generator.completedFrames(keep);
+    const keep = this.source.contextFrames;
+    const made = this.source.completed(keep);
     const looped = loop ? Math.min(loop.next, keep) : 0;
     const total = made[0].length + looped;
     // frame j of the result is frame framesOut - total + j of the music: start on its first bar line within the window
@@ -309,22 +303,14 @@ export class GenerationLoop {
     const bar = this.barFrames();
     while ((((this.framesOut - frames) % bar) + bar) % bar !== 0) {
       if (this.promptDue()) await this.applyPrompt();
-      await this.codec.push(await this.nextFrame());
+      await this.renderer.push(await this.nextFrame());
       this.framesOut++;
     }
   }
 
-  /** Steps the model until it completes a frame (a delay pattern takes a few steps at first). */
-  private async nextFrame(): Promise<number[]> {
-    let frame: number[] | null = null;
-    while (!frame) {
-      this.readControls();
-      const s0 = performance.now();
-      frame = await this.generator.step();
-      this.stepMs += performance.now() - s0;
-      this.steps++;
-    }
-    return frame;
+  /** The source's next frame, the controls read before each of its steps. */
+  private nextFrame(): Promise<number[]> {
+    return this.source.next(() => this.readControls());
   }
 
   /** Steps until one frame of audio is in the ring (or plays the loop's next frame). */
@@ -338,7 +324,7 @@ export class GenerationLoop {
     const frame = loop ? loop.frames[at] : await this.nextFrame();
     const position = this.ring.written();
     const replay = loop ? { of: loop.first + at, seam: at === 0 } : undefined;
-    const block = await this.codec.push(frame, replay);
+    const block = await this.renderer.push(frame, replay);
     const wrote = this.ring.writePairs(block.pairs ?? [block]);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
     if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position, index: this.framesOut, dice: replay?.of ?? this.framesOut, tempo: this.tempo });
@@ -386,7 +372,7 @@ export class GenerationLoop {
     }
     const bar = this.promptBarFrames();
     if (this.framesOut % bar !== 0) return;
-    const made = this.generator.completedFrames(bars * bar);
+    const made = this.source.completed(bars * bar);
     const length = Math.floor(made[0].length / bar) * bar;
     if (length === 0) return;
     this.pendingLoop = null;
@@ -400,16 +386,16 @@ export class GenerationLoop {
     this.seq = seq;
     this.pendingStamp = this.controls.stamp();
     this.controls.readStrengths(this.strengths);
-    this.steerer?.setStrengths(this.features, this.strengths);
+    this.source.setStrengths(this.features, this.strengths);
     const temperature = this.controls.temperature();
     if (temperature !== this.temperature) {
       this.temperature = temperature;
-      this.generator.setTemperature(temperature);
+      this.source.setTemperature(temperature);
     }
     const guidance = this.controls.guidance();
     if (guidance !== this.guidance) {
       this.guidance = guidance;
-      this.generator.setGuidance(guidance);
+      this.source.setGuidance(guidance);
     }
   }
 
@@ -442,11 +428,11 @@ export class GenerationLoop {
     const now = performance.now();
     if (now - this.lastTelemetry < TELEMETRY_MS) return;
     this.lastTelemetry = now;
-    const features = this.steerer ? this.features.map((_, i) => this.steerer!.feature(i)) : [];
+    const { steps, ms } = this.source.takeStepTiming();
     this.post({
       type: 'telemetry',
-      features,
-      stepMs: this.steps ? this.stepMs / this.steps : 0,
+      features: this.source.steering(),
+      stepMs: steps ? ms / steps : 0,
       realtimeFactor: this.workMs > 0 ? this.audioMs / this.workMs : 0,
       tempo: this.tempo,
       prompt: this.prompt,
@@ -455,8 +441,6 @@ export class GenerationLoop {
       reprimes: this.reprimes,
       looping: this.loop ? this.loop.frames.length / this.promptBarFrames() : 0,
     });
-    this.stepMs = 0;
-    this.steps = 0;
   }
 }
 

@@ -22,7 +22,7 @@ import { encodeText, MusicgenGenerator, slideFor, type MusicgenModel } from '../
 import type { ProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../smitin/steerer.js';
 import { percentile } from '../util/percentile.js';
-import { openFrameCodec } from './frame-codec.js';
+import { openFrameRenderer } from './open-renderer.js';
 import type { KeepUpFigures, StepTiming } from './keep-up.js';
 
 export type KeepUpEffort = 'quick' | 'full';
@@ -118,7 +118,7 @@ const CODEC_MIN_FRAMES = 32;
 
 /** The codec live plays through: after its warm-up, pushes frames until `writes` audio writes and CODEC_MIN_FRAMES frames, timing each push. */
 async function timeCodec(model: MusicgenModel, frames: readonly Uint16Array[], o: KeepUpTimingOptions, writes: number): Promise<KeepUpFigures['codec']> {
-  const codec = await openFrameCodec(model, o.tempo, o.sampleRate);
+  const codec = await openFrameRenderer(model, o.tempo, o.sampleRate);
   try {
     let warm = true;
     let written = 0;

@@ -4,14 +4,13 @@ import { Command } from 'commander';
 import { BEATS_PER_BAR, DEFAULT_TEMPO, FRAMES_PER_BEAT, MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE } from '../../constants.js';
 import { PROMPT_WORDS } from '../../model/tinyband/styles.js';
 import { cutWithFade } from '../../audio/fade.js';
-import { StreamResampler } from '../../audio/resample.js';
 import { encodeWav } from '../../audio/wav.js';
-import { encodecOf, EncodecStream } from '../../model/codec/encodec/index.js';
-import { renderTokens } from '../../model/codec/synth/index.js';
+import type { FrameRenderer } from '../../engine/frame-renderer.js';
+import { openFrameRenderer } from '../../engine/open-renderer.js';
+import { encodecOf } from '../../model/codec/encodec/index.js';
 import { codecTraits } from '../../model/codec/traits.js';
 import { readDataset } from '../../model/tinyband/dataset.js';
 import {
-  DEFAULT_KEEP_FRACTION,
   encodeText,
   MusicgenGenerator,
   requireCodecFile,
@@ -81,43 +80,41 @@ function concat(parts: readonly Float32Array[]): Float32Array {
 }
 
 /**
- * An EnCodec model's frames, streamed as they are generated through the
- * EnCodec decoder (overlapping windows of bounded size) and the 32 -> 48 kHz
- * resampler; the mono result is duplicated to stereo by the caller.
+ * Generates `frames` frames and plays them as they come through the frame
+ * renderer live plays through (a continuation's prompt first: it is heard
+ * before what continues it, as audiocraft returns it), then flushes what
+ * the codec still holds. The model's and the codec's time are kept apart.
  */
-async function generateEncodec(
-  model: MusicgenModel,
+async function generateAudio(
   generator: MusicgenGenerator,
+  renderer: FrameRenderer,
   frames: number,
-): Promise<{ mono: Float32Array; generateMs: number; codecMs: number; codecCalls: number; maxCodecFrames: number }> {
-  const { spec } = model;
-  const encodec = encodecOf(spec.codec);
-  if (!encodec || !model.codec) throw new Error('generateEncodec needs an EnCodec model');
-  const stream = new EncodecStream(model.codec, spec.dims.codebooks, encodec.hop);
-  const resampler = await StreamResampler.create(spec.sampleRate, SAMPLE_RATE);
-  const parts: Float32Array[] = [];
+  prompt: readonly Uint16Array[] | undefined,
+): Promise<{ left: Float32Array; right: Float32Array; tokens: Uint16Array[]; generateMs: number; codecMs: number }> {
+  const tokens = Array.from({ length: generator.codebooks }, () => new Uint16Array(frames));
+  const left: Float32Array[] = [];
+  const right: Float32Array[] = [];
   let generateMs = 0;
   let codecMs = 0;
-  try {
-    for (let n = 0; n < frames; ) {
-      const t0 = performance.now();
-      const frame = await generator.step();
-      const t1 = performance.now();
-      generateMs += t1 - t0;
-      if (!frame) continue;
-      n++;
-      const audio = await stream.push(frame);
-      if (audio.length) parts.push(resampler.process(audio));
-      codecMs += performance.now() - t1;
-    }
+  const play = async (block: Promise<{ left: Float32Array; right: Float32Array }>, t0: number) => {
+    const { left: l, right: r } = await block;
+    left.push(l);
+    right.push(r);
+    codecMs += performance.now() - t0;
+  };
+  for (let f = 0; f < (prompt?.[0].length ?? 0); f++) await play(renderer.push(prompt!.map((row) => row[f])), performance.now());
+  for (let n = 0; n < frames; ) {
+    const t0 = performance.now();
+    const frame = await generator.step();
     const t1 = performance.now();
-    parts.push(resampler.process(await stream.flush()));
-    parts.push(resampler.flush());
-    codecMs += performance.now() - t1;
-  } finally {
-    resampler.close();
+    generateMs += t1 - t0;
+    if (!frame) continue;
+    frame.forEach((id, k) => (tokens[k][n] = id));
+    n++;
+    await play(renderer.push(frame), t1);
   }
-  return { mono: concat(parts), generateMs, codecMs, codecCalls: stream.stats.calls, maxCodecFrames: stream.stats.maxFramesPerCall };
+  await play(renderer.flush(), performance.now());
+  return { left: concat(left), right: concat(right), tokens, generateMs, codecMs };
 }
 
 /** 16th-note frames that cover `seconds` at `bpm` (the epsilon keeps 30 s at 120 BPM at 240, not 241, after rounding error). */
@@ -204,32 +201,12 @@ export function renderCommand(): Command {
             prompt,
             hook: steerer,
           });
-          let generatedTokens: Uint16Array[] | null = null;
-          let left: Float32Array;
-          let right: Float32Array;
-          let generateMs: number;
-          let synthMs: number;
-          let codecFigures: Record<string, unknown> = {};
-          if (encodec) {
-            const r = await generateEncodec(model, generator, frames);
-            [left] = cutWithFade([r.mono], Math.round(opts.seconds * SAMPLE_RATE));
-            right = left; // EnCodec 32 kHz is mono: the same samples on both channels
-            generateMs = r.generateMs;
-            synthMs = r.codecMs;
-            codecFigures = { codec: 'encodec', modelSampleRate: spec.sampleRate, frameRate: encodec.frameRate, codecCalls: r.codecCalls, maxCodecFrames: r.maxCodecFrames };
-          } else {
-            const t0 = performance.now();
-            const generated = await generator.generate(frames);
-            generatedTokens = generated;
-            const t1 = performance.now();
-            // a continuation is heard after its prompt, as audiocraft returns it
-            const tokens = prompt ? generated.map((row, k) => Uint16Array.from([...prompt[k], ...row])) : generated;
-            const full = renderTokens(tokens, { tempo: opts.tempo });
-            const promptSeconds = prompt ? (prompt[0].length * 60) / (opts.tempo * FRAMES_PER_BEAT) : 0;
-            [left, right] = cutWithFade([full.left, full.right], Math.round((opts.seconds + promptSeconds) * SAMPLE_RATE));
-            generateMs = t1 - t0;
-            synthMs = performance.now() - t1;
-          }
+          const renderer = await openFrameRenderer(model, opts.tempo, SAMPLE_RATE);
+          const audio = await generateAudio(generator, renderer, frames, prompt).finally(() => renderer.close());
+          const { tokens: generatedTokens, generateMs, codecMs: synthMs } = audio;
+          const promptSeconds = prompt ? (prompt[0].length * 60) / (opts.tempo * FRAMES_PER_BEAT) : 0;
+          const [left, right] = cutWithFade([audio.left, audio.right], Math.round((opts.seconds + promptSeconds) * SAMPLE_RATE));
+          const codecFigures = encodec ? { codec: 'encodec', modelSampleRate: spec.sampleRate, frameRate: encodec.frameRate, ...renderer.figures() } : {};
           file.write(encodeWav([left, right], SAMPLE_RATE));
           const steps = generator.metrics.steps;
           return {
@@ -258,7 +235,7 @@ export function renderCommand(): Command {
             modelMsPerStep: generator.metrics.modelMs / steps,
             realtimeFactor: left.length / SAMPLE_RATE / ((generateMs + synthMs) / 1000),
             wallSeconds: 0,
-            ...(generatedTokens ? tokenFigures(generatedTokens, steering?.probes.features.map((f) => f.name) ?? []) : {}),
+            ...(encodec ? {} : tokenFigures(generatedTokens, steering?.probes.features.map((f) => f.name) ?? [])),
             ...(steering && steerer
               ? {
                   steering: {
