@@ -114,7 +114,7 @@ export class EncodecEncoder {
     const file = encoderFile(spec);
     if (!file) {
       throw new ModelFileError(
-        `${onnxPath(spec.dir, ENCODEC_ENCODER, 'fp32')}: missing: turning audio into codes needs EnCodec's encoder (input_values float32 [batch, 1, samples] -> audio_codes int64 [1, batch, ${spec.dims.codebooks}, frames]); optimum does not export it, see docs/probes.md`,
+        `${onnxPath(spec.dir, ENCODEC_ENCODER, 'fp32')}: missing: turning audio into codes needs EnCodec's encoder (input_values float32 [batch, 1, samples] -> audio_codes int64 [1, batch, ${spec.dims.codebooks}, frames]); optimum does not export it: make it with python3 training/export_encodec_encoder.py --model <the transformers checkpoint> --out ${spec.dir} (docs/probes.md)`,
       );
     }
     const session = await OnnxSession.create(file, options);
