@@ -36,7 +36,7 @@ describe('smitin eval', () => {
       for (const knob of ['drums=+1', 'drums=-1']) {
         const cells = result.crosstalk[setting][knob];
         expect(Object.keys(cells).sort(), `${setting} ${knob}`).toEqual(['bass', 'guitar', 'piano']);
-        for (const c of Object.values(cells)) expect(c).toEqual({ share: expect.any(Number), present: expect.any(Number) });
+        for (const c of Object.values(cells)) expect(c).toEqual({ share: expect.any(Number), present: expect.any(Number), se: { share: expect.any(Number), present: expect.any(Number) } });
       }
     }
     expect(result.dose_response.drums.strengths).toEqual([-1, -0.5, 0, 0.5, 1]);
@@ -46,8 +46,11 @@ describe('smitin eval', () => {
     const live = result.live.filter((r: { method: string; setting: string; strength: number }) => r.method === 'product' && r.setting === 'turn');
     expect(live.map((r: { strength: number }) => r.strength).sort((a: number, b: number) => a - b)).toEqual([-1, -0.5, 0.5, 1]);
     // the product's removal takes drums out of the model's own music
-    expect(live.find((r: { strength: number }) => r.strength === -1).change.drums.share).toBeLessThan(0);
+    const liveRemoval = live.find((r: { strength: number }) => r.strength === -1);
+    expect(liveRemoval.change.drums.share).toBeLessThan(0);
+    expect(liveRemoval.new_silences_removed_alone).toBeLessThanOrEqual(liveRemoval.new_silences);
     for (const f of ['live.md', 'crosstalk.svg', 'dose-response.svg', 'control.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/Paired standard error of a cell: share \d\.\d\d-\d\.\d\d, present \d\.\d\d-\d\.\d\d/);
     expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/layout's own floor for piano and guitar[^\n]*piano joins guitar: guitar -0\.\d\d/);
     expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toMatch(/^<svg[\s\S]*drums=-1[\s\S]*<\/svg>\n$/);
   }, 150_000);

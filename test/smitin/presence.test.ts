@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FRAMES_PER_BAR } from '../../src/constants.js';
-import { crosstalkOf, interpolateAt, newSilences, presence, presenceChange, spearman, worstCell } from '../../src/smitin/eval/presence.js';
+import { cellVerdict, crosstalkOf, interpolateAt, newSilences, pairedSe, presence, presenceChange, spearman, worstCell } from '../../src/smitin/eval/presence.js';
 import { encodeBass, encodeDrums, HOLD, REST } from '../../src/model/tinyband/layout.js';
 
 /** Tokens of `frames` frames: drums hit on the frames `drums` marks, bass plays a note on the frames `bass` marks. */
@@ -35,13 +35,37 @@ describe('presence and crosstalk', () => {
 
   it('a new silent bar is one the steered item has and its twin does not', () => {
     const twin = band((t) => t >= FRAMES_PER_BAR, () => false);
-    expect(newSilences([band(() => false, () => false)], [twin])).toBe(1);
-    expect(newSilences([twin], [twin])).toBe(0);
-    expect(newSilences([band(() => true, () => false)], [twin])).toBe(0);
+    expect(newSilences([band(() => false, () => false)], [twin]).items).toBe(1);
+    expect(newSilences([twin], [twin]).items).toBe(0);
+    expect(newSilences([band(() => true, () => false)], [twin]).items).toBe(0);
     // holds keep a note sounding: a bar held from the bar before is not silent
     const held = band(() => false, (t) => t === 0);
     held[1].fill(HOLD, 1);
-    expect(newSilences([held], [band(() => true, () => true)])).toBe(0);
+    expect(newSilences([held], [band(() => true, () => true)]).items).toBe(0);
+  });
+
+  it('a new silent bar where the twin played the removed instrument alone is told apart from one where another instrument went', () => {
+    const silent = band(() => false, () => false);
+    // the twin: drums alone in bar 1, drums and bass in bar 2
+    const drumsAlone = band(() => true, (t) => t >= FRAMES_PER_BAR);
+    const both = newSilences([silent], [drumsAlone], 'drums');
+    expect(both).toEqual({ items: 1, onlyRemoved: 0 }); // bar 2 lost the bass too
+    const onlyDrums = newSilences([band(() => false, (t) => t >= FRAMES_PER_BAR)], [drumsAlone], 'drums');
+    expect(onlyDrums).toEqual({ items: 1, onlyRemoved: 1 });
+    expect(newSilences([silent], [drumsAlone], 'bass')).toEqual({ items: 1, onlyRemoved: 0 });
+  });
+
+  it('paired standard errors: zero when every item moves alike, and a cell is noise only within two of them', () => {
+    expect(pairedSe([0.1, 0.1, 0.1])).toBeCloseTo(0, 12);
+    expect(pairedSe([1, -1, 1, -1])).toBeCloseTo(Math.sqrt(4 / 3 / 4));
+    expect(pairedSe([1])).toBeNaN();
+    const none = [band(() => true, () => true), band(() => false, () => true)];
+    const change = presenceChange(none, none);
+    expect(change.drums.se).toEqual({ share: 0, present: 0 });
+    expect(cellVerdict({ share: 0.05, present: 0.08 }, 0.1)).toBe('within');
+    expect(cellVerdict({ share: 0.05, present: 0.15, se: { share: 0.01, present: 0.04 } }, 0.1)).toBe('noise');
+    expect(cellVerdict({ share: 0.05, present: 0.25, se: { share: 0.01, present: 0.04 } }, 0.1)).toBe('over');
+    expect(cellVerdict({ share: -0.2, present: 0 }, 0.1)).toBe('over');
   });
 
   it("Spearman's rho: 1 for any increasing relation, -1 reversed, ties share a rank", () => {

@@ -2,7 +2,7 @@
 import { INSTRUMENTS } from '../../model/tinyband/layout.js';
 import { KNOB_BARS, MEASURED_BARS, TURN_BAR } from './knobs.js';
 import { PRODUCT_METHOD, type ControlEntry, type DoseResponse, type LiveRow } from './live.js';
-import type { PresenceChange } from './presence.js';
+import { cellVerdict, type PresenceChange } from './presence.js';
 import type { LayoutFloor } from './layout-floor.js';
 
 /** The goals of issue 11, in one place: the report marks the cells that miss them. */
@@ -13,9 +13,25 @@ const sf = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const miss = (bad: boolean): string => (bad ? ' !' : '');
 
+/** `!`: over the bound by more than two standard errors; `?`: over it, but within two (the cell may land either side with other seeds). */
 function cell(c: PresenceChange | undefined): string {
   if (!c) return '-';
-  return `${sf(c.share)} / ${sf(c.present)}${miss(Math.max(Math.abs(c.share), Math.abs(c.present)) > GOALS.crosstalk)}`;
+  const v = cellVerdict(c, GOALS.crosstalk);
+  return `${sf(c.share)} / ${sf(c.present)}${v === 'over' ? ' !' : v === 'noise' ? ' ?' : ''}`;
+}
+
+/** The range of the paired standard errors of a table's cells, share and present. */
+function seRange(rows: readonly LiveRow[]): string {
+  const ses = rows.flatMap((r) => Object.values(r.change).flatMap((c) => (c.se ? [c.se] : [])));
+  if (!ses.length) return '';
+  const range = (xs: number[]) => `${f(Math.min(...xs))}-${f(Math.max(...xs))}`;
+  return `Paired standard error of a cell: share ${range(ses.map((x) => x.share))}, present ${range(ses.map((x) => x.present))}.\n\n`;
+}
+
+/** New silent bars: all, and for removal how many only where the twin played the removed instrument alone (the knob's own request); the rest miss the goal. */
+function silenceCell(r: LiveRow): string {
+  const other = r.new_silences - (r.new_silences_removed_alone ?? 0);
+  return `${r.new_silences}${r.strength < 0 && r.new_silences ? ` (${r.new_silences_removed_alone ?? 0} alone)` : ''}${miss(other > 0)}`;
 }
 
 /** The knob matrix of one method: per knob and sign, the knob's own effect, every instrument's change, and quality. */
@@ -25,7 +41,7 @@ function knobTable(rows: readonly LiveRow[], none: LiveRow): string {
     const add = r.strength > 0;
     s += `| ${r.feature}=${r.strength > 0 ? '+' : ''}${r.strength} | ${f(r.share)} | ${f(r.present)} | ${add ? f(r.success_absent) + miss(r.strength === 1 && r.success_absent < GOALS.success) : '-'} | ${add ? '-' : f(r.share_drop) + miss(r.strength === -1 && r.share_drop < GOALS.shareDrop)} | `;
     s += INSTRUMENTS.map((inst) => (inst === r.feature ? `(${sf(r.change[inst].share)} / ${sf(r.change[inst].present)})` : cell(r.change[inst]))).join(' | ');
-    s += ` | ${f(r.nll_ratio)}${miss(r.nll_ratio > GOALS.nllRatio)} | ${f(r.in_key, 3)}${miss(r.in_key < none.in_key - GOALS.inKey)} | ${f(r.drums_on_grid, 3)}${miss(r.drums_on_grid < none.drums_on_grid - GOALS.grid)} | ${r.new_silences}${miss(r.new_silences > 0)} | ${f(r.applied)} |\n`;
+    s += ` | ${f(r.nll_ratio)}${miss(r.nll_ratio > GOALS.nllRatio)} | ${f(r.in_key, 3)}${miss(r.in_key < none.in_key - GOALS.inKey)} | ${f(r.drums_on_grid, 3)}${miss(r.drums_on_grid < none.drums_on_grid - GOALS.grid)} | ${silenceCell(r)} | ${f(r.applied)} |\n`;
   }
   return s;
 }
@@ -35,7 +51,7 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
   if (!none) return '';
   const n = none.n;
   let s = `\n# Live setting: knobs on music the model plays itself\n\n`;
-  s += `${n} text prompts (style, mood and energy words) with their own sampling seeds; the model plays ${KNOB_BARS} bars from silence. \`start\`: the knob is at its value from the first step (\`smitin render --steer\`); \`turn\`: the knob moves from 0 at bar ${TURN_BAR + 1} of the running piece (a live knob). Everything is measured on the last ${MEASURED_BARS} bars against the unsteered twin (same prompt, same seed). Cells: change of frame share / change of present rate (present: in at least a quarter of the frames); the knob's own instrument in brackets; \`!\` marks a cell that misses the goal (crosstalk <= ${GOALS.crosstalk}, success >= ${GOALS.success}, share drop >= ${GOALS.shareDrop}, NLL <= ${GOALS.nllRatio}x unsteered, in-key within ${GOALS.inKey}, drums on grid within ${GOALS.grid}, no new silent bar).\n\n`;
+  s += `${n} text prompts (style, mood and energy words) with their own sampling seeds; the model plays ${KNOB_BARS} bars from silence. \`start\`: the knob is at its value from the first step (\`smitin render --steer\`); \`turn\`: the knob moves from 0 at bar ${TURN_BAR + 1} of the running piece (a live knob). Everything is measured on the last ${MEASURED_BARS} bars against the unsteered twin (same prompt, same seed). Cells: change of frame share / change of present rate (present: in at least a quarter of the frames); the knob's own instrument in brackets; \`!\` marks a cell that misses the goal (crosstalk <= ${GOALS.crosstalk} by more than two paired standard errors, \`?\` a cell over it within two; success >= ${GOALS.success}, share drop >= ${GOALS.shareDrop}, NLL <= ${GOALS.nllRatio}x unsteered, in-key within ${GOALS.inKey}, drums on grid within ${GOALS.grid}, no new silent bar; for removal, \`(k alone)\` counts the items whose new silent bars all fall where the twin played the removed instrument alone, which the knob asked to take out).\n\n`;
   s += `Unsteered: ${INSTRUMENTS.map((i) => `${i} share ${f(none.shares[i])}, present ${f(none.presents[i])}`).join('; ')}; NLL ${f(none.nll, 3)}, in-key ${f(none.in_key, 3)}, drums on grid ${f(none.drums_on_grid, 3)}.\n\n`;
   if (floor) {
     const joins = Object.entries(floor.joins).map(([k, c]) => `${k}: ${k.split(' ').pop()} ${sf(c.share)} / ${sf(c.present)}`).join('; ');
@@ -46,7 +62,7 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
     const [method, scale, setting] = g.split('|');
     const rs = rows.filter((r) => r.method === method && String(r.scale) === scale && r.setting === setting);
     const title = `${method}${Number(scale) !== 1 ? `, every alpha x${scale}` : ''}${method === PRODUCT_METHOD && Number(scale) === 1 ? " (the default: render's and live's steering)" : ''}, ${setting}`;
-    s += `## ${title}\n\n` + knobTable(rs, none) + '\n';
+    s += `## ${title}\n\n` + seRange(rs) + knobTable(rs, none) + '\n';
   }
   if (Object.keys(dose).length) {
     s += `## Dose-response (the product's default, turn setting)\n\nThe knob's own frame share at each knob position (0: unsteered); Spearman's rho of position against share (goal >= ${GOALS.spearman}).\n\n| instrument | ${dose[Object.keys(dose)[0]].strengths.map((x) => String(x)).join(' | ')} | rho |\n|${Array(dose[Object.keys(dose)[0]].strengths.length + 2).fill('---').join('|')}|\n`;

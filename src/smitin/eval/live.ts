@@ -116,6 +116,8 @@ export interface LiveRow {
   drums_on_grid: number;
   /** Items with a wholly silent bar that the unsteered twin does not have. */
   new_silences: number;
+  /** Removal only: of those, the items whose every such bar is one where the twin played the removed instrument alone. */
+  new_silences_removed_alone: number;
   /** Mean |applied push| / alpha of the knob over the runs it was on. */
   applied: number;
 }
@@ -145,7 +147,7 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
   const nonePresence = presence(none.map(measured));
   const noneShares = none.map((t) => instrumentShares(measured(t)));
   const rows: LiveRow[] = [
-    { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: nonePresence.share, presents: nonePresence.present, change: presenceChange(none.map(measured), none.map(measured)), crosstalk_max: 0, ...quality, nll_ratio: 1, new_silences: 0, applied: 0 },
+    { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: nonePresence.share, presents: nonePresence.present, change: presenceChange(none.map(measured), none.map(measured)), crosstalk_max: 0, ...quality, nll_ratio: 1, new_silences: 0, new_silences_removed_alone: 0, applied: 0 },
   ];
   for (const c of conditions) {
     const fi = probes.features.findIndex((f) => f.name === c.feature);
@@ -194,11 +196,15 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
       crosstalk_max: worstCell(crosstalkOf(change, c.feature)),
       ...q,
       nll_ratio: q.nll / quality.nll,
-      new_silences: newSilences(runs, none),
+      ...silences(newSilences(runs, none, c.strength < 0 ? c.feature : undefined)),
       applied,
     });
   }
   return rows;
+}
+
+function silences(s: { items: number; onlyRemoved: number }): Pick<LiveRow, 'new_silences' | 'new_silences_removed_alone'> {
+  return { new_silences: s.items, new_silences_removed_alone: s.onlyRemoved };
 }
 
 /** NLL of the measured bars given the bars before them, in-key and drums on grid of the measured bars. */

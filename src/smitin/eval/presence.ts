@@ -17,6 +17,12 @@ export interface PresenceChange {
   share: number;
   /** Change of the share of items in which it is present. */
   present: number;
+  /**
+   * Standard errors of the two, paired over items (the steered item against
+   * its own twin): any changed sampling path changes which instruments
+   * play, so a cell of 100 items moves by about this much with no knob at all.
+   */
+  se?: { share: number; present: number };
 }
 
 /** Per instrument: its frame share in the tokens. */
@@ -46,7 +52,38 @@ export function presence(items: readonly (readonly ArrayLike<number>[])[]): { sh
 export function presenceChange(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[]): Record<string, PresenceChange> {
   const a = presence(steered);
   const b = presence(none);
-  return Object.fromEntries(INSTRUMENTS.map((inst) => [inst, { share: a.share[inst] - b.share[inst], present: a.present[inst] - b.present[inst] }]));
+  const sa = steered.map(instrumentShares);
+  const sb = none.map(instrumentShares);
+  const on = (x: number): number => (x >= INSTRUMENT_SUCCESS_SHARE ? 1 : 0);
+  return Object.fromEntries(
+    INSTRUMENTS.map((inst, i) => {
+      const se = {
+        share: pairedSe(sa.map((s, j) => s[i] - sb[j][i])),
+        present: pairedSe(sa.map((s, j) => on(s[i]) - on(sb[j][i]))),
+      };
+      return [inst, { share: a.share[inst] - b.share[inst], present: a.present[inst] - b.present[inst], se }];
+    }),
+  );
+}
+
+/** Standard error of the mean of per-item differences (NaN under two items). */
+export function pairedSe(diffs: readonly number[]): number {
+  const d = diffs.filter(Number.isFinite);
+  if (d.length < 2) return NaN;
+  const m = d.reduce((x, y) => x + y, 0) / d.length;
+  return Math.sqrt(d.reduce((x, y) => x + (y - m) ** 2, 0) / (d.length - 1) / d.length);
+}
+
+/**
+ * A cell's verdict against a bound: `over` when its change exceeds the
+ * bound by more than two standard errors, `within` when it stays under it,
+ * `noise` when it is over but within two standard errors (a re-run with
+ * other seeds may land either side).
+ */
+export function cellVerdict(c: PresenceChange, bound: number): 'within' | 'noise' | 'over' {
+  const worst = (x: number, se: number | undefined): 'within' | 'noise' | 'over' => (Math.abs(x) <= bound ? 'within' : Math.abs(x) - 2 * (se ?? 0) > bound ? 'over' : 'noise');
+  const v = [worst(c.share, c.se?.share), worst(c.present, c.se?.present)];
+  return v.includes('over') ? 'over' : v.includes('noise') ? 'noise' : 'within';
 }
 
 /** The changes of every instrument but `knob` (a knob's crosstalk). */
@@ -69,13 +106,38 @@ function silentBars(tokens: readonly ArrayLike<number>[]): boolean[] {
   });
 }
 
-/** How many steered items hold a silent bar that their unsteered twin does not have at the same place. */
-export function newSilences(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[]): number {
-  return steered.filter((t, i) => {
+/**
+ * How many steered items hold a silent bar that their unsteered twin does
+ * not have at the same place; `onlyRemoved`: how many of those hold such
+ * bars only where the twin played the removed instrument `removed` alone
+ * (a knob that takes out the only instrument playing leaves what it asked
+ * for: nothing, unless another instrument is made to join).
+ */
+export function newSilences(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[], removed?: string): { items: number; onlyRemoved: number } {
+  const col = removed === undefined ? -1 : INSTRUMENTS.indexOf(removed as (typeof INSTRUMENTS)[number]);
+  let items = 0;
+  let onlyRemoved = 0;
+  steered.forEach((t, i) => {
     const own = silentBars(t);
     const twin = silentBars(none[i]);
-    return own.some((s, b) => s && !twin[b]);
-  }).length;
+    const fresh = own.map((s, b) => s && !twin[b]);
+    if (!fresh.some(Boolean)) return;
+    items++;
+    if (col < 0) return;
+    const alone = barsPlayedAlone(none[i], col);
+    if (fresh.every((f, b) => !f || alone[b])) onlyRemoved++;
+  });
+  return { items, onlyRemoved };
+}
+
+/** Per bar: whether instrument `col` is the only one that sounds in it. */
+function barsPlayedAlone(tokens: readonly ArrayLike<number>[], col: number): boolean[] {
+  const sounding = soundingInstruments(tokens);
+  const bars = Math.floor(tokens[0].length / FRAMES_PER_BAR);
+  return Array.from({ length: bars }, (_, b) => {
+    const range = (r: Uint8Array) => r.subarray(b * FRAMES_PER_BAR, (b + 1) * FRAMES_PER_BAR).some((x) => x === 1);
+    return sounding.every((r, k) => (k === col ? range(r) : !range(r)));
+  });
 }
 
 /** Spearman's rank correlation of two equally long lists (ties get their mean rank). */
