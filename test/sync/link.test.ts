@@ -223,8 +223,13 @@ describe.skipIf(!twoPeers)('two Link peers on loopback, in a network namespace',
     expect(before.length).toBeGreaterThanOrEqual(1);
     expect(after.length).toBeGreaterThanOrEqual(3);
     // as with MIDI clock (midi-phase.test.ts): a heard line is known to a timer tick of the null sink's pull, a few ms
-    // late under load; 15 ms is under a 32nd note at 133 BPM (56 ms). No drift: the median of the last ones within 8 ms.
-    for (const e of [...before, ...after]) expect(Math.abs(e)).toBeLessThan(15);
+    // late under load; 15 ms is under a 32nd note at 133 BPM (56 ms). After the peer's tempo change the follower
+    // pulls the phase in bar by bar (measured 4 s after it: 5-18 ms, then 0.4-6, then within 1.3), so the first
+    // bar after may still be settling: within 25 ms (under half a 32nd). No drift: the median and the last within 8 ms.
+    for (const e of before) expect(Math.abs(e)).toBeLessThan(15);
+    for (const e of after) expect(Math.abs(e)).toBeLessThan(25);
+    for (const e of after.slice(1)) expect(Math.abs(e)).toBeLessThan(15);
     expect(Math.abs(percentile(after, 50))).toBeLessThan(8);
+    expect(Math.abs(after.at(-1)!)).toBeLessThan(8);
   }, 120_000);
 });
