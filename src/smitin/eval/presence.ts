@@ -38,7 +38,11 @@ export function finiteMean(xs: readonly number[]): number {
 
 /** Per instrument: mean share and present rate over items. */
 export function presence(items: readonly (readonly ArrayLike<number>[])[]): { share: InstrumentValues; present: InstrumentValues } {
-  const shares = items.map(instrumentShares);
+  return presenceOfShares(items.map(instrumentShares));
+}
+
+/** As presence, from each item's instrument shares. */
+function presenceOfShares(shares: readonly number[][]): { share: InstrumentValues; present: InstrumentValues } {
   const share: InstrumentValues = {};
   const present: InstrumentValues = {};
   INSTRUMENTS.forEach((inst, i) => {
@@ -50,10 +54,10 @@ export function presence(items: readonly (readonly ArrayLike<number>[])[]): { sh
 
 /** Per instrument: the change from `none` to `steered` (the same items in the same order). */
 export function presenceChange(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[]): Record<string, PresenceChange> {
-  const a = presence(steered);
-  const b = presence(none);
   const sa = steered.map(instrumentShares);
   const sb = none.map(instrumentShares);
+  const a = presenceOfShares(sa);
+  const b = presenceOfShares(sb);
   const on = (x: number): number => (x >= INSTRUMENT_SUCCESS_SHARE ? 1 : 0);
   return Object.fromEntries(
     INSTRUMENTS.map((inst, i) => {
