@@ -14,6 +14,8 @@ export interface MonitorRule {
   /** tau_f: median(acc) - std(acc) over the heads. */
   threshold: number;
   hysteresis: number;
+  /** The least gain while the knob is off centre, reached or not (0: the paper's monitor, which stops the push). */
+  floor?: number;
 }
 
 export interface MonitorDecision {
@@ -31,7 +33,8 @@ export function monitorStep(active: boolean, c: number, toward: boolean, rule: M
   if (!(c >= 0 && c <= 1)) throw new RangeError(`monitor value must be in [0, 1], got: ${c}`);
   const reached = toward ? c : 1 - c;
   const on = active ? reached < rule.threshold : reached < rule.threshold - rule.hysteresis;
-  return { active: on, gain: on ? 1 - reached : 0 };
+  const floor = rule.floor ?? 0;
+  return { active: on, gain: on ? Math.max(floor, 1 - reached) : floor };
 }
 
 /** tau_f from the heads' validation accuracies: median - std (the paper's rule). */

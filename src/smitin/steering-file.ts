@@ -10,7 +10,8 @@
  *     "layers": { "drums": [1, 2], ... }, "alphas": { "drums": 40, ... },
  *     "hold": 1.5, "holdMargin": 0.1, "holdLayers": [0],
  *     "removalGains": { "piano": 1.33 },
- *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } } }
+ *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } },
+ *     "gainFloors": { "drums": { "up": 0.3 } } }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import type { SteeringSettings } from './steerer.js';
 export const STEERING_FILE = 'steering.json';
 
 const name = z.string().regex(/^[A-Za-z][\w-]*$/, 'expected a feature name');
+const floor = z.number().min(0, 'expected a gain floor >= 0').max(1, 'expected a gain floor <= 1');
 const pushes = z.record(name, z.number().min(-1, 'expected a strength >= -1').max(1, 'expected a strength <= 1'));
 const SteeringFileSchema = z.strictObject({
   $comment: z.string().optional(),
@@ -38,6 +40,7 @@ const SteeringFileSchema = z.strictObject({
   holdAlphas: z.record(name, z.number().min(0, 'expected alpha >= 0').max(1000, 'expected alpha <= 1000')).optional(),
   removalGains: z.record(name, z.number().gt(0, 'expected a gain > 0').max(10, 'expected a gain <= 10')).optional(),
   companions: z.record(name, z.strictObject({ up: pushes.optional(), down: pushes.optional() })).optional(),
+  gainFloors: z.record(name, z.strictObject({ up: floor.optional(), down: floor.optional() })).optional(),
 });
 export type SteeringFile = z.infer<typeof SteeringFileSchema>;
 
@@ -64,7 +67,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   const s = parsed.data;
   const features = probes.features.map((f) => f.name);
   const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
-  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...companionNames])];
+  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames])];
   const own = resolve(dirname(file), s.probes);
   if (own !== resolve(probesFile)) {
     // another file: a user's set made from this one with a knob added (probes train --concept) keeps the choices, as
@@ -88,6 +91,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.holdAlphas) out.holdAlphas = s.holdAlphas;
   if (s.removalGains) out.removalGains = s.removalGains;
   if (s.companions) out.companions = s.companions;
+  if (s.gainFloors) out.gainFloors = s.gainFloors;
   return out;
 }
 

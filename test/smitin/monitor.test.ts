@@ -35,6 +35,14 @@ describe('monitorStep', () => {
     expect(monitorStep(false, 0.35, false, rule).active).toBe(true);
   });
 
+  it('with a floor keeps pushing at least that much, reached or not, and still decays above it', () => {
+    const floored = { ...rule, floor: 0.3 };
+    expect(monitorStep(true, 0.2, false, floored)).toEqual({ active: false, gain: 0.3 });
+    expect(monitorStep(true, 0.9, false, floored).gain).toBeCloseTo(0.9);
+    expect(monitorStep(true, 0.5, true, floored).gain).toBeCloseTo(0.5);
+    expect(monitorStep(true, 0.9, true, floored)).toEqual({ active: false, gain: 0.3 });
+  });
+
   it('refuses a monitor value outside [0, 1]', () => {
     expect(() => monitorStep(true, NaN, true, rule)).toThrow(/monitor value must be in \[0, 1\], got: NaN/);
     expect(() => monitorStep(true, 1.5, true, rule)).toThrow(/got: 1.5/);

@@ -57,6 +57,8 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, removalGains: { piano: 0 } })).toThrow(/steering\.json: removalGains\.piano: expected a gain > 0/);
     expect(bad({ ...valid, holdAlphas: { tuba: 40 } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, holdAlphas: { drums: -1 } })).toThrow(/steering\.json: holdAlphas\.drums: expected alpha >= 0/);
+    expect(bad({ ...valid, gainFloors: { drums: { up: 2 } } })).toThrow(/steering\.json: gainFloors\.drums\.up: expected a gain floor <= 1/);
+    expect(bad({ ...valid, gainFloors: { tuba: { up: 0.3 } } })).toThrow(/steering\.json: no probes for tuba/);
   });
 
   it("applies to another probe set that holds every feature it names unchanged (a knob added beside them), and not once one of them changed", () => {

@@ -120,6 +120,33 @@ describe.skipIf(!ready)('SMITIN steering on tinyband', () => {
     expect(() => new Steerer(probes, {}, { removalGains: { drums: 0 } })).toThrow(/removal gain of drums must be a finite number > 0, got: 0/);
   });
 
+  it("a knob's gain floor keeps its push on where the monitor stops it, and a companion push on that feature stays monitored", async () => {
+    const floors = { gainFloors: { drums: { up: 0.5 } } };
+    // drums already sound: the plain monitor reads them present and stops the push
+    const prompts = drumPrompts(true).slice(0, 2);
+    const appliedOf = async (settings: Partial<SteeringSettings>) => {
+      const out: number[] = [];
+      for (const r of await continueAll(prompts, { strength: 1, settings: { alpha: 10, ...settings } })) {
+        const drums = r.steerer!.features.indexOf('drums');
+        // the prompt run is not shifted
+        out.push(...r.steerer!.trace.slice(1).map((t) => t.applied[drums]));
+      }
+      return out;
+    };
+    const plain = await appliedOf({});
+    expect(plain.some((a) => a === 0)).toBe(true);
+    const floored = await appliedOf(floors);
+    expect(Math.min(...floored)).toBeGreaterThanOrEqual(5 - 1e-9);
+    // the piano knob pushes drums as its companion: the drums' floor does not apply to it
+    const companion = new Steerer(probes, { piano: 1 }, { ...floors, companions: { piano: { up: { drums: 1 } } } }, { record: true });
+    const cond = await encodeText(model, [prompts[0].style], model.spec.generation.guidance);
+    await new MusicgenGenerator(model.decoder, model.spec, cond, { ...model.spec.generation, seed: 1, prompt: prompts[0].tokens, hook: companion }).generate(64);
+    const drums = companion.features.indexOf('drums');
+    expect(companion.trace.slice(1).some((t) => t.applied[drums] === 0)).toBe(true);
+    expect(() => new Steerer(probes, {}, { gainFloors: { drums: { up: 1.5 } } })).toThrow(/gain floor of drums \(up\) must be in \[0, 1\], got: 1.5/);
+    expect(() => new Steerer(probes, {}, { gainFloors: { tuba: { up: 0.5 } } })).toThrow(/gainFloors name tuba, which has no probes/);
+  });
+
   it('refuses settings that cannot work, naming them', () => {
     expect(() => new Steerer(probes, {}, { monitorFromLayer: 4 })).toThrow(/monitorFromLayer must be an integer in \[0, 3\], got: 4/);
     expect(() => new Steerer(probes, {}, { thresholdOffset: 1 })).toThrow(/thresholdOffset must be in \(-1, 1\), got: 1/);
