@@ -110,11 +110,11 @@ export interface SteeringSettings {
   /**
    * Per feature, the least monitor gain while its own knob is up / down
    * (0: the paper's monitor, which stops the push once the feature reads
-   * present, or absent). The probes read an instrument gone while a sixth
-   * of it still plays: on tinyband a floor of 0.3 under piano's and
-   * guitar's removal took their share drop from 0.86-0.92 to 0.88-0.95
-   * (seeds 3 and 5, 100 prompts) with the other instruments as before. Up,
-   * a push that never stops took the drums out of music that had them
+   * present, or absent). A research setting: on tinyband a floor of 0.3
+   * under piano's and guitar's removal took a little more of them out
+   * (share drop 0.86-0.92 -> 0.87-0.95 on seeds 3, 4 and 5) but let the
+   * other one in (piano=-1: guitar +0.06 -> +0.13 on held-out seed 4), and
+   * up, a push that never stops took the drums out of music that had them
    * throughout (models/tinyband/steering.json). A companion push stays
    * monitored: the floor belongs to the knob.
    */
