@@ -9,6 +9,10 @@
  * Hysteresis: stopped, the push resumes only when C_f falls below
  * tau_f - hysteresis, so a value hovering at the threshold does not switch
  * the push on and off every step (chatter is audible as a stutter).
+ *
+ * A floor (steerer.ts, gainFloors) keeps the gain at or above it whether
+ * or not the state is reached: the push never stops while the knob is
+ * off centre.
  */
 export interface MonitorRule {
   /** tau_f: median(acc) - std(acc) over the heads. */

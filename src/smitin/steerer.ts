@@ -246,6 +246,9 @@ interface FeatureState {
   alpha: number;
   /** Multiplies alpha while the strength is negative. */
   removalGain: number;
+  /** The least monitor gain while this feature's own knob is up / down (gainFloors; 0: none). */
+  floorUp: number;
+  floorDown: number;
   /** The hold monitor's alpha for this feature; NaN: the push alpha (which a preset may set). */
   holdAlpha: number;
   /** This knob's companion pushes while it is up / down: [feature index, strength at |knob| 1]. */
@@ -335,6 +338,8 @@ export class Steerer implements StepHook {
         strength: 0,
         alpha: this.settings.alphas[f.name] ?? this.settings.alpha,
         removalGain: this.settings.removalGains[f.name] ?? 1,
+        floorUp: this.settings.gainFloors[f.name]?.up ?? 0,
+        floorDown: this.settings.gainFloors[f.name]?.down ?? 0,
         holdAlpha: this.settings.holdAlphas[f.name] ?? NaN,
         companionsUp: null,
         companionsDown: null,
@@ -546,13 +551,6 @@ export class Steerer implements StepHook {
     return medianInPlace(probs, readers.length);
   }
 
-  /** The least gain of `s`'s push: its knob's floor while the push goes the knob's way, else 0 (a companion push). */
-  private floor(s: FeatureState): number {
-    if (Math.sign(s.knob) !== Math.sign(s.strength)) return 0;
-    const f = this.settings.gainFloors[s.probes.name];
-    return (s.knob > 0 ? f?.up : f?.down) ?? 0;
-  }
-
   /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
   private read(decoder: SteerableDecoder, positions: number): void {
     for (const s of this.states) s.monitor = this.probeMedian(decoder, s, s.readers, s.readerLayer, s.readerOffset);
@@ -562,11 +560,17 @@ export class Steerer implements StepHook {
     }
     for (const s of this.states) {
       if (s.strength === 0 || positions < this.settings.warmup) continue;
-      const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis, floor: this.floor(s) });
+      const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis, floor: floorOf(s) });
       s.active = d.active;
       s.gain = d.gain;
     }
   }
+}
+
+/** The least gain of `s`'s push: its knob's floor while the push goes the knob's way, else 0 (a companion push). */
+function floorOf(s: FeatureState): number {
+  if (Math.sign(s.knob) !== Math.sign(s.strength)) return 0;
+  return s.knob > 0 ? s.floorUp : s.floorDown;
 }
 
 /** Steps of the hold monitor's running mean of an unpushed reading (one bar of tinyband). */

@@ -11,7 +11,7 @@
  *     "hold": 1.5, "holdMargin": 0.1, "holdLayers": [0],
  *     "removalGains": { "piano": 1.33 },
  *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } },
- *     "gainFloors": { "drums": { "up": 0.3 } } }
+ *     "gainFloors": { "piano": { "down": 0.3 } } }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
