@@ -49,10 +49,17 @@ describe('smitin eval', () => {
     const liveRemoval = live.find((r: { strength: number }) => r.strength === -1);
     expect(liveRemoval.change.drums.share).toBeLessThan(0);
     expect(liveRemoval.new_silences_removed_alone).toBeLessThanOrEqual(liveRemoval.new_silences);
+    // and a listener hears it: the rendered drums stem is quieter in the same bars, with every instrument's cell measured
+    expect(liveRemoval.heard.change.drums.share).toBeLessThan(0);
+    for (const setting of ['start', 'turn']) expect(Object.keys(result.crosstalk_heard[setting]['drums=+1']).sort()).toEqual(['bass', 'guitar', 'piano']);
+    // only the product's knobs at +-1 are rendered
+    expect(live.find((r: { strength: number }) => r.strength === 0.5).heard).toBeUndefined();
     for (const f of ['live.md', 'crosstalk.svg', 'dose-response.svg', 'control.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/Paired standard error of a cell: share \d\.\d\d-\d\.\d\d, present \d\.\d\d-\d\.\d\d/);
     expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/layout's own floor for piano and guitar[^\n]*piano joins guitar: guitar -0\.\d\d/);
     expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toMatch(/^<svg[\s\S]*drums=-1[\s\S]*<\/svg>\n$/);
+    expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toContain('>turn, heard</text>');
+    expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/Heard in the rendered stems[^\n]*-40 dBFS RMS/);
   }, 150_000);
 
   it('refuses an unknown feature with a usage error', () => {

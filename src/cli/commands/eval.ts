@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { bestRows, markdownReport, textReport, tradeoffSvg, type ProbeStats } from '../../smitin/eval/report.js';
 import { continuationCrosstalk, continuationOwnChange, evalSampling, FULL_SWEEP, QUICK_SWEEP, runEval, totalContinuations, type EvalRow, type Sweep } from '../../smitin/eval/runner.js';
-import { controlAtEqualNll, crosstalkMatrix, doseResponse, isProductRow, livePlan, productMethod, runLiveEval, type LiveRow } from '../../smitin/eval/live.js';
+import { controlAtEqualNll, crosstalkMatrix, doseResponse, liveProgressTotal, livePlan, ownChangeMatrix, productMethod, runLiveEval, type LiveRow } from '../../smitin/eval/live.js';
 import { modelSteering } from '../../smitin/steering-file.js';
 import { controlSvg, crosstalkSvg, doseSvg, liveMarkdown } from '../../smitin/eval/live-report.js';
 import { layoutFloor } from '../../smitin/eval/layout-floor.js';
@@ -81,19 +81,19 @@ export function evalCommand(): Command {
         const instruments = features.filter(isInstrument);
         const product = modelSteering(opts.model, probesFile, probes);
         const conditions = opts.setting !== 'continuation' ? livePlan(!!opts.quick, productMethod(product)).filter((c) => instruments.includes(c.feature)) : [];
-        const liveTotal = conditions.length ? n * (conditions.length + 1) : 0;
+        const liveTotal = conditions.length ? liveProgressTotal(conditions, n, true) : 0;
         const total = (continuation ? totalContinuations(features, n, sweep, undefined, product) : 0) + liveTotal;
         const bar = opts.quiet ? null : progressBar('eval {bar} {value}/{total} continuations | {label} | {eta_formatted} left', 500);
         bar?.start(total, 0, { label: '' });
         let done = 0;
         const onProgress = (_d: number, _t: number, label: string) => bar?.update(++done, { label });
         const rows: EvalRow[] = continuation ? await runEval({ model, probes, features, n, seed: opts.seed, sweep, product, referenceCount: opts.quick ? 100 : 400, onProgress }) : [];
-        const liveRows: LiveRow[] = conditions.length ? await runLiveEval({ model, probes, n, seed: opts.seed, conditions, onProgress }) : [];
+        const liveRows: LiveRow[] = conditions.length ? await runLiveEval({ model, probes, n, seed: opts.seed, conditions, heard: true, onProgress }) : [];
         bar?.stop();
         const command = ['smitin eval', ...process.argv.slice(3)].join(' ');
         const seconds = (performance.now() - t0) / 1000;
         const live = liveRows.length
-          ? { rows: liveRows, crosstalk: crosstalkMatrix(liveRows), dose_response: doseResponse(liveRows), control: controlAtEqualNll(liveRows), layout_floor: layoutFloor() }
+          ? { rows: liveRows, crosstalk: crosstalkMatrix(liveRows), crosstalk_heard: crosstalkMatrix(liveRows, (r) => r.heard), dose_response: doseResponse(liveRows), control: controlAtEqualNll(liveRows), layout_floor: layoutFloor() }
           : null;
         const crosstalk = { ...(continuation ? { continuation: continuationCrosstalk(rows) } : {}), ...(live?.crosstalk ?? {}) };
         const result = {
@@ -103,6 +103,7 @@ export function evalCommand(): Command {
           rows,
           best: bestRows(rows).map((r) => ({ feature: r.feature, method: r.method, alpha: r.alpha, success: r.success, in_key: r.in_key, within_tolerance: r.within_tolerance })),
           crosstalk,
+          crosstalk_heard: live?.crosstalk_heard ?? {},
           dose_response: live?.dose_response ?? {},
           control: live?.control ?? {},
           layout_floor: live?.layout_floor ?? null,
@@ -120,14 +121,12 @@ export function evalCommand(): Command {
           if (live) {
             if (!continuation) writeFileSync(join(opts.out, 'live.json'), pretty);
             writeFileSync(join(opts.out, 'live.md'), `Made by \`${command}\`.\n` + liveText);
-            const own = Object.fromEntries(
-              Object.entries(live.crosstalk).map(([setting]) => [
-                setting,
-                Object.fromEntries(live.rows.filter((r) => r.setting === setting && isProductRow(r) && Math.abs(r.strength) === 1).map((r) => [`${r.feature}=${r.strength > 0 ? '+' : ''}${r.strength}`, r.change[r.feature]])),
-              ]),
-            );
-            if (continuation) own.continuation = continuationOwnChange(rows);
-            writeFileSync(join(opts.out, 'crosstalk.svg'), crosstalkSvg(crosstalk, own, `crosstalk of the product's knobs (n=${n} per cell)`));
+            // the tokens' panels, then the same knobs heard in the rendered stems
+            const heardKey = (setting: string) => `${setting}, heard`;
+            const renamed = <T>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [heardKey(k), v]));
+            const own = { ...ownChangeMatrix(live.rows), ...(continuation ? { continuation: continuationOwnChange(rows) } : {}), ...renamed(ownChangeMatrix(live.rows, (r) => r.heard)) };
+            const panels = { ...crosstalk, ...renamed(live.crosstalk_heard) };
+            writeFileSync(join(opts.out, 'crosstalk.svg'), crosstalkSvg(panels, own, `crosstalk of the product's knobs (n=${n} per cell)`));
             writeFileSync(join(opts.out, 'dose-response.svg'), doseSvg(live.dose_response, n));
             writeFileSync(join(opts.out, 'control.svg'), controlSvg(live.control, n));
           }

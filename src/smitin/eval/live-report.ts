@@ -1,7 +1,8 @@
 /** The live setting's tables and pictures: the knob matrix, the crosstalk heat map, the dose-response curves and the control at equal NLL (hand-written SVG). */
 import { INSTRUMENTS } from '../../model/tinyband/layout.js';
 import { KNOB_BARS, MEASURED_BARS, TURN_BAR } from './knobs.js';
-import { PRODUCT_METHOD, type ControlEntry, type DoseResponse, type LiveRow } from './live.js';
+import { PRODUCT_METHOD, type ControlEntry, type DoseResponse, type KnobPresence, type LiveRow } from './live.js';
+import { AUDIBLE_RMS } from './heard.js';
 import { cellVerdict, type PresenceChange } from './presence.js';
 import type { LayoutFloor } from './layout-floor.js';
 
@@ -12,6 +13,7 @@ const f = (x: number | null | undefined, d = 2): string => (x === null || x === 
 const sf = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(2)}` : '-');
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const miss = (bad: boolean): string => (bad ? ' !' : '');
+const HEARD_DBFS = Math.round(20 * Math.log10(AUDIBLE_RMS));
 
 /** `!`: over the bound by more than two standard errors; `?`: over it, but within two (the cell may land either side with other seeds). */
 function cell(c: PresenceChange | undefined): string {
@@ -21,8 +23,8 @@ function cell(c: PresenceChange | undefined): string {
 }
 
 /** The range of the paired standard errors of a table's cells, share and present. */
-function seRange(rows: readonly LiveRow[]): string {
-  const ses = rows.flatMap((r) => Object.values(r.change).flatMap((c) => (c.se ? [c.se] : [])));
+function seRange(cells: readonly KnobPresence[]): string {
+  const ses = cells.flatMap((r) => Object.values(r.change).flatMap((c) => (c.se ? [c.se] : [])));
   if (!ses.length) return '';
   const range = (xs: number[]) => `${f(Math.min(...xs))}-${f(Math.max(...xs))}`;
   return `Paired standard error of a cell: share ${range(ses.map((x) => x.share))}, present ${range(ses.map((x) => x.present))}.\n\n`;
@@ -34,15 +36,34 @@ function silenceCell(r: LiveRow): string {
   return `${r.new_silences}${r.strength < 0 && r.new_silences ? ` (${r.new_silences_removed_alone ?? 0} alone)` : ''}${miss(other > 0)}`;
 }
 
+const PRESENCE_HEAD = `| knob | own share | present | success (twin lacks it) | share drop | ${INSTRUMENTS.join(' | ')} |`;
+const PRESENCE_COLUMNS = 5 + INSTRUMENTS.length;
+
+/** A knob's presence cells (tokens or heard): its own effect, its goals, and every instrument's change. */
+function presenceCells(r: LiveRow, p: KnobPresence): string {
+  const add = r.strength > 0;
+  let s = `| ${r.feature}=${r.strength > 0 ? '+' : ''}${r.strength} | ${f(p.share)} | ${f(p.present)} | ${add ? f(p.success_absent) + miss(r.strength === 1 && p.success_absent < GOALS.success) : '-'} | ${add ? '-' : f(p.share_drop) + miss(r.strength === -1 && p.share_drop < GOALS.shareDrop)} | `;
+  s += INSTRUMENTS.map((inst) => (inst === r.feature ? `(${sf(p.change[inst].share)} / ${sf(p.change[inst].present)})` : cell(p.change[inst]))).join(' | ');
+  return s + ' |';
+}
+
 /** The knob matrix of one method: per knob and sign, the knob's own effect, every instrument's change, and quality. */
 function knobTable(rows: readonly LiveRow[], none: LiveRow): string {
-  let s = `| knob | own share | present | success (twin lacks it) | share drop | ${INSTRUMENTS.join(' | ')} | NLL ratio | in-key | drums on grid | new silent bars | applied |\n|${Array(10 + INSTRUMENTS.length).fill('---').join('|')}|\n`;
+  let s = `${PRESENCE_HEAD} NLL ratio | in-key | drums on grid | new silent bars | applied |\n|${Array(PRESENCE_COLUMNS + 5).fill('---').join('|')}|\n`;
   for (const r of rows) {
-    const add = r.strength > 0;
-    s += `| ${r.feature}=${r.strength > 0 ? '+' : ''}${r.strength} | ${f(r.share)} | ${f(r.present)} | ${add ? f(r.success_absent) + miss(r.strength === 1 && r.success_absent < GOALS.success) : '-'} | ${add ? '-' : f(r.share_drop) + miss(r.strength === -1 && r.share_drop < GOALS.shareDrop)} | `;
-    s += INSTRUMENTS.map((inst) => (inst === r.feature ? `(${sf(r.change[inst].share)} / ${sf(r.change[inst].present)})` : cell(r.change[inst]))).join(' | ');
-    s += ` | ${f(r.nll_ratio)}${miss(r.nll_ratio > GOALS.nllRatio)} | ${f(r.in_key, 3)}${miss(r.in_key < none.in_key - GOALS.inKey)} | ${f(r.drums_on_grid, 3)}${miss(r.drums_on_grid < none.drums_on_grid - GOALS.grid)} | ${silenceCell(r)} | ${f(r.applied)} |\n`;
+    s += presenceCells(r, r);
+    s += ` ${f(r.nll_ratio)}${miss(r.nll_ratio > GOALS.nllRatio)} | ${f(r.in_key, 3)}${miss(r.in_key < none.in_key - GOALS.inKey)} | ${f(r.drums_on_grid, 3)}${miss(r.drums_on_grid < none.drums_on_grid - GOALS.grid)} | ${silenceCell(r)} | ${f(r.applied)} |\n`;
   }
+  return s;
+}
+
+/** The same knobs heard in the rendered stems (the rows that were rendered). */
+function heardTable(rows: readonly LiveRow[]): string {
+  const heard = rows.filter((r) => r.heard);
+  if (!heard.length) return '';
+  let s = `Heard in the rendered stems (src/smitin/eval/heard.ts): share of the half-bar windows of the same bars in which the instrument's stem passes ${HEARD_DBFS} dBFS RMS; present: heard in at least a quarter of them. ${seRange(heard.map((r) => r.heard!)) || "\n\n"}`;
+  s += `${PRESENCE_HEAD}\n|${Array(PRESENCE_COLUMNS).fill('---').join('|')}|\n`;
+  for (const r of heard) s += presenceCells(r, r.heard!) + '\n';
   return s;
 }
 
@@ -52,7 +73,8 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
   const n = none.n;
   let s = `\n# Live setting: knobs on music the model plays itself\n\n`;
   s += `${n} text prompts (style, mood and energy words) with their own sampling seeds; the model plays ${KNOB_BARS} bars from silence. \`start\`: the knob is at its value from the first step (\`smitin render --steer\`); \`turn\`: the knob moves from 0 at bar ${TURN_BAR + 1} of the running piece (a live knob). Everything is measured on the last ${MEASURED_BARS} bars against the unsteered twin (same prompt, same seed). Cells: change of frame share / change of present rate (present: in at least a quarter of the frames); the knob's own instrument in brackets; \`!\` marks a cell that misses the goal (crosstalk <= ${GOALS.crosstalk} by more than two paired standard errors, \`?\` a cell over it within two; success >= ${GOALS.success}, share drop >= ${GOALS.shareDrop}, NLL <= ${GOALS.nllRatio}x unsteered, in-key within ${GOALS.inKey}, drums on grid within ${GOALS.grid}, no new silent bar; for removal, \`(k alone)\` counts the items whose new silent bars all fall where the twin played the removed instrument alone, which the knob asked to take out).\n\n`;
-  s += `Unsteered: ${INSTRUMENTS.map((i) => `${i} share ${f(none.shares[i])}, present ${f(none.presents[i])}`).join('; ')}; NLL ${f(none.nll, 3)}, in-key ${f(none.in_key, 3)}, drums on grid ${f(none.drums_on_grid, 3)}.\n\n`;
+  const shares = (p: KnobPresence) => INSTRUMENTS.map((i) => `${i} share ${f(p.shares[i])}, present ${f(p.presents[i])}`).join('; ');
+  s += `Unsteered: ${shares(none)}; NLL ${f(none.nll, 3)}, in-key ${f(none.in_key, 3)}, drums on grid ${f(none.drums_on_grid, 3)}.${none.heard ? ` Heard in the rendered stems: ${shares(none.heard)}.` : ''}\n\n`;
   if (floor) {
     const joins = Object.entries(floor.joins).map(([k, c]) => `${k}: ${k.split(' ').pop()} ${sf(c.share)} / ${sf(c.present)}`).join('; ');
     s += `The token layout's own floor for piano and guitar, which share the harmony and melody streams (the composer's music, ${floor.pieces} pieces, ${floor.sections} sections; src/smitin/eval/layout-floor.ts): one joining a section where the other plays alone changes the other's share / present rate by ${joins}; leaving, the same with the sign turned. Their cells on each other are judged against this, not zero.\n\n`;
@@ -62,7 +84,7 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
     const [method, scale, setting] = g.split('|');
     const rs = rows.filter((r) => r.method === method && String(r.scale) === scale && r.setting === setting);
     const title = `${method}${Number(scale) !== 1 ? `, every alpha x${scale}` : ''}${method === PRODUCT_METHOD && Number(scale) === 1 ? " (the default: render's and live's steering)" : ''}, ${setting}`;
-    s += `## ${title}\n\n` + seRange(rs) + knobTable(rs, none) + '\n';
+    s += `## ${title}\n\n` + seRange(rs) + knobTable(rs, none) + '\n' + heardTable(rs) + (rs.some((r) => r.heard) ? '\n' : '');
   }
   if (Object.keys(dose).length) {
     s += `## Dose-response (the product's default, turn setting)\n\nThe knob's own frame share at each knob position (0: unsteered); Spearman's rho of position against share (goal >= ${GOALS.spearman}).\n\n| instrument | ${dose[Object.keys(dose)[0]].strengths.map((x) => String(x)).join(' | ')} | rho |\n|${Array(dose[Object.keys(dose)[0]].strengths.length + 2).fill('---').join('|')}|\n`;
@@ -120,7 +142,7 @@ export function crosstalkSvg(matrix: Record<string, Record<string, Record<string
     });
   });
   svg += `<text x="${width / 2}" y="${height - 30}" text-anchor="middle" font-size="11" fill="#444">cell: change of the column instrument's present rate against the unsteered twins (red up, blue down); framed: the knob's own instrument;</text>\n`;
-  svg += `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" font-size="11" fill="#444">bold: misses the crosstalk goal (|change| of share or present rate &gt; ${GOALS.crosstalk}); hover for the frame-share change</text>\n`;
+  svg += `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" font-size="11" fill="#444">bold: misses the crosstalk goal (|change| of share or present rate &gt; ${GOALS.crosstalk}); hover for the change of share (of frames; heard: of half-bar windows)</text>\n`;
   return svg + '</svg>\n';
 }
 

@@ -12,9 +12,10 @@ import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
 import type { MusicgenModel } from '../../model/musicgen/index.js';
 import type { ProbeSet } from '../probe-set.js';
 import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../steerer.js';
-import { knobItems, knobRuns, KNOB_SETTINGS, MEASURED_FROM, measured, TURN_RUN, type KnobItem, type KnobSetting } from './knobs.js';
+import { KNOB_FRAMES, knobItems, knobRuns, KNOB_SETTINGS, MEASURED_FROM, measured, TURN_RUN, type KnobItem, type KnobSetting } from './knobs.js';
 import { continuationNll } from './nll.js';
-import { crosstalkOf, finiteMean, instrumentShares, interpolateAt, newSilences, presence, presenceChange, spearman, worstCell, type PresenceChange } from './presence.js';
+import { changeOfShares, crosstalkOf, finiteMean, instrumentShares, interpolateAt, newSilences, presenceOfShares, spearman, worstCell, type InstrumentValues, type PresenceChange } from './presence.js';
+import { heardShares } from './heard.js';
 import { evalSampling, randomDirections } from './runner.js';
 
 export interface LiveMethod {
@@ -86,7 +87,29 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
 /** The control's sweep: every alpha halved, as is, doubled. */
 export const CONTROL_SCALES = [0.5, 1, 2];
 
-export interface LiveRow {
+/**
+ * A knob's effect on presence, read from per-item instrument shares (of
+ * frames in the tokens, or of windows heard in the rendered audio) against
+ * the unsteered twins'.
+ */
+export interface KnobPresence {
+  /** The knob's own instrument: mean share and present rate in the measured bars. */
+  share: number;
+  present: number;
+  /** Present rate over the items whose unsteered twin lacks the instrument (adding it). */
+  success_absent: number;
+  /** 1 - share / share of none (removing it). */
+  share_drop: number;
+  /** Per instrument: its share and present rate in the measured bars. */
+  shares: InstrumentValues;
+  presents: InstrumentValues;
+  /** Per instrument, the change against the unsteered twins (the knob's own included). */
+  change: Record<string, PresenceChange>;
+  /** The largest change of another instrument (share or present). */
+  crosstalk_max: number;
+}
+
+export interface LiveRow extends KnobPresence {
   setting: KnobSetting | 'none';
   method: string;
   feature: string;
@@ -96,20 +119,6 @@ export interface LiveRow {
   /** The method's alpha scale (the control's sweep). */
   scale: number;
   n: number;
-  /** The knob's own instrument: mean frame share and present rate in the measured bars. */
-  share: number;
-  present: number;
-  /** Present rate over the items whose unsteered twin lacks the instrument (adding it). */
-  success_absent: number;
-  /** 1 - share / share of none (removing it). */
-  share_drop: number;
-  /** Per instrument: its frame share and present rate in the measured bars. */
-  shares: Record<string, number>;
-  presents: Record<string, number>;
-  /** Per instrument, the change against the unsteered twins (the knob's own included). */
-  change: Record<string, PresenceChange>;
-  /** The largest change of another instrument (share or present). */
-  crosstalk_max: number;
   nll: number;
   nll_ratio: number;
   in_key: number;
@@ -120,6 +129,8 @@ export interface LiveRow {
   new_silences_removed_alone: number;
   /** Mean |applied push| / alpha of the knob over the runs it was on. */
   applied: number;
+  /** The same presence heard in the rendered stems (heard.ts): the product's knobs at +-1, and the unsteered twins. */
+  heard?: KnobPresence;
 }
 
 export interface LiveEvalOptions {
@@ -128,7 +139,45 @@ export interface LiveEvalOptions {
   n: number;
   seed: number;
   conditions: readonly LiveCondition[];
+  /** Also render the items of the product's knobs at +-1 and their twins, and read presence from the stems (heardShares): about 0.15 s per item. */
+  heard?: boolean;
   onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** The rows whose items are also rendered and listened to: the product's knobs at +-1 (the crosstalk matrix). */
+export function isHeardCondition(c: LiveCondition): boolean {
+  return c.method.method === PRODUCT_METHOD && (c.method.scale ?? 1) === 1 && !c.method.random && Math.abs(c.strength) === 1;
+}
+
+/** Steps of a live eval's progress: every item of every condition and the twins, and each render when `heard`. */
+export function liveProgressTotal(conditions: readonly LiveCondition[], n: number, heard: boolean): number {
+  const rendered = heard ? conditions.filter(isHeardCondition).length : 0;
+  return n * (conditions.length + 1) + (rendered ? n * (rendered + 1) : 0);
+}
+
+/** A knob's presence from the steered items' and their twins' per-item shares (INSTRUMENTS order). */
+export function knobPresence(steered: readonly number[][], none: readonly number[][], feature: Instrument): KnobPresence {
+  const own = presenceOfShares(steered);
+  const before = presenceOfShares(none);
+  const col = INSTRUMENTS.indexOf(feature);
+  const lacking = steered.filter((_, i) => none[i][col] < INSTRUMENT_SUCCESS_SHARE);
+  const change = changeOfShares(steered, none);
+  return {
+    share: own.share[feature],
+    present: own.present[feature],
+    success_absent: lacking.length ? presenceOfShares(lacking).present[feature] : NaN,
+    share_drop: before.share[feature] > 0 ? 1 - own.share[feature] / before.share[feature] : NaN,
+    shares: own.share,
+    presents: own.present,
+    change,
+    crosstalk_max: worstCell(crosstalkOf(change, feature)),
+  };
+}
+
+/** The unsteered twins' row of presence: their shares, no change. */
+function twinsPresence(none: readonly number[][]): KnobPresence {
+  const p = presenceOfShares(none);
+  return { share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: p.share, presents: p.present, change: changeOfShares(none, none), crosstalk_max: 0 };
 }
 
 export function conditionLabel(c: LiveCondition): string {
@@ -139,15 +188,24 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
   const { model, probes, n, seed, conditions } = options;
   const items = knobItems(n, seed);
   const sampling = evalSampling(model);
-  const total = n * (conditions.length + 1);
+  const heard = !!options.heard && conditions.some(isHeardCondition);
+  const total = liveProgressTotal(conditions, n, heard);
   let done = 0;
   const progress = (label: string) => () => options.onProgress?.(++done, total, label);
+  const listen = (runs: readonly Uint16Array[][], label: string) => {
+    const step = progress(`${label} (heard)`);
+    return runs.map((r) => {
+      const shares = heardShares(r, MEASURED_FROM, KNOB_FRAMES);
+      step();
+      return shares;
+    });
+  };
   const none = await knobRuns({ model, items, sampling, setting: 'start', onItem: progress('none') });
   const quality = await qualityOf(model, items, none);
-  const nonePresence = presence(none.map(measured));
   const noneShares = none.map((t) => instrumentShares(measured(t)));
+  const noneHeard = heard ? listen(none, 'none') : [];
   const rows: LiveRow[] = [
-    { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: nonePresence.share, presents: nonePresence.present, change: presenceChange(none.map(measured), none.map(measured)), crosstalk_max: 0, ...quality, nll_ratio: 1, new_silences: 0, new_silences_removed_alone: 0, applied: 0 },
+    { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, ...twinsPresence(noneShares), ...quality, nll_ratio: 1, new_silences: 0, new_silences_removed_alone: 0, applied: 0, ...(heard ? { heard: twinsPresence(noneHeard) } : {}) },
   ];
   for (const c of conditions) {
     const fi = probes.features.findIndex((f) => f.name === c.feature);
@@ -155,6 +213,7 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
     const set = c.method.random ? { ...probes, features: probes.features.map((f, i) => (i === fi ? randomDirections(f, probes.model.headDim, seed * 7919 + fi + 1) : f)) } : probes;
     const strengths = { [c.feature]: c.strength };
     const steerers: Steerer[] = [];
+    const label = conditionLabel(c);
     const runs = await knobRuns({
       model,
       items,
@@ -166,14 +225,9 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
         steerers.push(s);
         return s;
       },
-      onItem: progress(conditionLabel(c)),
+      onItem: progress(label),
     });
     const q = await qualityOf(model, items, runs);
-    const m = runs.map(measured);
-    const own = presence(m);
-    const change = presenceChange(m, none.map(measured));
-    const col = INSTRUMENTS.indexOf(c.feature);
-    const lacking = items.map((_, i) => i).filter((i) => noneShares[i][col] < INSTRUMENT_SUCCESS_SHARE);
     const ownFi = steerers[0]?.features.indexOf(c.feature) ?? -1;
     const from = c.setting === 'turn' ? TURN_RUN : 0;
     const alpha = featureAlpha(c.method, c.feature, c.strength);
@@ -186,18 +240,12 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
       alpha,
       scale: c.method.scale ?? 1,
       n,
-      share: own.share[c.feature],
-      present: own.present[c.feature],
-      success_absent: lacking.length ? presence(lacking.map((i) => m[i])).present[c.feature] : NaN,
-      share_drop: nonePresence.share[c.feature] > 0 ? 1 - own.share[c.feature] / nonePresence.share[c.feature] : NaN,
-      shares: own.share,
-      presents: own.present,
-      change,
-      crosstalk_max: worstCell(crosstalkOf(change, c.feature)),
+      ...knobPresence(runs.map((t) => instrumentShares(measured(t))), noneShares, c.feature),
       ...q,
       nll_ratio: q.nll / quality.nll,
       ...silences(newSilences(runs, none, c.strength < 0 ? c.feature : undefined)),
       applied,
+      ...(heard && isHeardCondition(c) ? { heard: knobPresence(listen(runs, label), noneHeard, c.feature) } : {}),
     });
   }
   return rows;
@@ -227,14 +275,28 @@ export function isProductRow(r: LiveRow): boolean {
 
 const signed = (s: number): string => `${s > 0 ? '+' : ''}${s}`;
 
-/** The product's crosstalk per setting and knob ("piano=+1"): every other instrument's change. */
-export function crosstalkMatrix(rows: readonly LiveRow[]): Record<string, Record<string, Record<string, PresenceChange>>> {
-  const out: Record<string, Record<string, Record<string, PresenceChange>>> = {};
+/** Which presence of a row a matrix reads: the tokens' (the row itself) or the heard one. */
+export type PresenceOf = (r: LiveRow) => KnobPresence | undefined;
+
+/** Per setting and product knob at +-1 ("piano=+1"), what `pick` takes of the presence `of` reads. */
+function productKnobMatrix<T>(rows: readonly LiveRow[], of: PresenceOf, pick: (p: KnobPresence, r: LiveRow) => T): Record<string, Record<string, T>> {
+  const out: Record<string, Record<string, T>> = {};
   for (const r of rows) {
-    if (!isProductRow(r) || Math.abs(r.strength) !== 1 || r.setting === 'none') continue;
-    (out[r.setting] ??= {})[`${r.feature}=${signed(r.strength)}`] = crosstalkOf(r.change, r.feature);
+    const p = of(r);
+    if (!p || !isProductRow(r) || Math.abs(r.strength) !== 1 || r.setting === 'none') continue;
+    (out[r.setting] ??= {})[`${r.feature}=${signed(r.strength)}`] = pick(p, r);
   }
   return out;
+}
+
+/** The product's crosstalk per setting and knob: every other instrument's change, in the tokens or (`of`: r => r.heard) in the audio. */
+export function crosstalkMatrix(rows: readonly LiveRow[], of: PresenceOf = (r) => r): Record<string, Record<string, Record<string, PresenceChange>>> {
+  return productKnobMatrix(rows, of, (p, r) => crosstalkOf(p.change, r.feature));
+}
+
+/** The product's knobs' change of their own instrument, per setting and knob (the heat map's framed cells). */
+export function ownChangeMatrix(rows: readonly LiveRow[], of: PresenceOf = (r) => r): Record<string, Record<string, PresenceChange>> {
+  return productKnobMatrix(rows, of, (p, r) => p.change[r.feature]);
 }
 
 export interface DoseResponse {

@@ -42,7 +42,7 @@ export function presence(items: readonly (readonly ArrayLike<number>[])[]): { sh
 }
 
 /** As presence, from each item's instrument shares. */
-function presenceOfShares(shares: readonly number[][]): { share: InstrumentValues; present: InstrumentValues } {
+export function presenceOfShares(shares: readonly number[][]): { share: InstrumentValues; present: InstrumentValues } {
   const share: InstrumentValues = {};
   const present: InstrumentValues = {};
   INSTRUMENTS.forEach((inst, i) => {
@@ -54,8 +54,14 @@ function presenceOfShares(shares: readonly number[][]): { share: InstrumentValue
 
 /** Per instrument: the change from `none` to `steered` (the same items in the same order). */
 export function presenceChange(steered: readonly (readonly ArrayLike<number>[])[], none: readonly (readonly ArrayLike<number>[])[]): Record<string, PresenceChange> {
-  const sa = steered.map(instrumentShares);
-  const sb = none.map(instrumentShares);
+  return changeOfShares(steered.map(instrumentShares), none.map(instrumentShares));
+}
+
+/**
+ * As presenceChange, from each item's per-instrument shares (INSTRUMENTS
+ * order): of frames in the tokens, or of windows heard in the rendered audio.
+ */
+export function changeOfShares(sa: readonly number[][], sb: readonly number[][]): Record<string, PresenceChange> {
   const a = presenceOfShares(sa);
   const b = presenceOfShares(sb);
   const on = (x: number): number => (x >= INSTRUMENT_SUCCESS_SHARE ? 1 : 0);
