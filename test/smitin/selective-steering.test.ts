@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MusicgenModel } from '../../src/model/musicgen/index.js';
-import { knobItems, knobRuns, measured, type KnobItem } from '../../src/smitin/eval/knobs.js';
-import { presenceChange } from '../../src/smitin/eval/presence.js';
+import { KNOB_FRAMES, knobItems, knobRuns, MEASURED_FROM, measured, type KnobItem } from '../../src/smitin/eval/knobs.js';
+import { heardShares } from '../../src/smitin/eval/heard.js';
+import { changeOfShares, presenceChange } from '../../src/smitin/eval/presence.js';
 import { evalSampling } from '../../src/smitin/eval/runner.js';
 import { loadSteerableModel } from '../../src/smitin/prepare.js';
 import { readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
@@ -109,6 +110,19 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(Math.abs(withDrums.drums.present)).toBeLessThanOrEqual(0.15);
     expect(withDrums.drums.share).toBeGreaterThan(withoutDrums.drums.share + 0.05);
   }, 120_000);
+
+  it('what a listener hears: bass=-1 and piano=-1 take their instrument out of the rendered stems and leave the drums audible', async () => {
+    const sampling = evalSampling(model);
+    const listen = async (strengths: Record<string, number>) =>
+      (await knobRuns({ model, items, sampling, setting: 'start', strengths, steerer: () => new Steerer(probes, strengths, product) })).map((r) => heardShares(r, MEASURED_FROM, KNOB_FRAMES));
+    const twins = await listen({});
+    for (const knob of ['bass', 'piano']) {
+      const change = changeOfShares(await listen({ [knob]: -1 }), twins);
+      // share of the half-bar windows in which the stem is heard
+      expect(change[knob].share, knob).toBeLessThan(-0.3);
+      expect(Math.abs(change.drums.share), `${knob}=-1 on drums`).toBeLessThan(0.15);
+    }
+  });
 
   it('without the hold monitor no feature but the pushed one is ever pushed', async () => {
     const steerers: Steerer[] = [];
