@@ -61,7 +61,7 @@ function knobTable(rows: readonly LiveRow[], none: LiveRow): string {
 function heardTable(rows: readonly LiveRow[]): string {
   const heard = rows.filter((r) => r.heard);
   if (!heard.length) return '';
-  let s = `Heard in the rendered stems (src/smitin/eval/heard.ts): share of the half-bar windows of the same bars in which the instrument's stem passes ${HEARD_DBFS} dBFS RMS; present: heard in at least a quarter of them. ${seRange(heard.map((r) => r.heard!)) || "\n\n"}`;
+  let s = `Heard in the rendered stems (src/smitin/eval/heard.ts): share of the half-bar windows of the same bars in which the instrument's stem passes ${HEARD_DBFS} dBFS RMS; present: heard in at least a quarter of them. ${seRange(heard.map((r) => r.heard!)) || '\n\n'}`;
   s += `${PRESENCE_HEAD}\n|${Array(PRESENCE_COLUMNS).fill('---').join('|')}|\n`;
   for (const r of heard) s += presenceCells(r, r.heard!) + '\n';
   return s;
