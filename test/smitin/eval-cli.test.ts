@@ -36,7 +36,12 @@ describe('smitin eval', () => {
       for (const knob of ['drums=+1', 'drums=-1']) {
         const cells = result.crosstalk[setting][knob];
         expect(Object.keys(cells).sort(), `${setting} ${knob}`).toEqual(['bass', 'guitar', 'piano']);
-        for (const c of Object.values(cells)) expect(c).toEqual({ share: expect.any(Number), present: expect.any(Number), se: { share: expect.any(Number), present: expect.any(Number) } });
+        for (const c of Object.values(cells) as { flips: Record<string, number> }[]) {
+          expect(c).toEqual({ share: expect.any(Number), present: expect.any(Number), se: { share: expect.any(Number), present: expect.any(Number) }, flips: expect.any(Object) });
+          expect(c.flips.lacking + c.flips.having).toBe(4);
+          expect(c.flips.gained).toBeLessThanOrEqual(c.flips.lacking);
+          expect(c.flips.lost).toBeLessThanOrEqual(c.flips.having);
+        }
       }
     }
     expect(result.dose_response.drums.strengths).toEqual([-1, -0.5, 0, 0.5, 1]);
@@ -54,6 +59,12 @@ describe('smitin eval', () => {
     for (const setting of ['start', 'turn']) expect(Object.keys(result.crosstalk_heard[setting]['drums=+1']).sort()).toEqual(['bass', 'guitar', 'piano']);
     // only the product's knobs at +-1 are rendered
     expect(live.find((r: { strength: number }) => r.strength === 0.5).heard).toBeUndefined();
+    // the yardstick: the same prompts with other sampling seeds and no knob, measured as a knob's row is, in the tokens and heard
+    const again = result.live.find((r: { setting: string }) => r.setting === 'resampled');
+    expect(again).toMatchObject({ method: 'resampled', strength: 0, n: 4, nll_ratio: expect.any(Number), new_silences: expect.any(Number) });
+    for (const p of [again, again.heard]) for (const inst of ['drums', 'bass', 'piano', 'guitar']) expect(p.change[inst].flips.lacking + p.change[inst].flips.having).toBe(4);
+    expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/Another sampling seed, no knob[\s\S]*\| tokens \| [-+]\d\.\d\d \/ [-+]\d\.\d\d[^|]* \(in \d\/\d, out \d\/\d\) \|[\s\S]*\| heard \| /);
+    expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toContain('>other seed</text>');
     for (const f of ['live.md', 'crosstalk.svg', 'dose-response.svg', 'control.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/Paired standard error of a cell: share \d\.\d\d-\d\.\d\d, present \d\.\d\d-\d\.\d\d/);
     expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/layout's own floor for piano and guitar[^\n]*piano joins guitar: guitar -0\.\d\d/);

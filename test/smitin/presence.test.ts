@@ -28,6 +28,10 @@ describe('presence and crosstalk', () => {
     expect(change.bass.share).toBeCloseTo(-0.375);
     // the bass held in a quarter of the frames is still present (>= 0.25)
     expect(change.bass.present).toBe(0);
+    // item by item: the drumless twin gained the drums, the one with drums kept them
+    expect(change.drums.flips).toEqual({ gained: 1, lacking: 1, lost: 0, having: 1 });
+    expect(change.bass.flips).toEqual({ gained: 0, lacking: 0, lost: 0, having: 2 });
+    expect(presenceChange(none, steered).drums.flips).toEqual({ gained: 0, lacking: 0, lost: 1, having: 2 });
     const cross = crosstalkOf(change, 'drums');
     expect(Object.keys(cross)).toEqual(['bass', 'piano', 'guitar']);
     expect(worstCell(cross)).toBeCloseTo(0.375);

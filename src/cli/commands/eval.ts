@@ -8,6 +8,7 @@ import { controlAtEqualNll, crosstalkMatrix, doseResponse, liveProgressTotal, li
 import { modelSteering } from '../../smitin/steering-file.js';
 import { controlSvg, crosstalkSvg, doseSvg, liveMarkdown } from '../../smitin/eval/live-report.js';
 import { layoutFloor } from '../../smitin/eval/layout-floor.js';
+import { KNOB_SETTINGS } from '../../smitin/eval/knobs.js';
 import { isInstrument } from '../../model/tinyband/layout.js';
 import { Option } from 'commander';
 import { loadSteerableModel } from '../../smitin/prepare.js';
@@ -126,7 +127,9 @@ export function evalCommand(): Command {
             const renamed = <T>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [heardKey(k), v]));
             const own = { ...ownChangeMatrix(live.rows), ...(continuation ? { continuation: continuationOwnChange(rows) } : {}), ...renamed(ownChangeMatrix(live.rows, (r) => r.heard)) };
             const panels = { ...crosstalk, ...renamed(live.crosstalk_heard) };
-            writeFileSync(join(opts.out, 'crosstalk.svg'), crosstalkSvg(panels, own, `crosstalk of the product's knobs (n=${n} per cell)`));
+            const again = live.rows.find((r) => r.setting === 'resampled');
+            const yardstick = again ? Object.fromEntries(KNOB_SETTINGS.flatMap((k) => [[k, again.change], ...(again.heard ? [[heardKey(k), again.heard.change]] : [])])) : {};
+            writeFileSync(join(opts.out, 'crosstalk.svg'), crosstalkSvg(panels, own, `crosstalk of the product's knobs (n=${n} per cell)`, yardstick));
             writeFileSync(join(opts.out, 'dose-response.svg'), doseSvg(live.dose_response, n));
             writeFileSync(join(opts.out, 'control.svg'), controlSvg(live.control, n));
           }

@@ -44,6 +44,14 @@ export function knobItems(n: number, seed: number): KnobItem[] {
   });
 }
 
+/** Far above every item's own seed (eval seeds stop at 2000), so no resampled seed is another item's. */
+const RESAMPLED_SEED_OFFSET = 50_000_000;
+
+/** The same prompts with other sampling seeds: music that differs from the twins only by its sampling path, each knob cell's yardstick. */
+export function resampledItems(items: readonly KnobItem[]): KnobItem[] {
+  return items.map((it) => ({ ...it, samplingSeed: it.samplingSeed + RESAMPLED_SEED_OFFSET }));
+}
+
 /**
  * Holds a steerer's strengths at 0 until the run that makes frame
  * `frame` of codebook 0, then sets them: the knob turned at that frame.

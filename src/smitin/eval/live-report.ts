@@ -67,6 +67,23 @@ function heardTable(rows: readonly LiveRow[]): string {
   return s;
 }
 
+/** One instrument's change under another sampling seed: the cell, and the items that gained and lost it. */
+function flipsCell(c: PresenceChange): string {
+  const fl = c.flips;
+  return `${cell(c)}${fl ? ` (in ${fl.gained}/${fl.lacking}, out ${fl.lost}/${fl.having})` : ''}`;
+}
+
+/** The resampled row: what another sampling path, with no knob, does to every cell the knobs are judged on. */
+function resampledTable(r: LiveRow, none: LiveRow): string {
+  let s = `## Another sampling seed, no knob: each cell's yardstick
+
+The same ${r.n} prompts with other sampling seeds and no knob, against the twins, exactly as a knob's row is measured: any changed sampling path changes which instruments play in which items, so this is what a cell of this size shows with no knob at all. Cells: change of share / present (\`?\`: over ${GOALS.crosstalk} within two standard errors); in brackets, the items that gained the instrument of those whose twin lacks it, and lost it of those whose twin has it. ${seRange(r.heard ? [r, r.heard] : [r]) || '\n\n'}`;
+  s += `| no knob, other seed | ${INSTRUMENTS.join(' | ')} | NLL ratio | in-key | drums on grid | new silent bars |\n|${Array(INSTRUMENTS.length + 5).fill('---').join('|')}|\n`;
+  s += `| tokens | ${INSTRUMENTS.map((i) => flipsCell(r.change[i])).join(' | ')} | ${f(r.nll_ratio)} | ${sf(r.in_key - none.in_key)} | ${sf(r.drums_on_grid - none.drums_on_grid)} | ${r.new_silences} |\n`;
+  if (r.heard) s += `| heard | ${INSTRUMENTS.map((i) => flipsCell(r.heard!.change[i])).join(' | ')} | | | | |\n`;
+  return s + '\n';
+}
+
 export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, DoseResponse>, control: Record<string, ControlEntry>, floor?: LayoutFloor): string {
   const none = rows.find((r) => r.setting === 'none');
   if (!none) return '';
@@ -79,7 +96,9 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
     const joins = Object.entries(floor.joins).map(([k, c]) => `${k}: ${k.split(' ').pop()} ${sf(c.share)} / ${sf(c.present)}`).join('; ');
     s += `The token layout's own floor for piano and guitar, which share the harmony and melody streams (the composer's music, ${floor.pieces} pieces, ${floor.sections} sections; src/smitin/eval/layout-floor.ts): one joining a section where the other plays alone changes the other's share / present rate by ${joins}; leaving, the same with the sign turned. Their cells on each other are judged against this, not zero.\n\n`;
   }
-  const groups = [...new Set(rows.filter((r) => r.setting !== 'none').map((r) => `${r.method}|${r.scale}|${r.setting}`))];
+  const resampled = rows.find((r) => r.setting === 'resampled');
+  if (resampled) s += resampledTable(resampled, none);
+  const groups = [...new Set(rows.filter((r) => r.setting !== 'none' && r.setting !== 'resampled').map((r) => `${r.method}|${r.scale}|${r.setting}`))];
   for (const g of groups) {
     const [method, scale, setting] = g.split('|');
     const rs = rows.filter((r) => r.method === method && String(r.scale) === scale && r.setting === setting);
@@ -101,24 +120,43 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
   return s;
 }
 
+function heatColour(v: number): string {
+  const t = Math.max(-1, Math.min(1, v / 0.6));
+  const r = t >= 0 ? 255 : Math.round(255 + 200 * t);
+  const b = t <= 0 ? 255 : Math.round(255 - 200 * t);
+  const g = Math.round(255 - 200 * Math.abs(t));
+  return `rgb(${r},${g},${b})`;
+}
+
+const CELL_W = 70;
+const CELL_H = 26;
+
+/** One heat-map cell: its colour from the present rate's change, bold when over the crosstalk bound, framed when it is the knob's own. */
+function changeRect(x: number, y: number, v: PresenceChange, mine: boolean, what: string): string {
+  const bad = !mine && Math.max(Math.abs(v.share), Math.abs(v.present)) > GOALS.crosstalk;
+  let s = `<rect x="${x}" y="${y}" width="${CELL_W}" height="${CELL_H}" fill="${heatColour(v.present)}" stroke="${mine ? '#000' : '#fff'}" stroke-width="${mine ? 2 : 1}"><title>${esc(`${what}: share ${sf(v.share)}, present ${sf(v.present)}`)}</title></rect>\n`;
+  s += `<text x="${x + CELL_W / 2}" y="${y + CELL_H / 2 + 4}" text-anchor="middle" font-size="11"${bad ? ' font-weight="bold"' : ''}>${sf(v.present)}</text>\n`;
+  return s;
+}
+
 /** Heat map per setting: rows are knobs (instrument and sign), columns instruments, colour the change of present rate (frame share in the tooltip). */
-export function crosstalkSvg(matrix: Record<string, Record<string, Record<string, PresenceChange>>>, own: Record<string, Record<string, PresenceChange>>, title: string): string {
+export function crosstalkSvg(
+  matrix: Record<string, Record<string, Record<string, PresenceChange>>>,
+  own: Record<string, Record<string, PresenceChange>>,
+  title: string,
+  /** Per panel, every instrument's change under another sampling seed and no knob: a last row to read the cells against. */
+  yardstick: Record<string, Record<string, PresenceChange>> = {},
+): string {
   const settings = Object.keys(matrix);
   const knobs = INSTRUMENTS.flatMap((i) => [`${i}=+1`, `${i}=-1`]);
-  const cw = 70;
-  const ch = 26;
+  const hasYardstick = settings.some((x) => yardstick[x]);
+  const cw = CELL_W;
+  const ch = CELL_H;
   const left = 90;
   const top = 70;
   const panelW = left + cw * INSTRUMENTS.length + 30;
   const width = panelW * settings.length + 20;
-  const height = top + ch * knobs.length + 70;
-  const colour = (v: number) => {
-    const t = Math.max(-1, Math.min(1, v / 0.6));
-    const r = t >= 0 ? 255 : Math.round(255 + 200 * t);
-    const b = t <= 0 ? 255 : Math.round(255 - 200 * t);
-    const g = Math.round(255 - 200 * Math.abs(t));
-    return `rgb(${r},${g},${b})`;
-  };
+  const height = top + ch * (knobs.length + (hasYardstick ? 1.5 : 0)) + (hasYardstick ? 86 : 70);
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>\n`;
   settings.forEach((setting, si) => {
     const ox = 10 + si * panelW;
@@ -135,12 +173,17 @@ export function crosstalkSvg(matrix: Record<string, Record<string, Record<string
           svg += `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="#f4f4f4" stroke="#fff"/>\n`;
           return;
         }
-        const bad = !mine && Math.max(Math.abs(v.share), Math.abs(v.present)) > GOALS.crosstalk;
-        svg += `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="${colour(v.present)}" stroke="${mine ? '#000' : '#fff'}" stroke-width="${mine ? 2 : 1}"><title>${esc(`${knob} on ${inst}: share ${sf(v.share)}, present ${sf(v.present)}`)}</title></rect>\n`;
-        svg += `<text x="${x + cw / 2}" y="${y + ch / 2 + 4}" text-anchor="middle" font-size="11"${bad ? ' font-weight="bold"' : ''}>${sf(v.present)}</text>\n`;
+        svg += changeRect(x, y, v, mine, `${knob} on ${inst}`);
       });
     });
+    const again = yardstick[setting];
+    if (again) {
+      const y = top + (knobs.length + 0.5) * ch;
+      svg += `<text x="${ox + left - 6}" y="${y + ch / 2 + 4}" text-anchor="end" font-style="italic">other seed</text>\n`;
+      INSTRUMENTS.forEach((inst, c) => (svg += changeRect(ox + left + c * cw, y, again[inst], false, `another sampling seed, no knob, on ${inst}`)));
+    }
   });
+  if (hasYardstick) svg += `<text x="${width / 2}" y="${height - 46}" text-anchor="middle" font-size="11" fill="#444">other seed: the same prompts with other sampling seeds and no knob, measured the same way (what a cell shows with no knob at all)</text>\n`;
   svg += `<text x="${width / 2}" y="${height - 30}" text-anchor="middle" font-size="11" fill="#444">cell: change of the column instrument's present rate against the unsteered twins (red up, blue down); framed: the knob's own instrument;</text>\n`;
   svg += `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" font-size="11" fill="#444">bold: misses the crosstalk goal (|change| of share or present rate &gt; ${GOALS.crosstalk}); hover for the change of share (of frames; heard: of half-bar windows)</text>\n`;
   return svg + '</svg>\n';

@@ -12,7 +12,7 @@ import { bestKey, drumsOnGrid } from '../../model/tinyband/quality.js';
 import type { MusicgenModel } from '../../model/musicgen/index.js';
 import type { ProbeSet } from '../probe-set.js';
 import { DEFAULT_STEERING, Steerer, type SteeringSettings } from '../steerer.js';
-import { KNOB_FRAMES, knobItems, knobRuns, KNOB_SETTINGS, MEASURED_FROM, measured, TURN_RUN, type KnobItem, type KnobSetting } from './knobs.js';
+import { KNOB_FRAMES, knobItems, knobRuns, KNOB_SETTINGS, MEASURED_FROM, measured, resampledItems, TURN_RUN, type KnobItem, type KnobSetting } from './knobs.js';
 import { continuationNll } from './nll.js';
 import { changeOfShares, crosstalkOf, finiteMean, instrumentShares, interpolateAt, newSilences, presenceOfShares, spearman, worstCell, type InstrumentValues, type PresenceChange } from './presence.js';
 import { heardShares } from './heard.js';
@@ -110,7 +110,8 @@ export interface KnobPresence {
 }
 
 export interface LiveRow extends KnobPresence {
-  setting: KnobSetting | 'none';
+  /** `none`: the unsteered twins; `resampled`: the same prompts with other sampling seeds and no knob (what any changed sampling path does to a cell). */
+  setting: KnobSetting | 'none' | 'resampled';
   method: string;
   feature: string;
   strength: number;
@@ -149,10 +150,10 @@ export function isHeardCondition(c: LiveCondition): boolean {
   return c.method.method === PRODUCT_METHOD && (c.method.scale ?? 1) === 1 && !c.method.random && Math.abs(c.strength) === 1;
 }
 
-/** Steps of a live eval's progress: every item of every condition and the twins, and each render when `heard`. */
+/** Steps of a live eval's progress: every item of every condition, the twins and the resampled twins, and each render when `heard`. */
 export function liveProgressTotal(conditions: readonly LiveCondition[], n: number, heard: boolean): number {
   const rendered = heard ? conditions.filter(isHeardCondition).length : 0;
-  return n * (conditions.length + 1) + (rendered ? n * (rendered + 1) : 0);
+  return n * (conditions.length + 2) + (rendered ? n * (rendered + 2) : 0);
 }
 
 /** A knob's presence from the steered items' and their twins' per-item shares (INSTRUMENTS order). */
@@ -174,10 +175,11 @@ export function knobPresence(steered: readonly number[][], none: readonly number
   };
 }
 
-/** The unsteered twins' row of presence: their shares, no change. */
-function twinsPresence(none: readonly number[][]): KnobPresence {
-  const p = presenceOfShares(none);
-  return { share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: p.share, presents: p.present, change: changeOfShares(none, none), crosstalk_max: 0 };
+/** A row of presence with no knob: `items`' shares and every instrument's change against the twins (none: the twins themselves). */
+function unsteeredPresence(items: readonly number[][], none: readonly number[][] = items): KnobPresence {
+  const p = presenceOfShares(items);
+  const change = changeOfShares(items, none);
+  return { share: NaN, present: NaN, success_absent: NaN, share_drop: NaN, shares: p.share, presents: p.present, change, crosstalk_max: worstCell(change) };
 }
 
 export function conditionLabel(c: LiveCondition): string {
@@ -204,8 +206,21 @@ export async function runLiveEval(options: LiveEvalOptions): Promise<LiveRow[]> 
   const quality = await qualityOf(model, items, none);
   const noneShares = none.map((t) => instrumentShares(measured(t)));
   const noneHeard = heard ? listen(none, 'none') : [];
+  const unknobbed = { feature: '-', strength: 0, alpha: 0, scale: 0, n, applied: 0 };
+  const again = await knobRuns({ model, items: resampledItems(items), sampling, setting: 'start', onItem: progress('resampled') });
+  const againQuality = await qualityOf(model, items, again);
   const rows: LiveRow[] = [
-    { setting: 'none', method: 'none', feature: '-', strength: 0, alpha: 0, scale: 0, n, ...twinsPresence(noneShares), ...quality, nll_ratio: 1, new_silences: 0, new_silences_removed_alone: 0, applied: 0, ...(heard ? { heard: twinsPresence(noneHeard) } : {}) },
+    { setting: 'none', method: 'none', ...unknobbed, ...unsteeredPresence(noneShares), ...quality, nll_ratio: 1, new_silences: 0, new_silences_removed_alone: 0, ...(heard ? { heard: unsteeredPresence(noneHeard) } : {}) },
+    {
+      setting: 'resampled',
+      method: 'resampled',
+      ...unknobbed,
+      ...unsteeredPresence(again.map((t) => instrumentShares(measured(t))), noneShares),
+      ...againQuality,
+      nll_ratio: againQuality.nll / quality.nll,
+      ...silences(newSilences(again, none)),
+      ...(heard ? { heard: unsteeredPresence(listen(again, 'resampled'), noneHeard) } : {}),
+    },
   ];
   for (const c of conditions) {
     const fi = probes.features.findIndex((f) => f.name === c.feature);

@@ -23,6 +23,8 @@ export interface PresenceChange {
    * play, so a cell of 100 items moves by about this much with no knob at all.
    */
   se?: { share: number; present: number };
+  /** Items by the twin's presence, and how many of them the change flipped: gained of those lacking it, lost of those having it. */
+  flips?: { gained: number; lacking: number; lost: number; having: number };
 }
 
 /** Per instrument: its frame share in the tokens. */
@@ -71,7 +73,17 @@ export function changeOfShares(sa: readonly number[][], sb: readonly number[][])
         share: pairedSe(sa.map((s, j) => s[i] - sb[j][i])),
         present: pairedSe(sa.map((s, j) => on(s[i]) - on(sb[j][i]))),
       };
-      return [inst, { share: a.share[inst] - b.share[inst], present: a.present[inst] - b.present[inst], se }];
+      const flips = { gained: 0, lacking: 0, lost: 0, having: 0 };
+      sa.forEach((s, j) => {
+        if (on(sb[j][i])) {
+          flips.having++;
+          flips.lost += 1 - on(s[i]);
+        } else {
+          flips.lacking++;
+          flips.gained += on(s[i]);
+        }
+      });
+      return [inst, { share: a.share[inst] - b.share[inst], present: a.present[inst] - b.present[inst], se, flips }];
     }),
   );
 }
