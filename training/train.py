@@ -41,6 +41,8 @@ def parse_args():
     p.add_argument("--pieces", type=int, default=4000)
     p.add_argument("--val-pieces", type=int, default=200)
     p.add_argument("--bars", type=int, default=32)
+    p.add_argument("--short-sections", type=float, default=0.0,
+                   help="chance of a 2-bar section in the data (0: the shipped model's data; instruments then also come and go every 2 bars)")
     p.add_argument("--window", type=int, default=256, help="context in frames (16ths)")
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch", type=int, default=16)
@@ -96,9 +98,9 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
 
-    tb_data.make_dataset(REPO, args.data, args.pieces, args.seed, args.bars)
+    tb_data.make_dataset(REPO, args.data, args.pieces, args.seed, args.bars, args.short_sections)
     val_dir = args.data + "-val"
-    tb_data.make_dataset(REPO, val_dir, args.val_pieces, args.seed + 1000, args.bars)
+    tb_data.make_dataset(REPO, val_dir, args.val_pieces, args.seed + 1000, args.bars, args.short_sections)
     train_set, val_set = tb_data.load(args.data), tb_data.load(val_dir)
     vocab = train_set.header["vocab"]
 

@@ -64,12 +64,23 @@ print(json.dumps({'labels_mean': a['labels'].mean(axis=(0, 1)).tolist(), 'first'
     expect(r.stdout).toMatch(/^wrote 3 pieces/);
   });
 
+  it('writes the 2-bar-section variant when asked, and says so in the header', () => {
+    const out = tempDir();
+    const r = smitin(['dataset', '--pieces', '12', '--seed', '5', '--bars', '16', '--short-sections', '0.5', '--out', out, '--quiet']);
+    expect(r.status).toBe(0);
+    const header = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8'));
+    expect(header.shortSections).toBe(0.5);
+    expect(header.items.flatMap((it: { sections: { bars: number }[] }) => it.sections).some((s: { bars: number }) => s.bars === 2)).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'dataset.json'), 'utf8')).shortSections).toBe(0);
+  });
+
   it('rejects bad arguments with exit code 2 and leaves nothing behind', () => {
     const empty = tempDir();
     for (const args of [
       ['--pieces', '0'],
       ['--bars', '10'],
       ['--seed', '-1'],
+      ['--short-sections', '1.5'],
     ]) {
       const r = smitin(['dataset', '--out', empty, '--quiet', ...args]);
       expect(r.status, args.join(' ')).toBe(2);

@@ -5,6 +5,7 @@ import {
   arrangementChanges,
   bassOnChordTones,
   compose,
+  DEFAULT_ARRANGEMENT,
   entryBaseline,
   melodyInKey,
   ratio,
@@ -94,6 +95,25 @@ describe('composer', () => {
           if (s.playing[inst]) expect(heard, `${inst} in piece ${p.seed} bar ${s.startBar}`).toBeGreaterThan(0);
           else expect(heard).toBe(0);
           expect(p.labels[i][from]).toBe(s.playing[inst] ? 1 : 0);
+        }
+      });
+    }
+  });
+
+  it('cuts 2-bar sections only when asked, and then an instrument can come or go every 2 bars with what sounds following the labels', () => {
+    expect(pieces.flatMap((p) => p.sections).some((s) => s.bars === 2)).toBe(false);
+    const arrangement = { ...DEFAULT_ARRANGEMENT, shortSectionProbability: 0.3 };
+    const short = Array.from({ length: 60 }, (_, seed) => compose({ seed, arrangement }));
+    const sections = short.flatMap((p) => p.sections);
+    expect(sections.filter((s) => s.bars === 2).length / sections.length).toBeGreaterThan(0.2);
+    for (const p of short) {
+      expect(p.sections.reduce((bars, s) => bars + s.bars, 0)).toBe(p.bars);
+      const sounding = soundingInstruments(p.tokens);
+      INSTRUMENTS.forEach((inst, i) => {
+        for (const s of p.sections.filter((x) => x.bars === 2)) {
+          const from = s.startBar * FRAMES_PER_BAR;
+          const heard = sounding[i].slice(from, from + 2 * FRAMES_PER_BAR).reduce((a, x) => a + x, 0);
+          expect(heard > 0, `${inst} in piece ${p.seed} bar ${s.startBar}`).toBe(s.playing[inst]);
         }
       });
     }

@@ -22,14 +22,14 @@ class Dataset:
     labels: np.ndarray  # [pieces, frames, 4] uint8
 
 
-def make_dataset(repo: str, out: str, pieces: int, seed: int, bars: int) -> None:
+def make_dataset(repo: str, out: str, pieces: int, seed: int, bars: int, short_sections: float = 0.0) -> None:
     """Runs the TypeScript composer (one definition of the music for runtime and training)."""
     if os.path.exists(os.path.join(out, "dataset.json")):
         h = json.load(open(os.path.join(out, "dataset.json")))
-        if (h["pieces"], h["seed"], h["bars"]) == (pieces, seed, bars):
+        if (h["pieces"], h["seed"], h["bars"], h.get("shortSections", 0)) == (pieces, seed, bars, short_sections):
             return
     cmd = ["node", os.path.join(repo, "bin", "smitin.js"), "dataset", "--pieces", str(pieces), "--seed", str(seed),
-           "--bars", str(bars), "--out", out]
+           "--bars", str(bars), "--short-sections", str(short_sections), "--out", out]
     subprocess.run(cmd, check=True)
 
 

@@ -12,6 +12,7 @@ interface DatasetCliOptions {
   pieces: number;
   seed: number;
   bars: number;
+  shortSections: number;
   out: string;
   quiet?: boolean;
 }
@@ -23,6 +24,7 @@ export function datasetCommand(): Command {
     .option('--pieces <n>', 'number of pieces (1..1000000)', numberIn('pieces', 1, 1_000_000, { integer: true }), 1000)
     .option('--seed <n>', 'random seed', numberIn('seed', 0, 2 ** 32 - 1, { integer: true }), 1)
     .option('--bars <n>', 'bars per piece, a multiple of 4 (8..256)', numberIn('bars', 8, 256, { integer: true }), 32)
+    .option('--short-sections <p>', "chance of a 2-bar section, so instruments come and go every 2 bars too (0..1; 0: the shipped model's data)", numberIn('short-sections', 0, 1), 0)
     .option('--quiet', 'no progress bar')
     .action((opts: DatasetCliOptions) => {
       if (opts.bars % 4 !== 0) throw new UsageError(`--bars must be a multiple of 4 (sections are 4 or 8 bars), got: ${opts.bars}`);
@@ -37,7 +39,7 @@ export function datasetCommand(): Command {
       const bar = opts.quiet ? null : progressBar('composing {bar} {value}/{total} pieces {eta_formatted} left', 50);
       try {
         bar?.start(opts.pieces, 0);
-        const data = buildDataset({ pieces: opts.pieces, seed: opts.seed, bars: opts.bars, onPiece: (n) => bar?.update(n) });
+        const data = buildDataset({ pieces: opts.pieces, seed: opts.seed, bars: opts.bars, shortSections: opts.shortSections, onPiece: (n) => bar?.update(n) });
         bar?.stop();
         pending.forEach((file, i) => file.write(i < 3 ? data.files[names[i]] : Buffer.from(JSON.stringify(data.header, null, 1))));
         // The header goes in last: a dataset.json means the arrays beside it are complete.

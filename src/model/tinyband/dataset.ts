@@ -8,7 +8,7 @@
  */
 import { FRAMES_PER_BAR } from '../../constants.js';
 import { Rng } from '../../util/rng.js';
-import { compose, entryBaseline, ratio } from './composer/index.js';
+import { compose, DEFAULT_ARRANGEMENT, entryBaseline, ratio } from './composer/index.js';
 import type { Piece } from './composer/index.js';
 import {
   CHORD_QUALITIES,
@@ -37,6 +37,8 @@ export interface DatasetHeader {
   seed: number;
   pieces: number;
   bars: number;
+  /** The arrangement's chance of a 2-bar section. */
+  shortSections: number;
   frames: number;
   arrays: { tokens: ArraySpec; labels: ArraySpec; chords: ArraySpec };
   vocab: {
@@ -69,10 +71,13 @@ export interface DatasetOptions {
   pieces: number;
   seed: number;
   bars: number;
+  /** The arrangement's chance of a 2-bar section (0: the shipped data). */
+  shortSections?: number;
   onPiece?: (done: number) => void;
 }
 
-export function buildDataset({ pieces, seed, bars, onPiece }: DatasetOptions): Dataset {
+export function buildDataset({ pieces, seed, bars, shortSections = 0, onPiece }: DatasetOptions): Dataset {
+  const arrangement = { ...DEFAULT_ARRANGEMENT, shortSectionProbability: shortSections };
   const frames = bars * FRAMES_PER_BAR;
   const tokens = new Uint16Array(pieces * frames * NUM_CODEBOOKS);
   const labels = new Uint8Array(pieces * frames * INSTRUMENTS.length);
@@ -81,7 +86,7 @@ export function buildDataset({ pieces, seed, bars, onPiece }: DatasetOptions): D
   const items: DatasetHeader['items'] = [];
   const arrangements: Pick<Piece, 'sections' | 'bars'>[] = [];
   for (let i = 0; i < pieces; i++) {
-    const piece = compose({ seed: seeds.nextUint32(), bars });
+    const piece = compose({ seed: seeds.nextUint32(), bars, arrangement });
     if (piece.frames !== frames) throw new Error(`composer returned ${piece.frames} frames for ${bars} bars; use a multiple of 4 bars`);
     for (let t = 0; t < frames; t++) {
       const row = (i * frames + t) * NUM_CODEBOOKS;
@@ -105,6 +110,7 @@ export function buildDataset({ pieces, seed, bars, onPiece }: DatasetOptions): D
     seed,
     pieces,
     bars,
+    shortSections,
     frames,
     arrays: {
       tokens: { file: 'tokens.u16', dtype: '<u2', shape: [pieces, frames, NUM_CODEBOOKS] },

@@ -1,6 +1,6 @@
 /**
- * Arrangement: a piece is cut into sections of 4 or 8 bars and each
- * instrument enters or leaves at section boundaries. The entry probability
+ * Arrangement: a piece is cut into sections of 4 or 8 bars (2 as an option)
+ * and each instrument enters or leaves at section boundaries. The entry probability
  * sets the unsteered baseline that SMITIN is compared against ("how often
  * does an absent instrument come in anyway"), so it is tuned to keep that
  * baseline moderate: see entryBaseline() in stats.ts.
@@ -19,6 +19,13 @@ export interface ArrangementOptions {
   leaveProbability: number;
   /** Chance a section is 8 bars rather than 4. */
   longSectionProbability: number;
+  /**
+   * Chance a section is 2 bars (drawn before the 8-bar chance): instruments
+   * then come and go every 2 bars as well. Off in the shipped data; a
+   * training variant for issue 11 (can a knob take an instrument out
+   * mid-section when the model has heard that happen).
+   */
+  shortSectionProbability: number;
 }
 
 export const DEFAULT_ARRANGEMENT: ArrangementOptions = {
@@ -26,6 +33,7 @@ export const DEFAULT_ARRANGEMENT: ArrangementOptions = {
   enterProbability: 0.3,
   leaveProbability: 0.25,
   longSectionProbability: 0.5,
+  shortSectionProbability: 0,
 };
 
 function sectionLengths(bars: number, rng: Rng, opts: ArrangementOptions): number[] {
@@ -34,7 +42,9 @@ function sectionLengths(bars: number, rng: Rng, opts: ArrangementOptions): numbe
   while (left > 0) {
     // The first section never takes the whole piece: every piece needs a boundary.
     const canBeLong = left >= 8 && (lengths.length > 0 || left > 8);
-    const len = Math.min(left, canBeLong && rng.chance(opts.longSectionProbability) ? 8 : 4);
+    // drawn only when asked, so the shipped data's random stream is unchanged
+    const short = opts.shortSectionProbability > 0 && rng.chance(opts.shortSectionProbability);
+    const len = short ? 2 : Math.min(left, canBeLong && rng.chance(opts.longSectionProbability) ? 8 : 4);
     lengths.push(len);
     left -= len;
   }
