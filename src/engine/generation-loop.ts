@@ -325,6 +325,12 @@ export class GenerationLoop {
     const position = this.ring.written();
     const replay = loop ? { of: loop.first + at, seam: at === 0 } : undefined;
     const block = await this.renderer.push(frame, replay);
+    // A stop that came while this frame was made cut it off: made but never heard, like the park's frames. Written,
+    // it would reach a play that follows and run out while the worker parks (an underrun, under a transport flood).
+    if (!this.playing) {
+      this.framesOut++;
+      return;
+    }
     const wrote = this.ring.writePairs(block.pairs ?? [block]);
     if (wrote < block.left.length) this.post({ type: 'issue', message: `ring full: dropped ${block.left.length - wrote} samples (the ring is smaller than target + one frame)` });
     if (this.settings.reportTokens) this.post({ type: 'tokens', frame, position, index: this.framesOut, dice: replay?.of ?? this.framesOut, tempo: this.tempo });

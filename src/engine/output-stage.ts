@@ -36,6 +36,8 @@ export class OutputStage {
   private sounding = false;
   private playing = true;
   private fadeOutPending = false;
+  /** A stop no pull has honoured yet: a play that follows it within one block must not resume the stale audio queued before it. */
+  private stopPending = false;
   private readonly fadeFrames: number;
   private readonly marks: { stamp: number; position: number }[] = [];
   private readonly grid: { beats: number; position: number }[] = [];
@@ -71,13 +73,18 @@ export class OutputStage {
   setPlaying(on: boolean): void {
     if (this.playing && !on && this.sounding) this.fadeOutPending = true;
     this.playing = on;
-    if (!on) this.cue = null;
+    if (!on) {
+      this.cue = null;
+      this.stopPending = true;
+    }
   }
 
   /** Plays from the worker's next cue mark on, handing its first sample out at `at` (performance.now() ms). */
   cueAt(at: number): void {
     if (this.playing && this.sounding) this.fadeOutPending = true;
     this.playing = true;
+    // the cue drops what was queued before its mark itself
+    this.stopPending = false;
     this.cue = { at, position: null };
   }
 
@@ -129,7 +136,10 @@ export class OutputStage {
     if (this.buffer.length !== frames * this.ring.channels) this.buffer = new Float32Array(frames * this.ring.channels);
     const out = this.buffer;
     out.fill(0);
-    if (!this.playing) {
+    // A stop and a play within one block (a controller's flood, a double tap) is still a stop: the worker parks
+    // and starts from a fresh bar, so the audio queued before it would play on into an underrun.
+    if (!this.playing || this.stopPending) {
+      this.stopPending = false;
       this.fadeOutQueued(out, frames);
       this.ring.clear();
       // what was queued is dropped, never heard: the position stays where the music stopped

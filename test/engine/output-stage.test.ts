@@ -83,6 +83,29 @@ describe('OutputStage', () => {
     expect(out.pull(512)[2 * 400]).toBe(0.25);
   });
 
+  it('a stop and a play before the next pull is still a stop: the queued audio is dropped, not played on into an underrun', () => {
+    const ring = StereoRing.allocate(8192);
+    const out = new OutputStage(ring, RATE);
+    fill(ring, 3000);
+    out.pull(512);
+    // a flood of transport messages: both land between two pulls, while the worker parks for a fresh bar
+    out.setPlaying(false);
+    out.setPlaying(true);
+    const stopped = out.pull(512);
+    expect(maxStep(stopped)).toBeLessThan(0.01);
+    expect(Array.from(stopped.subarray(2 * 240))).toEqual(new Array(2 * (512 - 240)).fill(0));
+    expect(ring.available()).toBe(0);
+    // the parked worker writes nothing for a while: silence, not an underrun
+    for (let i = 0; i < 10; i++) out.pull(512);
+    expect(out.underruns).toBe(0);
+    // its fresh bar fades in
+    fill(ring, 2000);
+    const back = out.pull(512);
+    expect(back[0]).toBe(0);
+    expect(back[2 * 300]).toBe(0.5);
+    expect(maxStep(back)).toBeLessThan(0.01);
+  });
+
   it('measures control latency when the marked sample is handed out', async () => {
     const ring = StereoRing.allocate(48000);
     const out = new OutputStage(ring, RATE);

@@ -108,6 +108,22 @@ describe('the generation loop on a scripted token source', () => {
     expect(mismatches).toBe(0);
   });
 
+  it('a stop that comes while a frame is made: the frame is never written, so a play that follows cannot hear it run out while the loop parks', async () => {
+    const { source, ring, loop, messages } = scriptedLoop(4);
+    for (let f = 0; f < 3; f++) await loop.produceFrame();
+    const written = ring.written();
+    const next = source.next.bind(source);
+    source.next = async (beforeStep) => {
+      loop.handle({ type: 'stop' });
+      return next(beforeStep);
+    };
+    const posted = messages.length;
+    await loop.produceFrame();
+    expect(source.played).toHaveLength(4);
+    expect(ring.written()).toBe(written);
+    expect(messages.slice(posted).filter((m) => m.type === 'grid' || m.type === 'tokens')).toEqual([]);
+  });
+
   it('hands knob, temperature and guidance changes to the source, and a prompt re-primes it on the next bar line with the bars played', async () => {
     const { tokens, source, controls, loop } = scriptedLoop(4);
     for (let f = 0; f < 20; f++) await loop.produceFrame();
