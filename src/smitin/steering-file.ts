@@ -11,12 +11,14 @@
  *     "hold": 1.5, "holdMargin": 0.1, "holdLayers": [0],
  *     "removalGains": { "piano": 1.33 },
  *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } },
- *     "gainFloors": { "piano": { "down": 0.3 } } }
+ *     "gainFloors": { "piano": { "down": 0.3 } },
+ *     "orthogonalize": "head", "orthogonalTo": ["piano", "guitar"] }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
+import { ORTHOGONALIZE } from './orthogonalize.js';
 import { HEAD_FIELDS, readProbeSet, VECTOR_FIELDS, type ProbeSet } from './probe-set.js';
 import type { SteeringSettings } from './steerer.js';
 
@@ -41,6 +43,12 @@ const SteeringFileSchema = z.strictObject({
   removalGains: z.record(name, z.number().gt(0, 'expected a gain > 0').max(10, 'expected a gain <= 10')).optional(),
   companions: z.record(name, z.strictObject({ up: pushes.optional(), down: pushes.optional() })).optional(),
   gainFloors: z.record(name, z.strictObject({ up: floor.optional(), down: floor.optional() })).optional(),
+  orthogonalize: z.enum(ORTHOGONALIZE, `expected one of ${ORTHOGONALIZE.join(', ')}`).optional(),
+  /** Required with orthogonalize: the pushes were measured against these directions, and a knob added later must not change them. */
+  orthogonalTo: z.array(name).min(1, 'expected at least one feature').optional(),
+}).refine((s) => (s.orthogonalize ?? 'none') === 'none' || s.orthogonalTo !== undefined, {
+  path: ['orthogonalTo'],
+  message: 'expected the features the pushes are made orthogonal to, with orthogonalize',
 });
 export type SteeringFile = z.infer<typeof SteeringFileSchema>;
 
@@ -67,7 +75,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   const s = parsed.data;
   const features = probes.features.map((f) => f.name);
   const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
-  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames])];
+  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames, ...(s.orthogonalTo ?? [])])];
   const own = resolve(dirname(file), s.probes);
   if (own !== resolve(probesFile)) {
     // another file: a user's set made from this one with a knob added (probes train --concept) keeps the choices, as
@@ -92,6 +100,8 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.removalGains) out.removalGains = s.removalGains;
   if (s.companions) out.companions = s.companions;
   if (s.gainFloors) out.gainFloors = s.gainFloors;
+  if (s.orthogonalize) out.orthogonalize = s.orthogonalize;
+  if (s.orthogonalTo) out.orthogonalTo = s.orthogonalTo;
   return out;
 }
 

@@ -37,6 +37,9 @@ describe("a model's steering.json", () => {
     const dir = folder(valid);
     expect(modelSteering(dir, join(dir, 'probes.safetensors'), probes)).toEqual({ layers: { drums: [1, 2] }, alphas: { drums: 40 }, hold: 1.5 });
     expect(modelSteering(mkdtempSync(join(tmpdir(), 'smitin-none-')), PROBES, probes)).toEqual({});
+    // pushes made orthogonal to named features' directions (issue 11: piano and guitar share a component)
+    const orth = folder({ ...valid, orthogonalize: 'head', orthogonalTo: ['piano', 'guitar'] });
+    expect(modelSteering(orth, join(orth, 'probes.safetensors'), probes)).toMatchObject({ orthogonalize: 'head', orthogonalTo: ['piano', 'guitar'] });
   });
 
   it('a bad file is refused, naming the file and the field', () => {
@@ -58,6 +61,9 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, holdAlphas: { tuba: 40 } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, holdAlphas: { drums: -1 } })).toThrow(/steering\.json: holdAlphas\.drums: expected alpha >= 0/);
     expect(bad({ ...valid, gainFloors: { drums: { up: 2 } } })).toThrow(/steering\.json: gainFloors\.drums\.up: expected a gain floor <= 1/);
+    expect(bad({ ...valid, orthogonalize: 'diagonal', orthogonalTo: ['piano'] })).toThrow(/steering\.json: orthogonalize: expected one of none, head, layer/);
+    expect(bad({ ...valid, orthogonalize: 'head' })).toThrow(/steering\.json: orthogonalTo: expected the features the pushes are made orthogonal to/);
+    expect(bad({ ...valid, orthogonalize: 'head', orthogonalTo: ['tuba'] })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, gainFloors: { tuba: { up: 0.3 } } })).toThrow(/steering\.json: no probes for tuba/);
   });
 
