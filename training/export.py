@@ -50,7 +50,8 @@ def parse_args():
     p.add_argument("--fixture", help="folder for the vitest fixture")
     p.add_argument("--top-k", type=int, default=16)
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--guidance", type=float, default=3.0)
+    p.add_argument("--guidance", type=float, default=1.5,
+                   help="generation_config guidance_scale (1.5: the shipped tinyband, see its model card)")
     p.add_argument("--max-positions", type=int, default=512,
                    help="rows of the sinusoidal position table to keep (>= max_length); the rest is 1.2 MB of unused weights")
     return p.parse_args()

@@ -44,7 +44,7 @@ def parse_args():
     p.add_argument("--short-sections", type=float, default=0.0,
                    help="chance of a 2-bar section in the data (0: the shipped model's data; instruments then also come and go every 2 bars)")
     p.add_argument("--window", type=int, default=256, help="context in frames (16ths)")
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=100)

@@ -75,21 +75,18 @@ export interface SteeringSettings {
   shiftPrompt: boolean;
   direction: DirectionKind;
   /**
-   * Research setting (issue 11): push each feature along its direction
-   * projected off the span of the other features' directions
-   * (orthogonalize.ts), per head or per layer; `none` pushes the probes'
-   * directions as they are. The projected direction is the feature's push in
-   * every role: its knob, its companion pushes and its hold.
-   * On tinyband it did not make the knobs more selective (smitin eval's live
-   * setting, seed 3, 100 prompts, the 8 knobs at +-1 from the start and
-   * turned): the worst other-instrument cell averaged 0.068 with none, 0.083
-   * per head and 0.101 per layer. The instruments' directions are already
-   * near orthogonal (the push keeps a cosine of 0.84-0.96 to its own per
-   * head, 0.93-1.00 per layer) and piano and guitar trade notes in their
-   * shared streams whatever the direction: without companions the hand-over
-   * stayed at 0.21-0.32 with either mode; with them, orthogonal removal of
-   * one let the other in by about 0.1 more (piano=-1, guitar's share +0.02
-   * -> +0.18 per layer; seed 5 +0.08 -> +0.21).
+   * Issue 11: push each feature along its direction projected off the span
+   * of the other features' directions (orthogonalize.ts), per head or per
+   * layer; `none` pushes the probes' directions as they are. The projected
+   * direction is the feature's push in every role: its knob, its companion
+   * pushes and its hold.
+   * On the 1500-step tinyband it did not make the knobs more selective (the
+   * worst other-instrument cell averaged 0.068 with none, 0.083 per head,
+   * 0.101 per layer; smitin eval's live setting, seed 3): its instruments'
+   * directions were already near orthogonal. On the 3000-step one, piano's
+   * and guitar's share a component (cosine 0.56 at layer 2), and making
+   * those two orthogonal per head took piano's add success from 0.69 to 0.90
+   * (seed 1); its steering.json does that (docs/eval.md).
    */
   orthogonalize: Orthogonalize;
   /** The features whose directions the pushes are made orthogonal to (a feature never to itself); empty: every other feature of the probe set. */
