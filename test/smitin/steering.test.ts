@@ -12,6 +12,7 @@ import { loadSteerableModel } from '../../src/smitin/prepare.js';
 import { readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../../src/smitin/steerer.js';
 import { featureAmount, featurePresent } from '../../src/smitin/tinyband-features.js';
+import { additionMethods, FULL_SWEEP } from '../../src/smitin/eval/runner.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
 
 const PROBES = join(SHIPPED_MODEL, 'probes.safetensors');
@@ -101,6 +102,17 @@ describe.skipIf(!ready)('SMITIN steering on tinyband', () => {
       const expected = t.run > 0 && t.run % 5 === 0 ? 5 : 0;
       expect(t.applied[i]).toBe(expected);
     }
+  });
+
+  it("the eval's smitin+prompt ablation shifts the prompt run, and smitin does not", async () => {
+    const spec = (method: string) => additionMethods(FULL_SWEEP).find((m) => m.method === method)!;
+    const promptRun = async (method: string) => {
+      const [r] = await continueAll(drumPrompts(false).slice(0, 1), { strength: 1, settings: { ...spec(method).settings, alpha: spec(method).alpha } });
+      const i = r.steerer!.features.indexOf('drums');
+      return r.steerer!.trace[0].applied[i];
+    };
+    expect(await promptRun('smitin+prompt')).toBeGreaterThan(0);
+    expect(await promptRun('smitin')).toBe(0);
   });
 
   it("a knob's companions push their features with it, per sign, and removal pushes with its gain", async () => {

@@ -82,7 +82,8 @@ export function additionMethods(sweep: Sweep, product?: Partial<SteeringSettings
     const base = { weighting: SOFT, monitor: 'same' } as const;
     const ablations: [string, Partial<SteeringSettings>][] = [
       ['smitin+layer0', { fromLayer: 0 }],
-      ['smitin+prompt', { shiftPrompt: true }],
+      // the prompt run comes before the first bar's warmup, which would hold its shift back
+      ['smitin+prompt', { shiftPrompt: true, pushAfterWarmup: false }],
       ['smitin-clean', { monitor: 'clean' }],
       ['smitin-both', { halves: 'both' }],
       ['smitin-paper-tau', { thresholdOffset: 0 }],
