@@ -69,6 +69,8 @@ export type LoopMessage =
   | { type: 'issue'; message: string }
   /** A cued play's music starts at ring position `position`, song position `beats`: what was queued before is stale. */
   | { type: 'cue'; beats: number; position: number }
+  /** A play after a stop: the music made after it starts at ring position `position`; a frame written as the stop came is stale. */
+  | { type: 'resume'; position: number }
   /** Audio from ring position `position` on is `beats` beats into the music (on every 16th-note line): the output keeps the heard position. */
   | { type: 'grid'; beats: number; position: number }
   /** A frame's tokens, the ring position its audio starts at, its index (frames made so far), the synth's index for its humanising (a loop's frames keep their own) and the tempo it plays at (with reportTokens). */
@@ -185,6 +187,9 @@ export class GenerationLoop {
         this.renderer.setTempo(cmd.bpm);
         break;
       case 'play':
+        // nothing is written while stopped (a frame a stop cut off is dropped), so the ring's end is where the
+        // music made after this play begins; the output, told to play, waits for this mark
+        if (!this.playing && !cmd.cue) this.post({ type: 'resume', position: this.ring.written() });
         this.playing = true;
         if (cmd.cue) this.pendingCue = cmd.cue.beats;
         break;

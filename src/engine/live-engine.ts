@@ -224,6 +224,9 @@ export class LiveEngine {
         case 'cue':
           this.output.cueMark(m.position);
           break;
+        case 'resume':
+          this.output.resumeMark(m.position);
+          break;
         case 'issue':
           this.issues.next(m.message);
           break;

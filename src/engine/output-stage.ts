@@ -16,6 +16,12 @@
  * becomes the heard position when the output takes that sample; listeners
  * (the sync follower, src/sync/) learn when each line was handed out.
  *
+ * A play after a stop waits for the worker's mark of where the music made
+ * after it begins and drops what was queued before it: a frame the worker
+ * wrote just as the stop came would otherwise play and run dry while the
+ * worker parks for a fresh bar. If no mark comes (a worker that never
+ * stopped), it plays on after RESUME_WAIT_MS.
+ *
  * A cue (a start on a DAW's grid) fades out what sounds, waits for the
  * worker's mark of where the cued music starts, drops everything before it,
  * and hands that sample out at the cue's time: early, it pads with silence;
@@ -25,6 +31,8 @@ import { nowMs } from './control-block.js';
 import type { StereoRing } from './ring.js';
 
 const STAMP_MOD = 2 ** 31;
+/** How long a play after a stop waits for the worker's resume mark before it plays what the ring holds. */
+export const RESUME_WAIT_MS = 250;
 
 export class OutputStage {
   underruns = 0;
@@ -51,6 +59,8 @@ export class OutputStage {
   private readonly gridTaps: ((beats: number, at: number) => void)[] = [];
   /** A start on a DAW's grid: hand out ring position `position` (null: until the worker marks it) at `at`. */
   private cue: { at: number; position: number | null } | null = null;
+  /** A play after a stop (at `since`, performance.now() ms): play from ring position `position` on (null: until the worker marks it). */
+  private resume: { since: number; position: number | null } | null = null;
 
   constructor(
     private readonly ring: StereoRing,
@@ -72,9 +82,11 @@ export class OutputStage {
 
   setPlaying(on: boolean): void {
     if (this.playing && !on && this.sounding) this.fadeOutPending = true;
+    if (on && !this.playing) this.resume = { since: performance.now(), position: null };
     this.playing = on;
     if (!on) {
       this.cue = null;
+      this.resume = null;
       this.stopPending = true;
     }
   }
@@ -85,7 +97,13 @@ export class OutputStage {
     this.playing = true;
     // the cue drops what was queued before its mark itself
     this.stopPending = false;
+    this.resume = null;
     this.cue = { at, position: null };
+  }
+
+  /** The worker's mark: the music made after a play starts at ring position `position`; whatever was queued before it is stale. */
+  resumeMark(position: number): void {
+    if (this.resume && this.resume.position === null) this.resume.position = position;
   }
 
   /** The worker's mark: the cued music starts at ring position `position`; whatever was queued before it is stale. */
@@ -151,6 +169,10 @@ export class OutputStage {
       return out;
     }
     const now = performance.now();
+    if (this.resume && !this.resumed(now)) {
+      this.emit(out);
+      return out;
+    }
     const pad = this.cue ? this.startCue(out, frames, now) : 0;
     if (pad === frames) {
       this.emit(out);
@@ -195,6 +217,24 @@ export class OutputStage {
     this.sounding = false;
     if (due >= 0) this.ring.discard(due);
     return Math.max(0, -due);
+  }
+
+  /** Whether a play after a stop may hand audio out: its mark has come (what was queued before it is dropped), or the wait is over. */
+  private resumed(now: number): boolean {
+    const { position, since } = this.resume!;
+    if (position === null && now - since < RESUME_WAIT_MS) return false;
+    if (position !== null) {
+      const stale = (position - this.ring.read()) >>> 0;
+      if (stale < 2 ** 31) {
+        this.ring.discard(stale);
+        // marks of the dropped audio were never heard
+        const kept = (m: { position: number }) => !passed(position, m.position);
+        this.grid.splice(0, this.grid.length, ...this.grid.filter(kept));
+        this.marks.splice(0, this.marks.length, ...this.marks.filter(kept));
+      }
+    }
+    this.resume = null;
+    return true;
   }
 
   /** While stopping: the queued audio's first few ms, faded to nothing (no click). */

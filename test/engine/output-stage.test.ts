@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nowMs } from '../../src/engine/control-block.js';
-import { OutputStage } from '../../src/engine/output-stage.js';
+import { OutputStage, RESUME_WAIT_MS } from '../../src/engine/output-stage.js';
 import { StereoRing } from '../../src/engine/ring.js';
 
 const RATE = 48000;
@@ -79,6 +79,8 @@ describe('OutputStage', () => {
     expect(Array.from(out.pull(256)).every((v) => v === 0)).toBe(true);
     expect(out.underruns).toBe(0);
     out.setPlaying(true);
+    // the worker marks where the music made after the play begins
+    out.resumeMark(ring.written());
     fill(ring, 1000, 0.25);
     expect(out.pull(512)[2 * 400]).toBe(0.25);
   });
@@ -99,11 +101,54 @@ describe('OutputStage', () => {
     for (let i = 0; i < 10; i++) out.pull(512);
     expect(out.underruns).toBe(0);
     // its fresh bar fades in
+    out.resumeMark(ring.written());
     fill(ring, 2000);
     const back = out.pull(512);
     expect(back[0]).toBe(0);
     expect(back[2 * 300]).toBe(0.5);
     expect(maxStep(back)).toBeLessThan(0.01);
+  });
+
+  it('a frame the worker wrote as the stop came is never played: a play waits for its resume mark and drops what came before', () => {
+    const ring = StereoRing.allocate(8192);
+    const out = new OutputStage(ring, RATE);
+    fill(ring, 3000);
+    out.pull(512);
+    out.setPlaying(false);
+    out.pull(512);
+    // the worker had not read the stop yet: one more frame of the old music, with its grid line
+    const stale = ring.written();
+    out.gridMark(7, stale);
+    fill(ring, 1000, 0.9);
+    out.setPlaying(true);
+    // no mark yet: silence, not the stale frame
+    expect(Array.from(out.pull(512)).every((v) => v === 0)).toBe(true);
+    // the worker saw the stop, parked, then the play: its music starts at the ring's end
+    out.resumeMark(ring.written());
+    out.gridMark(8, ring.written());
+    fill(ring, 2000, 0.25);
+    const back = out.pull(512);
+    expect(back[2 * 400]).toBe(0.25);
+    expect(Array.from(back).some((v) => Math.abs(v) > 0.5)).toBe(false);
+    expect(out.heardBeats).toBe(8);
+    expect(out.underruns).toBe(0);
+  });
+
+  it('a play after a stop with no resume mark plays on after RESUME_WAIT_MS: the audio never waits on a lost message', async () => {
+    const ring = StereoRing.allocate(8192);
+    const out = new OutputStage(ring, RATE);
+    fill(ring, 1000);
+    out.pull(256);
+    out.setPlaying(false);
+    out.pull(256);
+    out.setPlaying(true);
+    fill(ring, 2000, 0.25);
+    expect(Array.from(out.pull(256)).every((v) => v === 0)).toBe(true);
+    await new Promise((r) => setTimeout(r, RESUME_WAIT_MS + 20));
+    expect(out.pull(512)[2 * 400]).toBe(0.25);
+    // a play while playing waits for nothing
+    out.setPlaying(true);
+    expect(out.pull(256)[0]).toBe(0.25);
   });
 
   it('measures control latency when the marked sample is handed out', async () => {

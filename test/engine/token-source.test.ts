@@ -124,6 +124,19 @@ describe('the generation loop on a scripted token source', () => {
     expect(messages.slice(posted).filter((m) => m.type === 'grid' || m.type === 'tokens')).toEqual([]);
   });
 
+  it('a play after a stop marks where the music made after it begins: the ring\'s end, past any frame written before the stop', async () => {
+    const { ring, loop, messages } = scriptedLoop(4);
+    for (let f = 0; f < 3; f++) await loop.produceFrame();
+    loop.handle({ type: 'play' });
+    expect(messages.filter((m) => m.type === 'resume')).toEqual([]); // playing already: nothing to mark
+    loop.handle({ type: 'stop' });
+    const end = ring.written();
+    loop.handle({ type: 'play' });
+    expect(messages.filter((m) => m.type === 'resume')).toEqual([{ type: 'resume', position: end }]);
+    await loop.produceFrame();
+    expect(ring.written()).toBeGreaterThan(end);
+  });
+
   it('hands knob, temperature and guidance changes to the source, and a prompt re-primes it on the next bar line with the bars played', async () => {
     const { tokens, source, controls, loop } = scriptedLoop(4);
     for (let f = 0; f < 20; f++) await loop.produceFrame();
