@@ -75,13 +75,25 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
   if (quick) return c;
   for (const scale of CONTROL_SCALES.filter((x) => x !== 1)) each('turn', { ...product, scale }, [1]);
   // what the product's choices are measured against (issue 11): each left out in turn, and the paper's SMITIN as it was the default
-  const { hold: _hold, holdMargin: _margin, holdLayers: _layers, ...noHold } = product.settings;
-  each('start', { method: 'product-no-hold', settings: noHold }, SIGNS);
+  each('start', holdAblation(product), SIGNS);
   const { companions: _companions, removalGains: _removal, ...noCompanions } = product.settings;
   each('start', { method: 'product-no-companions', settings: noCompanions }, SIGNS);
   each('start', { method: 'smitin-all-layers', settings: {} }, SIGNS);
   each('start', { method: 'smitin-from-step-1', settings: { pushAfterWarmup: false } }, SIGNS);
   return c;
+}
+
+/**
+ * The hold monitor as tinyband shipped it until it was measured against
+ * leaving it out (issue 11, docs/eval.md "The hold monitor left out"):
+ * gain 1.5 past a drift of 0.1, read on layer 0, the drums held at 40.
+ */
+export const TINYBAND_HOLD = { hold: 1.5, holdMargin: 0.1, holdLayers: [0], holdAlphas: { drums: 40 } } as const satisfies Partial<SteeringSettings>;
+
+/** The product measured against the hold monitor: without it when the product holds, with TINYBAND_HOLD when it does not. */
+export function holdAblation(product: LiveMethod): LiveMethod {
+  const { hold, holdMargin: _margin, holdLayers: _layers, holdAlphas: _alphas, ...rest } = product.settings;
+  return hold ? { method: 'product-no-hold', settings: rest } : { method: 'product-with-hold', settings: { ...rest, ...TINYBAND_HOLD } };
 }
 
 /** The control's sweep: every alpha halved, as is, doubled. */
