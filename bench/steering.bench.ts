@@ -15,6 +15,7 @@ import { loadSteerableModel } from '../src/smitin/prepare.js';
 import { readProbeSet } from '../src/smitin/probe-set.js';
 import { DEFAULT_STEERING, Steerer, type MonitorMode } from '../src/smitin/steerer.js';
 import { modelSteering } from '../src/smitin/steering-file.js';
+import { TINYBAND_HOLD } from '../src/smitin/eval/live.js';
 import { percentile } from '../src/util/percentile.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // from dist/bench/
@@ -33,14 +34,14 @@ const plain = await loadModel(MODEL, { threads: 1 });
 const prepared = await loadSteerableModel(MODEL, { threads: 1 });
 const probes = readProbeSet(join(MODEL, 'probes.safetensors'));
 const steer = (monitor: MonitorMode, every = 1) => () => new Steerer(probes, FEATURES, { monitor, every });
-// what render and live play: the defaults plus the model's steering.json (its layers, alphas and the hold monitor)
+// what render and live play: the defaults plus the model's steering.json (its layers, alphas, companions); the hold monitor as a setting beside it
 const product = modelSteering(MODEL, join(MODEL, 'probes.safetensors'), probes);
 const configs: Config[] = [
   { name: 'plain decoder', model: plain, hook: () => undefined },
   { name: 'prepared, no steering', model: prepared, hook: () => undefined },
   { name: '4 features, monitor same pass', model: prepared, hook: steer('same') },
   { name: 'product, 4 features', model: prepared, hook: () => new Steerer(probes, FEATURES, product) },
-  { name: 'product, drums=-0.7, 5 held', model: prepared, hook: () => new Steerer(probes, { drums: -0.7 }, product) },
+  { name: 'with the hold, drums=-0.7, 5 held', model: prepared, hook: () => new Steerer(probes, { drums: -0.7 }, { ...product, ...TINYBAND_HOLD }) },
   { name: '4 features, monitor off', model: prepared, hook: steer('off') },
   { name: '4 features, monitor clean pass', model: prepared, hook: steer('clean') },
   { name: '4 features, clean pass, every 5', model: prepared, hook: steer('clean', 5) },

@@ -125,7 +125,11 @@ export interface SteeringSettings {
   /**
    * The hold monitor's gain (0: off): features at strength 0 are
    * counter-steered when their reading drifts while another is pushed
-   * (holdStep). Measured by smitin eval's live setting (eval/tinyband/live.md).
+   * (holdStep). Measured by smitin eval's live setting (eval/tinyband/live.md,
+   * the product-with-hold rows): on the 3000-step tinyband it held the other
+   * instruments no better than companions and per-feature layers alone and
+   * its counter-pushes cost NLL (x1.72 against x1.38 on seed 4), so its
+   * steering.json leaves it out.
    */
   hold: number;
   /** Drift of a held feature's monitor value tolerated before it is counter-steered. */

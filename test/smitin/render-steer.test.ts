@@ -58,9 +58,9 @@ describe.skipIf(!ready)('smitin render --steer', () => {
   it('--json carries the settings, per-feature amounts and the monitor / gain trace of every step', () => {
     const { summary } = render('t.wav', drumless[0], '--steer', 'drums=0.8,guitar=-0.5', '--every', '2');
     const s = summary.steering;
-    // the defaults, with tinyband's own choices from its steering.json (per-feature layers and alphas, the hold monitor)
+    // the defaults, with tinyband's own choices from its steering.json (per-feature layers and alphas, companions; no hold)
     const own = JSON.parse(readFileSync(join(SHIPPED_MODEL, 'steering.json'), 'utf8'));
-    expect(s).toMatchObject({ strengths: { drums: 0.8, guitar: -0.5 }, weighting: 'soft', alpha: 30, every: 2, monitor: 'same', halves: 'cond', fromLayer: 1, layers: own.layers, alphas: own.alphas, hold: own.hold });
+    expect(s).toMatchObject({ strengths: { drums: 0.8, guitar: -0.5 }, weighting: 'soft', alpha: 30, every: 2, monitor: 'same', halves: 'cond', fromLayer: 1, layers: own.layers, alphas: own.alphas, hold: 0 });
     expect(Object.keys(summary.features)).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense']);
     const drums = s.features.drums;
     expect(drums.strength).toBe(0.8);
@@ -73,8 +73,8 @@ describe.skipIf(!ready)('smitin render --steer', () => {
       expect(Math.abs(a)).toBeLessThanOrEqual(0.8 * own.alphas.drums + 1e-9);
     });
     expect(s.features.guitar.applied.some((a: number) => a < 0)).toBe(true);
-    // piano is not pushed: only the hold monitor may counter-steer it, by at most its hold alpha
-    for (const a of s.features.piano.applied) expect(Math.abs(a)).toBeLessThanOrEqual((own.holdAlphas?.piano ?? own.alphas.piano) + 1e-9);
+    // piano's knob is at 0: only guitar's companion pushes it, by at most its own alpha
+    for (const a of s.features.piano.applied) expect(Math.abs(a)).toBeLessThanOrEqual(own.alphas.piano + 1e-9);
   });
 
   it('refuses bad steering arguments with one line, before any work', () => {

@@ -2,7 +2,9 @@
  * The product's steering (the defaults plus tinyband's steering.json) on
  * music the model plays itself, knob at its value from the first step (the
  * setting where the earlier default moved the whole band): a knob moves its
- * own instrument and, with the hold monitor, leaves another within a bound.
+ * own instrument and leaves another within a bound, without the hold
+ * monitor (tinyband's recipe left it out: it cost NLL and held little) and
+ * with it (TINYBAND_HOLD, the eval's product-with-hold rows).
  * 10 prompts (30 where a cell moves by 0.1 with one item) of a seed smitin eval
  * does not use; generation is deterministic.
  */
@@ -14,6 +16,7 @@ import { KNOB_FRAMES, knobItems, knobRuns, MEASURED_FROM, measured, type KnobIte
 import { heardShares } from '../../src/smitin/eval/heard.js';
 import { changeOfShares, presenceChange } from '../../src/smitin/eval/presence.js';
 import { evalSampling } from '../../src/smitin/eval/runner.js';
+import { TINYBAND_HOLD } from '../../src/smitin/eval/live.js';
 import { loadSteerableModel } from '../../src/smitin/prepare.js';
 import { readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
 import { Steerer, type SteeringSettings } from '../../src/smitin/steerer.js';
@@ -70,9 +73,15 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(change.drums.present).toBeGreaterThan(0);
   });
 
-  it('bass=-1 takes most of the bass out, and the hold monitor keeps the drums within 0.15 of their share', async () => {
+  it('bass=-1 takes most of the bass out and leaves the drums within 0.15 of their share', async () => {
+    const change = presenceChange(await runMany({ bass: -1 }, product), await twinsOfMany());
+    expect(change.bass.share).toBeLessThan(-0.3);
+    expect(Math.abs(change.drums.share)).toBeLessThan(0.15);
+  }, 120_000);
+
+  it('with the hold monitor, bass=-1 still takes the bass out and the hold keeps the drums within 0.15 of their share', async () => {
     const steerers: Steerer[] = [];
-    const change = presenceChange(await runMany({ bass: -1 }, product, steerers), await twinsOfMany());
+    const change = presenceChange(await runMany({ bass: -1 }, { ...product, ...TINYBAND_HOLD }, steerers), await twinsOfMany());
     expect(change.bass.share).toBeLessThan(-0.3);
     expect(Math.abs(change.drums.share)).toBeLessThan(0.15);
     // the hold counter-steered the features not pushed at some runs, and never pushed bass's own knob the wrong way
@@ -83,18 +92,19 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
   }, 120_000);
 
   it("the hold counter-steers a feature with its hold alpha, not its push alpha (tinyband's drums: push 30, hold 40)", async () => {
-    expect(product.holdAlphas?.drums).toBeGreaterThan(product.alphas?.drums ?? Infinity);
+    const withHold = { ...product, ...TINYBAND_HOLD };
+    expect(withHold.holdAlphas.drums).toBeGreaterThan(product.alphas?.drums ?? Infinity);
     const held = (settings: Partial<SteeringSettings>) => async () => {
       const steerers: Steerer[] = [];
       await run({ bass: -1 }, settings, steerers);
       const drums = steerers[0].features.indexOf('drums');
       return steerers.flatMap((s) => s.trace.map((t) => Math.abs(t.applied[drums])));
     };
-    const own = await held(product)();
+    const own = await held(withHold)();
     expect(Math.max(...own)).toBeGreaterThan(0);
-    for (const a of own) expect(a).toBeLessThanOrEqual(product.holdAlphas!.drums + 1e-9);
+    for (const a of own) expect(a).toBeLessThanOrEqual(withHold.holdAlphas.drums + 1e-9);
     // a hold alpha of 0 switches the drums' hold off, whatever their push alpha
-    expect((await held({ ...product, holdAlphas: { drums: 0 } })()).every((a) => a === 0)).toBe(true);
+    expect((await held({ ...withHold, holdAlphas: { drums: 0 } })()).every((a) => a === 0)).toBe(true);
   });
 
   it("piano=+1 brings the piano in and keeps the guitar where it was (piano's companion pushes the guitar while it drifts)", async () => {
@@ -118,6 +128,16 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(Math.abs(withPiano.drums.present)).toBeLessThanOrEqual(0.15);
   }, 120_000);
 
+  it("piano=-1 takes the piano out and leaves the guitar where it was (piano's companion pushes the guitar down with it)", async () => {
+    const twin = await twinsOfMany();
+    const change = presenceChange(await runMany({ piano: -1 }, product), twin);
+    const weaker = presenceChange(await runMany({ piano: -1 }, { ...product, companions: { ...product.companions, piano: { ...product.companions?.piano, down: { guitar: -0.2 } } } }), twin);
+    expect(change.piano.share).toBeLessThan(-0.2);
+    expect(Math.abs(change.guitar.share)).toBeLessThanOrEqual(0.1);
+    // L7's companion of -0.2 let the model hand the piano's part to the guitar
+    expect(weaker.guitar.share).toBeGreaterThan(change.guitar.share + 0.05);
+  }, 120_000);
+
   it('what a listener hears: bass=-1 and piano=-1 take their instrument out of the rendered stems and leave the drums audible', async () => {
     const sampling = evalSampling(model);
     const listen = async (strengths: Record<string, number>) =>
@@ -131,10 +151,10 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     }
   });
 
-  it('without the hold monitor no feature but the pushed one is ever pushed', async () => {
+  it('the product holds nothing: no feature but the pushed one is ever pushed', async () => {
     const steerers: Steerer[] = [];
-    const { hold: _hold, ...noHold } = product;
-    await run({ bass: -1 }, noHold, steerers);
+    expect(product.hold ?? 0).toBe(0);
+    await run({ bass: -1 }, product, steerers);
     // the bass knob has no companions (piano, guitar and drums have)
     expect(product.companions?.bass).toBeUndefined();
     const bass = steerers[0].features.indexOf('bass');

@@ -23,11 +23,8 @@ describe("a model's steering.json", () => {
     const s = modelSteering(SHIPPED_MODEL, PROBES, probes);
     expect(s.layers?.drums).toEqual(expect.arrayContaining([1]));
     expect(Object.keys(s.alphas ?? {})).toEqual(expect.arrayContaining(['drums', 'bass', 'piano', 'guitar']));
-    expect(s.hold).toBeGreaterThan(0);
-    // the hold reads a layer no push reaches
-    const pushed = Object.values(s.layers ?? {}).flat();
-    expect(s.holdLayers?.length).toBeGreaterThan(0);
-    for (const l of s.holdLayers ?? []) expect(pushed).not.toContain(l);
+    // the hold monitor measured against leaving it out cost NLL and held little on this model (docs/eval.md)
+    expect(s.hold ?? 0).toBe(0);
     // piano and guitar share two streams: each carries the other along
     expect(s.companions?.piano?.up?.guitar).toBeGreaterThan(0);
     expect(s.companions?.piano?.down?.guitar).toBeLessThan(0);
