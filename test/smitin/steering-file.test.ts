@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeProbeSet, readProbeSet, type ProbeSet } from '../../src/smitin/probe-set.js';
 import { modelSteering, STEERING_FILE } from '../../src/smitin/steering-file.js';
+import { TINYBAND_HOLD } from '../../src/smitin/eval/live.js';
 import { SHIPPED_MODEL } from '../helpers/model.js';
 
 const PROBES = join(SHIPPED_MODEL, 'probes.safetensors');
@@ -25,6 +26,10 @@ describe("a model's steering.json", () => {
     expect(Object.keys(s.alphas ?? {})).toEqual(expect.arrayContaining(['drums', 'bass', 'piano', 'guitar']));
     // the hold monitor measured against leaving it out cost NLL and held little on this model (docs/eval.md)
     expect(s.hold ?? 0).toBe(0);
+    // the hold the eval measures beside it reads a layer no push of this recipe reaches, so it reads the music played
+    const pushed = Object.values(s.layers ?? {}).flat();
+    expect(TINYBAND_HOLD.holdLayers.length).toBeGreaterThan(0);
+    for (const l of TINYBAND_HOLD.holdLayers) expect(pushed).not.toContain(l);
     // piano and guitar share two streams: each carries the other along
     expect(s.companions?.piano?.up?.guitar).toBeGreaterThan(0);
     expect(s.companions?.piano?.down?.guitar).toBeLessThan(0);

@@ -85,7 +85,8 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
 
 /**
  * The hold monitor as tinyband shipped it until it was measured against
- * leaving it out (issue 11, docs/eval.md "The hold monitor left out"):
+ * leaving it out (issue 11, docs/eval.md "Where the NLL goes, and the hold
+ * monitor left out"):
  * gain 1.5 past a drift of 0.1, read on layer 0, the drums held at 40.
  */
 export const TINYBAND_HOLD = { hold: 1.5, holdMargin: 0.1, holdLayers: [0], holdAlphas: { drums: 40 } } as const satisfies Partial<SteeringSettings>;
