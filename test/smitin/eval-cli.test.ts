@@ -71,6 +71,22 @@ describe('smitin eval', () => {
     expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toMatch(/^<svg[\s\S]*drums=-1[\s\S]*<\/svg>\n$/);
     expect(readFileSync(join(out, 'crosstalk.svg'), 'utf8')).toContain('>turn, heard</text>');
     expect(readFileSync(join(out, 'live.md'), 'utf8')).toMatch(/Heard in the rendered stems[^\n]*-40 dBFS RMS/);
+    // song by song: every other instrument brought in / taken out of the twins' songs, in the tokens and heard, random directions as a row
+    const md = readFileSync(join(out, 'live.md'), 'utf8');
+    const songs = md.slice(md.indexOf('## Song by song'));
+    for (const panel of ['start, tokens', 'turn, tokens', 'start, heard', 'turn, heard']) expect(songs).toContain(`| ${panel} | drums | bass | piano | guitar |`);
+    const cells = (knob: string, table: string) => songs.slice(songs.indexOf(table)).match(new RegExp(`\\| ${knob} \\| ([^\\n]*) \\|\\n`))![1].split(' | ');
+    const startRemoval = cells('drums=-1', 'start, tokens');
+    expect(startRemoval[0]).toBe('(own)');
+    startRemoval.slice(1).forEach((c, i) => {
+      const f = result.crosstalk.start['drums=-1'][['bass', 'piano', 'guitar'][i]].flips;
+      expect(c).toBe(`in ${f.gained}/${f.lacking}, out ${f.lost}/${f.having}`);
+    });
+    expect(cells('random directions in the drums heads', 'turn, tokens')[0]).toBe('(own)');
+    const svg = readFileSync(join(out, 'songs.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg[\s\S]*>turn, heard<\/text>[\s\S]*>other seed<\/text>[\s\S]*<\/svg>\n$/);
+    expect(svg).not.toContain('>continuation</text>');
+    expect(svg).toMatch(/>\+\d+ -\d+<\/text>/);
   }, 150_000);
 
   it('refuses an unknown feature with a usage error', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FRAMES_PER_BAR } from '../../src/constants.js';
-import { cellVerdict, crosstalkOf, interpolateAt, newSilences, pairedSe, presence, presenceChange, spearman, worstCell } from '../../src/smitin/eval/presence.js';
+import { cellVerdict, crosstalkOf, flipRates, interpolateAt, newSilences, pairedSe, presence, presenceChange, spearman, worstCell } from '../../src/smitin/eval/presence.js';
 import { encodeBass, encodeDrums, HOLD, REST } from '../../src/model/tinyband/layout.js';
 
 /** Tokens of `frames` frames: drums hit on the frames `drums` marks, bass plays a note on the frames `bass` marks. */
@@ -32,6 +32,13 @@ describe('presence and crosstalk', () => {
     expect(change.drums.flips).toEqual({ gained: 1, lacking: 1, lost: 0, having: 1 });
     expect(change.bass.flips).toEqual({ gained: 0, lacking: 0, lost: 0, having: 2 });
     expect(presenceChange(none, steered).drums.flips).toEqual({ gained: 0, lacking: 0, lost: 1, having: 2 });
+    // song by song: the mean hides a knob that brings an instrument into one song and takes it out of another
+    expect(flipRates(change.drums)).toEqual({ into: 1, outOf: 0, moved: 0.5 });
+    const swap = presenceChange([band(() => true, () => true), band(() => false, () => true)], [band(() => false, () => true), band(() => true, () => true)]);
+    expect(swap.drums.present).toBe(0);
+    expect(flipRates(swap.drums)).toEqual({ into: 1, outOf: 1, moved: 1 });
+    expect(flipRates(change.bass)?.into).toBeNaN();
+    expect(flipRates({ share: 0, present: 0 })).toBeUndefined();
     const cross = crosstalkOf(change, 'drums');
     expect(Object.keys(cross)).toEqual(['bass', 'piano', 'guitar']);
     expect(worstCell(cross)).toBeCloseTo(0.375);

@@ -6,7 +6,7 @@ import { bestRows, markdownReport, textReport, tradeoffSvg, type ProbeStats } fr
 import { continuationCrosstalk, continuationOwnChange, evalSampling, FULL_SWEEP, QUICK_SWEEP, runEval, totalContinuations, type EvalRow, type Sweep } from '../../smitin/eval/runner.js';
 import { controlAtEqualNll, crosstalkMatrix, doseResponse, liveProgressTotal, livePlan, ownChangeMatrix, productMethod, runLiveEval, type LiveRow } from '../../smitin/eval/live.js';
 import { modelSteering } from '../../smitin/steering-file.js';
-import { controlSvg, crosstalkSvg, doseSvg, liveMarkdown } from '../../smitin/eval/live-report.js';
+import { controlSvg, crosstalkSvg, doseSvg, liveMarkdown, songsSvg } from '../../smitin/eval/live-report.js';
 import { layoutFloor } from '../../smitin/eval/layout-floor.js';
 import { KNOB_SETTINGS } from '../../smitin/eval/knobs.js';
 import { isInstrument } from '../../model/tinyband/layout.js';
@@ -130,6 +130,8 @@ export function evalCommand(): Command {
             const again = live.rows.find((r) => r.setting === 'resampled');
             const yardstick = again ? Object.fromEntries(KNOB_SETTINGS.flatMap((k) => [[k, again.change], ...(again.heard ? [[heardKey(k), again.heard.change]] : [])])) : {};
             writeFileSync(join(opts.out, 'crosstalk.svg'), crosstalkSvg(panels, own, `crosstalk of the product's knobs (n=${n} per cell)`, yardstick));
+            const { continuation: _continuation, ...livePanels } = panels;
+            writeFileSync(join(opts.out, 'songs.svg'), songsSvg(livePanels, `the product's knobs song by song: other instruments brought in (+) and taken out (-), % of songs (n=${n})`, yardstick));
             writeFileSync(join(opts.out, 'dose-response.svg'), doseSvg(live.dose_response, n));
             writeFileSync(join(opts.out, 'control.svg'), controlSvg(live.control, n));
           }

@@ -1,9 +1,9 @@
 /** The live setting's tables and pictures: the knob matrix, the crosstalk heat map, the dose-response curves and the control at equal NLL (hand-written SVG). */
 import { INSTRUMENTS } from '../../model/tinyband/layout.js';
 import { KNOB_BARS, MEASURED_BARS, TURN_BAR } from './knobs.js';
-import { PRODUCT_METHOD, type ControlEntry, type DoseResponse, type KnobPresence, type LiveRow } from './live.js';
+import { crosstalkMatrix, isProductRow, PRODUCT_METHOD, type ControlEntry, type DoseResponse, type KnobPresence, type LiveRow, type PresenceOf } from './live.js';
 import { AUDIBLE_RMS } from './heard.js';
-import { cellVerdict, type PresenceChange } from './presence.js';
+import { cellVerdict, flipRates, type PresenceChange } from './presence.js';
 import type { LayoutFloor } from './layout-floor.js';
 
 /** The goals of issue 11, in one place: the report marks the cells that miss them. */
@@ -84,6 +84,45 @@ The same ${r.n} prompts with other sampling seeds and no knob, against the twins
   return s + '\n';
 }
 
+/** A cell of songs: brought into k of the songs whose twin lacks the instrument, taken out of m of those that have it. */
+function songsCell(c: PresenceChange | undefined): string {
+  const fl = c?.flips;
+  return fl ? `in ${fl.gained}/${fl.lacking}, out ${fl.lost}/${fl.having}` : '-';
+}
+
+const KNOBS = INSTRUMENTS.flatMap((i) => [`${i}=+1`, `${i}=-1`]);
+
+/**
+ * The product's knobs song by song (flipRates): which other instruments each
+ * knob brought into or took out of a song, against its twin, with the
+ * random directions of the same size as a row to read them against.
+ */
+function songsSection(rows: readonly LiveRow[]): string {
+  const panels: [string, PresenceOf][] = [
+    ['tokens', (r) => r],
+    ['heard', (r) => r.heard],
+  ];
+  let s = `## Song by song: the other instruments a knob brings in or takes out
+
+A cell above is the change of a mean over the ${rows.find((r) => r.setting === 'none')?.n ?? '-'} songs, and a knob that brings an instrument into some songs and takes it out of others leaves that mean where it was while a listener hears both. Here each song is read against its twin: \`in k/n\`: of the n songs whose twin lacks the column's instrument, the knob brought it into k; \`out k/n\`: of those whose twin has it, it took it out of k. A knob's columns for the instruments it has nothing to do with show how often a push of its size moves a song's band by itself; the last rows push random directions of the same size into the same heads (turn setting, +1), and another sampling seed with no knob moves it most (the section above).
+
+`;
+  for (const [what, of] of panels) {
+    const matrix = crosstalkMatrix(rows, of);
+    for (const [setting, knobs] of Object.entries(matrix)) {
+      s += `| ${setting}, ${what} | ${INSTRUMENTS.join(' | ')} |\n|${Array(INSTRUMENTS.length + 1).fill('---').join('|')}|\n`;
+      for (const knob of KNOBS) if (knobs[knob]) s += `| ${knob} | ${INSTRUMENTS.map((i) => (knob.startsWith(`${i}=`) ? '(own)' : songsCell(knobs[knob][i]))).join(' | ')} |\n`;
+      if (setting === 'turn' && what === 'tokens') {
+        for (const r of rows.filter((x) => x.method === 'random' && x.scale === 1 && x.setting === 'turn')) {
+          s += `| random directions in the ${r.feature} heads | ${INSTRUMENTS.map((i) => (i === r.feature ? '(own)' : songsCell(r.change[i]))).join(' | ')} |\n`;
+        }
+      }
+      s += '\n';
+    }
+  }
+  return s;
+}
+
 export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, DoseResponse>, control: Record<string, ControlEntry>, floor?: LayoutFloor): string {
   const none = rows.find((r) => r.setting === 'none');
   if (!none) return '';
@@ -105,6 +144,7 @@ export function liveMarkdown(rows: readonly LiveRow[], dose: Record<string, Dose
     const title = `${method}${Number(scale) !== 1 ? `, every alpha x${scale}` : ''}${method === PRODUCT_METHOD && Number(scale) === 1 ? " (the default: render's and live's steering)" : ''}, ${setting}`;
     s += `## ${title}\n\n` + seRange(rs) + knobTable(rs, none) + '\n' + heardTable(rs) + (rs.some((r) => r.heard) ? '\n' : '');
   }
+  if (rows.some((r) => isProductRow(r) && r.change[r.feature]?.flips)) s += songsSection(rows);
   if (Object.keys(dose).length) {
     s += `## Dose-response (the product's default, turn setting)\n\nThe knob's own frame share at each knob position (0: unsteered); Spearman's rho of position against share (goal >= ${GOALS.spearman}).\n\n| instrument | ${dose[Object.keys(dose)[0]].strengths.map((x) => String(x)).join(' | ')} | rho |\n|${Array(dose[Object.keys(dose)[0]].strengths.length + 2).fill('---').join('|')}|\n`;
     for (const [inst, d] of Object.entries(dose)) s += `| ${inst} | ${d.share.map((x) => f(x)).join(' | ')} | ${f(d.spearman_share)}${miss(d.spearman_share < GOALS.spearman)} |\n`;
@@ -139,6 +179,43 @@ function changeRect(x: number, y: number, v: PresenceChange, mine: boolean, what
   return s;
 }
 
+/** A knob grid's cell at (x, y), or undefined for an empty one. */
+type GridCell = (x: number, y: number, setting: string, knob: string, inst: string) => string | undefined;
+
+/**
+ * Panels of knobs (rows, instrument and sign) by instruments (columns), one
+ * panel per setting, with an optional last row to read them against and a
+ * legend: the frame of both heat maps.
+ */
+function knobPanelsSvg(settings: readonly string[], title: string, cellAt: GridCell, legend: readonly string[], lastRow?: { label: string; cellAt: GridCell }): string {
+  const cw = CELL_W;
+  const ch = CELL_H;
+  const left = 90;
+  const top = 70;
+  const panelW = left + cw * INSTRUMENTS.length + 30;
+  const width = panelW * settings.length + 20;
+  const legendH = 16 * legend.length + 22;
+  const height = top + ch * (KNOBS.length + (lastRow ? 1.5 : 0)) + legendH;
+  const empty = (x: number, y: number) => `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="#f4f4f4" stroke="#fff"/>\n`;
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>\n`;
+  settings.forEach((setting, si) => {
+    const ox = 10 + si * panelW;
+    svg += `<text x="${ox + left + (cw * INSTRUMENTS.length) / 2}" y="42" text-anchor="middle" font-weight="bold">${esc(setting)}</text>\n`;
+    INSTRUMENTS.forEach((inst, c) => (svg += `<text x="${ox + left + c * cw + cw / 2}" y="${top - 8}" text-anchor="middle">${inst}</text>\n`));
+    const row = (label: string, y: number, at: GridCell, knob: string, italic = false) => {
+      svg += `<text x="${ox + left - 6}" y="${y + ch / 2 + 4}" text-anchor="end"${italic ? ' font-style="italic"' : ''}>${esc(label)}</text>\n`;
+      INSTRUMENTS.forEach((inst, c) => {
+        const x = ox + left + c * cw;
+        svg += at(x, y, setting, knob, inst) ?? empty(x, y);
+      });
+    };
+    KNOBS.forEach((knob, r) => row(knob, top + r * ch, cellAt, knob));
+    if (lastRow) row(lastRow.label, top + (KNOBS.length + 0.5) * ch, lastRow.cellAt, lastRow.label, true);
+  });
+  legend.forEach((line, i) => (svg += `<text x="${width / 2}" y="${height - legendH + 20 + 16 * i}" text-anchor="middle" font-size="11" fill="#444">${line}</text>\n`));
+  return svg + '</svg>\n';
+}
+
 /** Heat map per setting: rows are knobs (instrument and sign), columns instruments, colour the change of present rate (frame share in the tooltip). */
 export function crosstalkSvg(
   matrix: Record<string, Record<string, Record<string, PresenceChange>>>,
@@ -148,45 +225,67 @@ export function crosstalkSvg(
   yardstick: Record<string, Record<string, PresenceChange>> = {},
 ): string {
   const settings = Object.keys(matrix);
-  const knobs = INSTRUMENTS.flatMap((i) => [`${i}=+1`, `${i}=-1`]);
   const hasYardstick = settings.some((x) => yardstick[x]);
-  const cw = CELL_W;
-  const ch = CELL_H;
-  const left = 90;
-  const top = 70;
-  const panelW = left + cw * INSTRUMENTS.length + 30;
-  const width = panelW * settings.length + 20;
-  const height = top + ch * (knobs.length + (hasYardstick ? 1.5 : 0)) + (hasYardstick ? 86 : 70);
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>\n`;
-  settings.forEach((setting, si) => {
-    const ox = 10 + si * panelW;
-    svg += `<text x="${ox + left + (cw * INSTRUMENTS.length) / 2}" y="42" text-anchor="middle" font-weight="bold">${esc(setting)}</text>\n`;
-    INSTRUMENTS.forEach((inst, c) => (svg += `<text x="${ox + left + c * cw + cw / 2}" y="${top - 8}" text-anchor="middle">${inst}</text>\n`));
-    knobs.forEach((knob, r) => {
-      const y = top + r * ch;
-      svg += `<text x="${ox + left - 6}" y="${y + ch / 2 + 4}" text-anchor="end">${esc(knob)}</text>\n`;
-      INSTRUMENTS.forEach((inst, c) => {
-        const mine = knob.startsWith(`${inst}=`);
-        const v = mine ? own[setting]?.[knob] : matrix[setting]?.[knob]?.[inst];
-        const x = ox + left + c * cw;
-        if (!v) {
-          svg += `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="#f4f4f4" stroke="#fff"/>\n`;
-          return;
-        }
-        svg += changeRect(x, y, v, mine, `${knob} on ${inst}`);
-      });
-    });
-    const again = yardstick[setting];
-    if (again) {
-      const y = top + (knobs.length + 0.5) * ch;
-      svg += `<text x="${ox + left - 6}" y="${y + ch / 2 + 4}" text-anchor="end" font-style="italic">other seed</text>\n`;
-      INSTRUMENTS.forEach((inst, c) => (svg += changeRect(ox + left + c * cw, y, again[inst], false, `another sampling seed, no knob, on ${inst}`)));
-    }
-  });
-  if (hasYardstick) svg += `<text x="${width / 2}" y="${height - 46}" text-anchor="middle" font-size="11" fill="#444">other seed: the same prompts with other sampling seeds and no knob, measured the same way (what a cell shows with no knob at all)</text>\n`;
-  svg += `<text x="${width / 2}" y="${height - 30}" text-anchor="middle" font-size="11" fill="#444">cell: change of the column instrument's present rate against the unsteered twins (red up, blue down); framed: the knob's own instrument;</text>\n`;
-  svg += `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" font-size="11" fill="#444">bold: misses the crosstalk goal (|change| of share or present rate &gt; ${GOALS.crosstalk}); hover for the change of share (of frames; heard: of half-bar windows)</text>\n`;
-  return svg + '</svg>\n';
+  const cellAt: GridCell = (x, y, setting, knob, inst) => {
+    const mine = knob.startsWith(`${inst}=`);
+    const v = mine ? own[setting]?.[knob] : matrix[setting]?.[knob]?.[inst];
+    return v && changeRect(x, y, v, mine, `${knob} on ${inst}`);
+  };
+  const again: GridCell = (x, y, setting, _knob, inst) => {
+    const v = yardstick[setting]?.[inst];
+    return v && changeRect(x, y, v, false, `another sampling seed, no knob, on ${inst}`);
+  };
+  const legend = [
+    ...(hasYardstick ? ['other seed: the same prompts with other sampling seeds and no knob, measured the same way (what a cell shows with no knob at all)'] : []),
+    "cell: change of the column instrument's present rate against the unsteered twins (red up, blue down); framed: the knob's own instrument;",
+    `bold: misses the crosstalk goal (|change| of share or present rate &gt; ${GOALS.crosstalk}); hover for the change of share (of frames; heard: of half-bar windows)`,
+  ];
+  return knobPanelsSvg(settings, title, cellAt, legend, hasYardstick ? { label: 'other seed', cellAt: again } : undefined);
+}
+
+/** White to purple as the share of songs in which an instrument came or went rises to 0.6. */
+function movedColour(v: number): string {
+  const t = Math.max(0, Math.min(1, v / 0.6));
+  return `rgb(${Math.round(255 - 105 * t)},${Math.round(255 - 200 * t)},${Math.round(255 - 75 * t)})`;
+}
+
+/** One cell of songs: coloured by the share of songs where the instrument came or went, the percentages brought in and taken out written in it. */
+function songsRect(x: number, y: number, c: PresenceChange, what: string): string | undefined {
+  const r = flipRates(c);
+  if (!r) return undefined;
+  const pct = (v: number) => (Number.isFinite(v) ? String(Math.round(100 * v)) : '-');
+  let s = `<rect x="${x}" y="${y}" width="${CELL_W}" height="${CELL_H}" fill="${movedColour(r.moved)}" stroke="#fff"><title>${esc(`${what}: ${songsCell(c)}`)}</title></rect>\n`;
+  s += `<text x="${x + CELL_W / 2}" y="${y + CELL_H / 2 + 4}" text-anchor="middle" font-size="11">+${pct(r.into)} -${pct(r.outOf)}</text>\n`;
+  return s;
+}
+
+/**
+ * The product's knobs song by song, per panel (setting, tokens or heard): for
+ * every other instrument, the percentage of the songs lacking it that the
+ * knob brought it into and of the songs having it that it took it out of.
+ */
+export function songsSvg(
+  matrix: Record<string, Record<string, Record<string, PresenceChange>>>,
+  title: string,
+  /** Per panel, another sampling seed with no knob: a last row to read the cells against. */
+  yardstick: Record<string, Record<string, PresenceChange>> = {},
+): string {
+  const hasYardstick = Object.keys(matrix).some((x) => yardstick[x]);
+  const cellAt: GridCell = (x, y, setting, knob, inst) => {
+    if (knob.startsWith(`${inst}=`)) return `<rect x="${x}" y="${y}" width="${CELL_W}" height="${CELL_H}" fill="#ddd" stroke="#fff"/>\n`;
+    const v = matrix[setting]?.[knob]?.[inst];
+    return v && songsRect(x, y, v, `${knob} on ${inst}`);
+  };
+  const again: GridCell = (x, y, setting, _knob, inst) => {
+    const v = yardstick[setting]?.[inst];
+    return v && songsRect(x, y, v, `another sampling seed, no knob, on ${inst}`);
+  };
+  const legend = [
+    ...(hasYardstick ? ['other seed: the same prompts with other sampling seeds and no knob, measured the same way'] : []),
+    "cell +a -b: the knob brought the column's instrument into a % of the songs whose unsteered twin lacks it, and took it out of b % of those that have it;",
+    "colour: the share of all songs in which it came or went (white 0, purple 0.6 or more); grey: the knob's own instrument",
+  ];
+  return knobPanelsSvg(Object.keys(matrix), title, cellAt, legend, hasYardstick ? { label: 'other seed', cellAt: again } : undefined);
 }
 
 const LINE_COLOURS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];

@@ -88,6 +88,20 @@ export function changeOfShares(sa: readonly number[][], sb: readonly number[][])
   );
 }
 
+/**
+ * Song by song, what a cell's mean hides: of the items whose twin lacks the
+ * instrument, the share the change brought it into; of those whose twin has
+ * it, the share it took it out of; and of all items, the share where it
+ * came or went. A knob that brings an instrument into some songs and takes
+ * it out of others leaves the mean where it was, and a listener hears both.
+ */
+export function flipRates(c: PresenceChange): { into: number; outOf: number; moved: number } | undefined {
+  const fl = c.flips;
+  if (!fl) return undefined;
+  const n = fl.lacking + fl.having;
+  return { into: fl.lacking ? fl.gained / fl.lacking : NaN, outOf: fl.having ? fl.lost / fl.having : NaN, moved: n ? (fl.gained + fl.lost) / n : NaN };
+}
+
 /** Standard error of the mean of per-item differences (NaN under two items). */
 export function pairedSe(diffs: readonly number[]): number {
   const d = diffs.filter(Number.isFinite);
