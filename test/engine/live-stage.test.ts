@@ -113,6 +113,9 @@ describe.skipIf(!ready)('smitin live on a hostile stage network', () => {
     expect(printed.length).toBeLessThan(20_000);
   }, 60_000);
 
+  /** How far the written audio may trail the wall clock at Ctrl-C (a CI run measured the take 1 ms short of the window). */
+  const OUTPUT_TRAIL_S = 0.25;
+
   it('record toggled 0/1 many times: no take shrinks, no file is overwritten, at most one new file a second, and the --record take covers the whole run', async () => {
     const dir = tempDir();
     const takes = join(dir, 'takes');
@@ -151,9 +154,11 @@ describe.skipIf(!ready)('smitin live on a hostile stage network', () => {
       expect(statSync(join(takes, f)).size, f).toBeGreaterThanOrEqual(largest.get(f) ?? 0);
       expect(decodeWav(readFileSync(join(takes, f))).sampleRate).toBe(48000);
     }
-    // the session take (--record) is not the network's to stop: it runs from start to Ctrl-C
+    // the session take (--record) is not the network's to stop: it runs from start to Ctrl-C.
+    // The audio written trails the wall clock by the output path (ring + device, well under
+    // OUTPUT_TRAIL_S); a take stopped by a network record 0 would lose 1.5 s or more.
     const whole = decodeWav(readFileSync(session));
-    expect(whole.channels[0].length / 48000).toBeGreaterThan(seconds);
+    expect(whole.channels[0].length / 48000).toBeGreaterThan(seconds - OUTPUT_TRAIL_S);
   }, 90_000);
 
   it('10,000 messages/s of one knob for 10 s, then one final value: the engine plays the final value', async () => {
