@@ -20,7 +20,7 @@ import type { PromptTokenizer } from '../model/musicgen/tokenizer.js';
 import { checkDecoder, checkEncodecDecoder, checkTextEncoder } from '../model/musicgen/contract.js';
 import { asSession, readOnnxSignature } from '../model/onnx/model-file.js';
 import { ensurePrepared } from '../smitin/prepare.js';
-import { checkProbesFit, modelIdentity, readProbeSet, type ProbeSet } from '../smitin/probe-set.js';
+import { checkProbesFit, knobNames, modelIdentity, readProbeSet, type ProbeSet } from '../smitin/probe-set.js';
 import { UsageError } from '../util/errors.js';
 import { modelSteering } from '../smitin/steering-file.js';
 import type { SteeringSettings } from '../smitin/steerer.js';
@@ -110,7 +110,7 @@ export function resolveModelAndProbes(dir: string, options: ModelCheckOptions = 
       if (prepared.note) notes.push(prepared.note);
     }
     const steering = probes ? modelSteering(dir, probesFile!, probes) : {};
-    return { spec, tokenizer, probes, probesFile, features: probes?.features.map((f) => f.name) ?? [], steering, preparedDecoder, notes, ms: performance.now() - t0 };
+    return { spec, tokenizer, probes, probesFile, features: probes ? knobNames(probes) : [], steering, preparedDecoder, notes, ms: performance.now() - t0 };
   } catch (err) {
     throw asUsage(err);
   }

@@ -1,9 +1,10 @@
 /** The SMITIN options that render (and later live) share: which probes, which features how hard, and how. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ProbeSet } from '../smitin/probe-set.js';
+import { knobNames, type ProbeSet } from '../smitin/probe-set.js';
 import { defaultAlpha, DEFAULT_STEERING, DIRECTIONS, HALVES, MONITOR_MODES, type SteeringSettings } from '../smitin/steerer.js';
 import { parseWeighting, type Weighting } from '../smitin/weighting.js';
 import { UsageError } from '../util/errors.js';
+import { quoted } from '../util/printable.js';
 import { TINYBAND_FEATURES } from '../smitin/tinyband-features.js';
 import type { CheckedModel } from './model-check.js';
 import { numberIn, parseDecimal } from './options.js';
@@ -80,9 +81,11 @@ export function resolveSteering(opts: SteeringCliOptions, checked: Pick<CheckedM
   if (!opts.steer) return null;
   const { probes, probesFile } = checked;
   if (!probes || !probesFile) throw new UsageError(`--steer needs probes, and --probes ${opts.probes ?? '(default)'} gives none`);
+  const knobs = knobNames(probes);
   for (const name of Object.keys(opts.steer)) {
-    if (!probes.features.some((f) => f.name === name)) {
-      throw new UsageError(`--steer: no probes for ${name} in ${probesFile} (it has: ${probes.features.map((f) => f.name).join(', ')})`);
+    const f = probes.features.find((x) => x.name === name);
+    if (!f || f.role !== undefined) {
+      throw new UsageError(`--steer: ${f ? `${quoted(name)} in ${probesFile} is a ${f.role} probe, not a knob` : `no probes for ${quoted(name)} in ${probesFile}`} (its knobs: ${knobs.join(', ')})`);
     }
   }
   if (opts.fromLayer >= probes.model.layers) throw new UsageError(`--from-layer must be below the model's ${probes.model.layers} layers, got: ${opts.fromLayer}`);

@@ -19,7 +19,7 @@ import { STEM_CHANNELS } from '../model/codec/synth/index.js';
 import { readModelFolder } from '../model/families.js';
 import type { DtypeChoice, ModelSpec } from '../model/musicgen/index.js';
 import type { ExecutionProvider } from '../model/onnx/session.js';
-import { readProbeSet } from '../smitin/probe-set.js';
+import { knobNames, readProbeSet } from '../smitin/probe-set.js';
 import { DEFAULT_STEERING, type SteeringSettings } from '../smitin/steerer.js';
 import { ControlBlock } from './control-block.js';
 import type { LoopMessage, LoopSettings } from './generation-loop.js';
@@ -141,7 +141,7 @@ export class LiveEngine {
    */
   static async load(options: LiveEngineOptions): Promise<LiveEngine> {
     const { spec } = readModelFolder(options.modelDir, options.dtype ?? 'fp32');
-    const features = options.probesFile ? readProbeSet(options.probesFile).features.map((f) => f.name) : [];
+    const features = options.probesFile ? knobNames(readProbeSet(options.probesFile)) : [];
     if (!(options.latencyMs > 0 && options.latencyMs <= 2000)) throw new RangeError(`latency (the ring target) must be in (0, 2000] ms, got: ${options.latencyMs}`);
     const targetFrames = Math.round((options.latencyMs / 1000) * options.sampleRate);
     // room for the target plus the longest frame (a 16th at the slowest tempo), with margin

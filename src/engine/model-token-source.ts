@@ -108,7 +108,7 @@ export class ModelTokenSource implements TokenSource {
 
   steering(): FeatureTelemetry[] {
     const steerer = this.steerer;
-    return steerer ? steerer.features.map((_, i) => steerer.feature(i)) : [];
+    return steerer ? steerer.knobs.map((i) => steerer.feature(i)) : [];
   }
 
   takeStepTiming(): StepTiming {

@@ -36,6 +36,21 @@ export interface FeatureProbes extends Record<HeadField | VectorField, Float32Ar
   /** Examples in the train and validation splits. */
   train: number;
   validation: number;
+  /**
+   * Absent: a knob (render --steer, live, OSC and the web page steer it).
+   * `monitor`: read by the steerer but never a knob; its direction is one a
+   * push may be kept off (steering.json's removalOrthogonalTo): tinyband's
+   * `sounding`, whether the band plays at all.
+   */
+  role?: ProbeRole;
+}
+
+export const PROBE_ROLES = ['monitor'] as const;
+export type ProbeRole = (typeof PROBE_ROLES)[number];
+
+/** The features of a set that are knobs, in the set's order. */
+export function knobNames(set: ProbeSet): string[] {
+  return set.features.filter((f) => f.role === undefined).map((f) => f.name);
 }
 
 /** Which model a probe set belongs to. */
@@ -119,7 +134,7 @@ export function encodeProbeSet(set: ProbeSet): Uint8Array {
     format: PROBE_FORMAT,
     version: PROBE_FORMAT_VERSION,
     model: set.model,
-    features: set.features.map((f) => ({ name: f.name, description: f.description, train: f.train, validation: f.validation })),
+    features: set.features.map((f) => ({ name: f.name, description: f.description, train: f.train, validation: f.validation, ...(f.role && { role: f.role }) })),
     training: set.training,
   };
   return encodeSafetensors(tensors, { smitin: JSON.stringify(meta) });
@@ -136,7 +151,7 @@ export function decodeProbeSet(bytes: Uint8Array, file: string): ProbeSet {
   const fail = (what: string): never => {
     throw new UsageError(`${file}: not a SMITIN probe set: ${what}`);
   };
-  let meta: { format?: string; version?: number; model?: ModelIdentity; features?: { name: string; description: string; train: number; validation: number }[]; training?: Record<string, unknown> };
+  let meta: { format?: string; version?: number; model?: ModelIdentity; features?: { name: string; description: string; train: number; validation: number; role?: unknown }[]; training?: Record<string, unknown> };
   if (metadata.smitin === undefined) fail('no __metadata__.smitin');
   try {
     meta = JSON.parse(metadata.smitin!);
@@ -157,7 +172,8 @@ export function decodeProbeSet(bytes: Uint8Array, file: string): ProbeSet {
       if (!t.data.every(Number.isFinite)) fail(`${f.name}.${field} holds non-finite values`);
       return t.data;
     };
-    const out = { name: f.name, description: f.description ?? '', train: f.train ?? 0, validation: f.validation ?? 0 } as FeatureProbes;
+    if (f.role !== undefined && !(PROBE_ROLES as readonly unknown[]).includes(f.role)) fail(`feature ${f.name} has role ${JSON.stringify(f.role)}, expected ${PROBE_ROLES.join(', ')} or none (a knob)`);
+    const out = { name: f.name, description: f.description ?? '', train: f.train ?? 0, validation: f.validation ?? 0, ...(f.role !== undefined && { role: f.role as ProbeRole }) } as FeatureProbes;
     for (const field of HEAD_FIELDS) out[field] = get(field, [layers, heads]);
     for (const field of VECTOR_FIELDS) out[field] = get(field, [layers, heads, headDim]);
     return out;

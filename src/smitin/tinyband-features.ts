@@ -10,10 +10,17 @@
  * Probe pairs follow the paper: a positive segment has the feature at its
  * end, its negative is the same segment without it (the stem removed, or the
  * same seed composed in the other mode or energy).
+ *
+ * Beside the knobs, one monitor probe (never a knob): `sounding`, the band
+ * plays in the last bar, against the same segment with its last bar silent.
+ * On tinyband every instrument's direction shares part of it (cosine up to
+ * 0.71 at layer 2), so a removal push also pushes toward the whole band
+ * stopping; steering.json keeps the drums' removal off it (docs/eval.md,
+ * "New silent bars").
  */
 import { FRAMES_PER_BAR } from '../constants.js';
 import { compose, type Piece } from '../model/tinyband/composer/index.js';
-import { CHORD_QUALITIES, decodeBass, decodeDrums, decodeHarmony, decodeMelody, HOLD, INSTRUMENTS, isInstrument, removeInstrument, soundingInstruments } from '../model/tinyband/layout.js';
+import { CHORD_QUALITIES, decodeBass, decodeDrums, decodeHarmony, decodeMelody, HOLD, INSTRUMENTS, isInstrument, removeInstrument, REST, soundingInstruments } from '../model/tinyband/layout.js';
 import { Rng } from '../util/rng.js';
 import { cutFrames, type ProbeExample } from './probe-example.js';
 
@@ -24,13 +31,28 @@ export function isTinybandFeature(name: string): name is TinybandFeature {
   return (TINYBAND_FEATURES as readonly string[]).includes(name);
 }
 
-export const FEATURE_DESCRIPTIONS: Record<TinybandFeature, string> = {
+/** Probes trained beside the knobs that are read, never turned (probe-set.ts, role `monitor`). */
+export const TINYBAND_MONITORS = ['sounding'] as const;
+/** Everything `smitin probes train` trains for tinyband by default, knobs first (their order seeds their pairs). */
+export const TINYBAND_PROBES = [...TINYBAND_FEATURES, ...TINYBAND_MONITORS] as const;
+export type TinybandProbe = (typeof TINYBAND_PROBES)[number];
+
+export function isTinybandProbe(name: string): name is TinybandProbe {
+  return (TINYBAND_PROBES as readonly string[]).includes(name);
+}
+
+export function isTinybandMonitor(name: string): name is (typeof TINYBAND_MONITORS)[number] {
+  return (TINYBAND_MONITORS as readonly string[]).includes(name);
+}
+
+export const FEATURE_DESCRIPTIONS: Record<TinybandProbe, string> = {
   drums: 'drums sound in the last bar / the same segment with the drum stem removed',
   bass: 'bass sounds in the last bar / the same segment with the bass stem removed',
   piano: 'piano sounds in the last bar / the same segment with the piano stem removed',
   guitar: 'guitar sounds in the last bar / the same segment with the guitar stem removed',
   minor: 'the piece in a minor key, ending on a minor chord / the same seed composed in the major key, ending on a major chord',
   dense: 'the piece at high energy (dense patterns) / the same seed at low energy',
+  sounding: 'the band plays in the last bar / the same segment with its last bar silent',
 };
 
 const MINOR_QUALITIES = new Set(['min', 'min7', 'dim']);
@@ -119,11 +141,16 @@ export function featurePresent(feature: TinybandFeature, tokens: readonly ArrayL
  * the piece offers no segment with the feature at its end. Segments start on
  * a bar and hold `minFrames`..`maxFrames` frames.
  */
-export function tinybandPair(feature: TinybandFeature, index: number, seed: number, rng: Rng, minFrames = 16, maxFrames = 128): [ProbeExample, ProbeExample] | null {
+export function tinybandPair(feature: TinybandProbe, index: number, seed: number, rng: Rng, minFrames = 16, maxFrames = 128): [ProbeExample, ProbeExample] | null {
   const pieceSeed = seed * 100_003 + index;
   let pos: Piece;
   let neg: Uint16Array[];
-  if (feature === 'minor' || feature === 'dense') {
+  // a segment of one silent bar would be silence against music: the sounding pair needs music before its silent bar
+  if (feature === 'sounding') minFrames = Math.max(minFrames, 2 * FRAMES_PER_BAR);
+  if (feature === 'sounding') {
+    pos = compose({ seed: pieceSeed, bars: 16 });
+    neg = pos.tokens;
+  } else if (feature === 'minor' || feature === 'dense') {
     const [a, b] = feature === 'minor' ? [compose({ seed: pieceSeed, bars: 16, mode: 'minor' }), compose({ seed: pieceSeed, bars: 16, mode: 'major' })] : [compose({ seed: pieceSeed, bars: 16, energy: 2 }), compose({ seed: pieceSeed, bars: 16, energy: 0 })];
     pos = a;
     neg = b.tokens;
@@ -135,7 +162,7 @@ export function tinybandPair(feature: TinybandFeature, index: number, seed: numb
   const lastStart = pos.frames - length;
   const starts: number[] = [];
   for (let s = 0; s <= lastStart; s += FRAMES_PER_BAR) starts.push(s);
-  const sounding = isInstrument(feature) ? soundingInstruments(pos.tokens)[INSTRUMENTS.indexOf(feature)] : null;
+  const sounding = isInstrument(feature) ? soundingInstruments(pos.tokens)[INSTRUMENTS.indexOf(feature)] : feature === 'sounding' ? anySounding(pos.tokens) : null;
   // mood is heard chord by chord: the minor piece ends on a minor chord where the major one ends on a major chord
   const moods = feature === 'minor' ? [chordMinorFlags(pos.tokens), chordMinorFlags(neg)] : null;
   const usable = starts.filter((s) => {
@@ -150,15 +177,23 @@ export function tinybandPair(feature: TinybandFeature, index: number, seed: numb
   if (usable.length === 0) return null;
   const start = rng.pick(usable);
   const text = pos.style;
+  const negative = cutFrames(neg, start, start + length);
+  if (feature === 'sounding') for (const row of negative) row.fill(REST, length - FRAMES_PER_BAR);
   return [
     { tokens: cutFrames(pos.tokens, start, start + length), label: 1, piece: index, text },
-    { tokens: cutFrames(neg, start, start + length), label: 0, piece: index, text },
+    { tokens: negative, label: 0, piece: index, text },
   ];
 }
 
+/** Per frame: 1 where any instrument sounds. */
+function anySounding(tokens: readonly ArrayLike<number>[]): Uint8Array {
+  const rows = soundingInstruments(tokens);
+  return Uint8Array.from(rows[0], (_, t) => (rows.some((r) => r[t]) ? 1 : 0));
+}
+
 /** `pairs` pairs for one feature, from consecutive pieces (pieces without a usable segment are skipped). */
-export function tinybandPairs(feature: TinybandFeature, pairs: number, seed: number): ProbeExample[] {
-  const rng = new Rng(seed ^ (TINYBAND_FEATURES.indexOf(feature) + 1) * 0x9e3779b1);
+export function tinybandPairs(feature: TinybandProbe, pairs: number, seed: number): ProbeExample[] {
+  const rng = new Rng(seed ^ (TINYBAND_PROBES.indexOf(feature) + 1) * 0x9e3779b1);
   const out: ProbeExample[] = [];
   for (let i = 0; out.length < 2 * pairs; i++) {
     if (i > pairs * 20) throw new Error(`could not find ${pairs} pieces with ${feature} in them`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readModelFolder } from '../../src/model/musicgen/index.js';
-import { checkProbesFit, decodeProbeSet, encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ProbeSet } from '../../src/smitin/probe-set.js';
+import { checkProbesFit, decodeProbeSet, encodeProbeSet, knobNames, modelIdentity, readProbeSet, type FeatureProbes, type ProbeSet } from '../../src/smitin/probe-set.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.js';
 import { tempDir } from '../helpers/cli.js';
 import { MODEL_DIR, SHIPPED_MODEL } from '../helpers/model.js';
@@ -75,6 +75,15 @@ describe('probe set file', () => {
     expect(out.v).toBeCloseTo(104 + 23 / 7, 4);
     expect(out.model).toBe('toy');
     expect(out.aligned).toBe(true);
+  });
+
+  it('keeps a monitor probe a monitor: not among the knobs, and an unknown role is refused', () => {
+    const withMonitor: ProbeSet = { ...set, features: [...set.features, { ...feature('sounding', 2, 3, 4, 200), role: 'monitor' }] };
+    const back = decodeProbeSet(encodeProbeSet(withMonitor), 'toy.safetensors');
+    expect(back.features.map((f) => f.role ?? 'knob')).toEqual(['knob', 'knob', 'monitor']);
+    expect(knobNames(back)).toEqual(['drums', 'minor']);
+    const odd = encodeProbeSet({ ...set, features: [{ ...set.features[0], role: 'fader' as never }] });
+    expect(() => decodeProbeSet(odd, 'odd.safetensors')).toThrow('odd.safetensors: not a SMITIN probe set: feature drums has role "fader", expected monitor or none (a knob)');
   });
 
   it('names the file and the problem for broken files', () => {

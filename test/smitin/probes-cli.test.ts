@@ -75,7 +75,7 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes', () => {
   it('refuses unknown features and models it cannot build probe data for', () => {
     const bad = smitin(['probes', 'train', '--features', 'drums,cowbell', '--out', join(dir, 'q.safetensors')]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--features: unknown feature cowbell \(tinyband has: drums, bass, piano, guitar, minor, dense\)/);
+    expect(bad.stderr).toMatch(/--features: unknown feature "cowbell" \(tinyband has: drums, bass, piano, guitar, minor, dense, sounding\)/);
     const encodec = smitin(['probes', 'train', '--model', linkedCopy(TINY), '--out', join(dir, 'r.safetensors'), '--quiet']);
     expect(encodec.status).toBe(2);
     expect(encodec.stderr).toMatch(/probe data is built from the tinyband composer/);
@@ -90,6 +90,13 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes', () => {
     for (const f of ['drums', 'bass', 'piano', 'guitar']) {
       expect(probes[f].best_acc, f).toBeGreaterThanOrEqual(f === 'guitar' ? 0.85 : 0.9);
       expect(probes[f].best_acc_after_first_layer, f).toBeGreaterThanOrEqual(0.85);
+      expect(probes[f].role, f).toBe('knob');
     }
+    // the band plays at all: read past layer 0, where the drums' removal is kept off it, and never a knob
+    expect(probes.sounding.role).toBe('monitor');
+    expect(probes.sounding.best_acc_after_first_layer).toBeGreaterThanOrEqual(0.95);
+    const text = smitin(['probes', 'show', join(SHIPPED_MODEL, 'probes.safetensors')]).stdout;
+    expect(text).toMatch(/^sounding .* segments \(monitor, not a knob\): the band plays in the last bar/m);
+    expect(text).toMatch(/^drums .* segments: drums sound/m);
   });
 });

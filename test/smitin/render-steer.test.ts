@@ -82,7 +82,9 @@ describe.skipIf(!ready)('smitin render --steer', () => {
     const cases: [string[], RegExp][] = [
       [['--steer', 'drums=2'], /strength of drums must be a number in \[-1, 1\], got: 2/],
       [['--steer', 'drums'], /expected FEATURE=STRENGTH pairs/],
-      [['--steer', 'cowbell=1'], /no probes for cowbell in .*probes\.safetensors \(it has: drums, bass, piano, guitar, minor, dense\)/],
+      [['--steer', 'cowbell=1'], /no probes for "cowbell" in .*probes\.safetensors \(its knobs: drums, bass, piano, guitar, minor, dense\)/],
+      // the shipped set's seventh probe reads whether the band plays at all: the steerer reads it, a performer cannot turn it
+      [['--steer', 'sounding=-1'], /--steer: "sounding" in .*probes\.safetensors is a monitor probe, not a knob \(its knobs: drums, bass, piano, guitar, minor, dense\)/],
       [['--steer', 'drums=1', '--weighting', 'top5'], /weighting must be soft or topk:K/],
       [['--steer', 'drums=1', '--weighting', 'topk:99'], /topk:99: the model has only 32 heads/],
       [['--steer', 'drums=1', '--from-layer', '4'], /--from-layer must be below the model's 4 layers, got: 4/],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FRAMES_PER_BAR } from '../../src/constants.js';
 import { compose } from '../../src/model/tinyband/composer/index.js';
-import { encodeHarmony, HOLD, REST } from '../../src/model/tinyband/layout.js';
+import { encodeHarmony, HOLD, REST, soundingInstruments } from '../../src/model/tinyband/layout.js';
 import {
   chordMinorFlags,
   DENSE_THRESHOLD,
@@ -70,5 +70,21 @@ describe('tinyband features', () => {
     }
     // instruments and mood: always; density: the high-energy piece is busier at the end in most pairs
     expect(clearer / 30).toBeGreaterThanOrEqual(feature === 'dense' ? 0.7 : 1);
+  });
+
+  it('sounding pairs (a monitor, not a knob): the same music, the negative with its last bar silent, and music before it', () => {
+    const examples = tinybandPairs('sounding', 30, 7);
+    expect(examples).toHaveLength(60);
+    const plays = (t: Uint16Array[]) => soundingInstruments(t).some((row) => row.some((x) => x === 1));
+    for (let i = 0; i < examples.length; i += 2) {
+      const [pos, neg] = [examples[i].tokens, examples[i + 1].tokens];
+      const length = pos[0].length;
+      expect(length).toBeGreaterThanOrEqual(2 * FRAMES_PER_BAR);
+      const lastBar = (t: Uint16Array[]) => t.map((r) => r.slice(-FRAMES_PER_BAR));
+      const before = (t: Uint16Array[]) => t.map((r) => r.slice(0, length - FRAMES_PER_BAR));
+      expect(plays(lastBar(pos))).toBe(true);
+      expect(lastBar(neg).every((r) => r.every((x) => x === REST))).toBe(true);
+      expect(before(neg)).toEqual(before(pos));
+    }
   });
 });

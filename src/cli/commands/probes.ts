@@ -11,7 +11,7 @@ import { examplePairs } from '../../smitin/example-pairs.js';
 import { findProbesFile, userDataDir, userProbesFile } from '../../smitin/probe-location.js';
 import { checkProbesFit, encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ModelIdentity, type ProbeSet } from '../../smitin/probe-set.js';
 import { readStemsFolder, stemPairs } from '../../smitin/stem-pairs.js';
-import { FEATURE_DESCRIPTIONS, isTinybandFeature, TINYBAND_FEATURES, tinybandPairs, type TinybandFeature } from '../../smitin/tinyband-features.js';
+import { FEATURE_DESCRIPTIONS, isTinybandMonitor, isTinybandProbe, TINYBAND_PROBES, tinybandPairs, type TinybandProbe } from '../../smitin/tinyband-features.js';
 import type { ProbeExample } from '../../smitin/probe-example.js';
 import { collectActivations, fitFeatureProbes } from '../../smitin/train-probes.js';
 import { UsageError } from '../../util/errors.js';
@@ -93,11 +93,11 @@ export function probeSummary(f: FeatureProbes, heads: number): { best_acc: numbe
   };
 }
 
-function parseFeatures(list: string): TinybandFeature[] {
+function parseFeatures(list: string): TinybandProbe[] {
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError('--features needs at least one feature');
-  for (const n of names) if (!isTinybandFeature(n)) throw new UsageError(`--features: unknown feature ${n} (tinyband has: ${TINYBAND_FEATURES.join(', ')})`);
-  return [...new Set(names)] as TinybandFeature[];
+  for (const n of names) if (!isTinybandProbe(n)) throw new UsageError(`--features: unknown feature ${quoted(n)} (tinyband has: ${TINYBAND_PROBES.join(', ')})`);
+  return [...new Set(names)] as TinybandProbe[];
 }
 
 /** --features with --stems: stem names (checked against the folder by stemPairs); default the stems every song has. */
@@ -114,7 +114,7 @@ function trainCommand(): Command {
   return addModelOptions(cmd)
     .option('--out <file>', 'probe set to write (default: your data folder, keyed by the model\'s decoder, where render, live and eval find it; see docs/probes.md)')
     .option('--map <file.svg>', 'picture of validation accuracy per layer x head (default: the --out path with .svg)')
-    .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_FEATURES.join(', ')}, the default; with --stems: stem names, default the stems every song has)`)
+    .option('--features <list>', `comma-separated features (tinyband: ${TINYBAND_PROBES.join(', ')}, the default; sounding is a monitor, not a knob; with --stems: stem names, default the stems every song has)`)
     .option('--stems <dir>', 'probe data from audio stems, for an EnCodec MusicGen: a folder per song with mixture.wav and stem WAVs (MUSDB18 layout; see docs/probes.md)')
     .option('--pairs <n>', 'positive/negative pairs per feature (a fifth of the pieces are held out for validation)', numberIn('pairs', 10, 100_000, { integer: true }), 1000)
     .option('--seed <n>', 'seed of the composed pieces and segment cuts', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
@@ -130,7 +130,7 @@ function trainCommand(): Command {
     .action(async (opts: TrainOptions) => {
       const concept = checkConceptOptions(opts);
       const stems = opts.stems ? readStemsFolder(opts.stems) : null;
-      const features = concept ? [concept.name] : stems ? parseStemFeatures(opts.features, stems.common) : parseFeatures(opts.features ?? TINYBAND_FEATURES.join(','));
+      const features = concept ? [concept.name] : stems ? parseStemFeatures(opts.features, stems.common) : parseFeatures(opts.features ?? TINYBAND_PROBES.join(','));
       const t0 = performance.now();
       const model = await loadSteerableModel(opts.model, loadOptionsOf(opts));
       try {
@@ -176,7 +176,7 @@ function trainCommand(): Command {
             await encoder.release();
           }
         }
-        const pairsOf = (f: string): ProbeExample[] => fromConcept ?? fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandFeature, opts.pairs, opts.seed);
+        const pairsOf = (f: string): ProbeExample[] => fromConcept ?? fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandProbe, opts.pairs, opts.seed);
         const describe = (f: string): string =>
           concept?.kind === 'prompts'
             ? `the model's own music under ${quoted(concept.with)} / under ${quoted(concept.without)}, read under the empty prompt; steered along the mass-mean shift`
@@ -184,7 +184,7 @@ function trainCommand(): Command {
               ? `segments of the recordings in ${quoted(concept.with)} / in ${quoted(concept.without)}`
             : stems
               ? `the ${f} stem is audible in the segment's last second / the same segment of the mixture without the ${f} stem`
-              : FEATURE_DESCRIPTIONS[f as TinybandFeature];
+              : FEATURE_DESCRIPTIONS[f as TinybandProbe];
         if (!opts.out) mkdirSync(dirname(out), { recursive: true });
         const map = opts.map ?? out.replace(/\.[^./]*$/, '') + '.svg';
         const total = fromConcept ? fromConcept.length : fromStems ? [...fromStems.examples.values()].reduce((n, e) => n + e.length, 0) : features.length * opts.pairs * 2;
@@ -200,7 +200,7 @@ function trainCommand(): Command {
               const acts = await collectActivations(model, examples, { onProgress: (done) => bar?.update(before + done, { feature: f }) });
               before += examples.length;
               const probes = fitFeatureProbes(f, describe(f), acts, examples, spec.dims.heads, { l2: opts.l2 });
-              trained.push(concept?.kind === 'prompts' ? alongMassMean(probes) : probes);
+              trained.push(concept?.kind === 'prompts' ? alongMassMean(probes) : !stems && !concept && isTinybandMonitor(f) ? { ...probes, role: 'monitor' } : probes);
             }
           } finally {
             bar?.stop();
@@ -253,13 +253,13 @@ function showCommand(): Command {
     .option('--json', 'print JSON')
     .action((file: string, opts: { json?: boolean }) => {
       const set = readProbeSet(file);
-      const summary = Object.fromEntries(set.features.map((f) => [f.name, { ...probeSummary(f, set.model.heads), train: f.train, validation: f.validation, description: f.description }]));
+      const summary = Object.fromEntries(set.features.map((f) => [f.name, { ...probeSummary(f, set.model.heads), role: f.role ?? 'knob', train: f.train, validation: f.validation, description: f.description }]));
       if (opts.json) process.stdout.write(JSON.stringify({ model: set.model, training: set.training, probes: summary }) + '\n');
       else {
         const m = set.model;
         process.stdout.write(`${file}: probes for ${m.name} (${m.layers} layers x ${m.heads} heads x ${m.headDim}), decoder ${m.decoderFingerprint.slice(0, 12)}\n`);
         for (const [name, s] of Object.entries(summary)) {
-          process.stdout.write(`${name.padEnd(8)} best ${s.best_acc.toFixed(3)} (L${s.best_head[0]} H${s.best_head[1]})  after layer 0 ${s.best_acc_after_first_layer.toFixed(3)}  mean ${s.mean_acc.toFixed(3)}  ${s.train}+${s.validation} segments: ${s.description}\n`);
+          process.stdout.write(`${name.padEnd(8)} best ${s.best_acc.toFixed(3)} (L${s.best_head[0]} H${s.best_head[1]})  after layer 0 ${s.best_acc_after_first_layer.toFixed(3)}  mean ${s.mean_acc.toFixed(3)}  ${s.train}+${s.validation} segments${s.role === 'knob' ? '' : ` (${s.role}, not a knob)`}: ${s.description}\n`);
         }
       }
     });
