@@ -12,7 +12,8 @@
  *     "removalGains": { "piano": 1.33 },
  *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } },
  *     "gainFloors": { "piano": { "down": 0.3 } },
- *     "orthogonalize": "head", "orthogonalTo": ["piano", "guitar"] }
+ *     "orthogonalize": "head", "orthogonalTo": ["piano", "guitar"],
+ *     "removalOrthogonalTo": { "drums": ["sounding"] } }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -46,6 +47,8 @@ const SteeringFileSchema = z.strictObject({
   orthogonalize: z.enum(ORTHOGONALIZE, `expected one of ${ORTHOGONALIZE.join(', ')}`).optional(),
   /** Required with orthogonalize: the pushes were measured against these directions, and a knob added later must not change them. */
   orthogonalTo: z.array(name).min(1, 'expected at least one feature').optional(),
+  /** Per feature, the probes (a monitor's too) its removal push is kept off, per head. */
+  removalOrthogonalTo: z.record(name, z.array(name).min(1, 'expected at least one feature')).optional(),
 }).refine((s) => (s.orthogonalize ?? 'none') === 'none' || s.orthogonalTo !== undefined, {
   path: ['orthogonalTo'],
   message: 'expected the features the pushes are made orthogonal to, with orthogonalize',
@@ -75,7 +78,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   const s = parsed.data;
   const features = probes.features.map((f) => f.name);
   const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
-  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames, ...(s.orthogonalTo ?? [])])];
+  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames, ...(s.orthogonalTo ?? []), ...Object.entries(s.removalOrthogonalTo ?? {}).flat(2)])];
   const own = resolve(dirname(file), s.probes);
   if (own !== resolve(probesFile)) {
     // another file: a user's set made from this one with a knob added (probes train --concept) keeps the choices, as
@@ -102,6 +105,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.gainFloors) out.gainFloors = s.gainFloors;
   if (s.orthogonalize) out.orthogonalize = s.orthogonalize;
   if (s.orthogonalTo) out.orthogonalTo = s.orthogonalTo;
+  if (s.removalOrthogonalTo) out.removalOrthogonalTo = s.removalOrthogonalTo;
   return out;
 }
 

@@ -26,6 +26,14 @@ describe("the live eval's plan measures the hold monitor against the product eit
     expect(methods(plan)).not.toContain('product-with-hold');
   });
 
+  it('a removal kept off other directions is measured against the same removal along its probe, for that knob only', () => {
+    const kept = { ...recipe, removalOrthogonalTo: { drums: ['sounding'] } };
+    const along = livePlan(false, productMethod(kept)).filter((c) => c.method.method === 'product-removal-along-probe');
+    expect(along.map((c) => `${c.setting} ${c.feature}=${c.strength}`).sort()).toEqual(['start drums=-1', 'turn drums=-1']);
+    for (const c of along) expect(c.method.settings).toEqual(recipe);
+    expect(methods(livePlan(false, productMethod(recipe)))).not.toContain('product-removal-along-probe');
+  });
+
   it('--quick leaves the ablations out', () => {
     expect(methods(livePlan(true, productMethod(recipe)))).toEqual(['product', 'random']);
   });

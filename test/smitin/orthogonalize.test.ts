@@ -154,3 +154,45 @@ describe('orthogonalised push directions', () => {
     expect(() => new Steerer(probes, {}, { orthogonalTo: ['guitar'] })).toThrow('orthogonalTo names guitar, which has no probes');
   });
 });
+
+describe('a removal kept off other directions (removalOrthogonalTo)', () => {
+  it('pushes down orthogonal per head to the named directions and to orthogonalTo, and up as before', () => {
+    const [drums, bass, , minor] = probes.features;
+    const settings: Partial<SteeringSettings> = { orthogonalize: 'head', orthogonalTo: ['bass'] };
+    const kept = { ...settings, removalOrthogonalTo: { drums: ['minor'] } };
+    expect(pushes({ drums: 1 }, kept)).toEqual(pushes({ drums: 1 }, settings));
+    const along = pushes({ drums: -1 }, settings);
+    const down = pushes({ drums: -1 }, kept);
+    let moved = 0;
+    for (let l = 0; l < LAYERS; l++) {
+      for (let h = 0; h < HEADS; h++) {
+        const push = down[l].subarray(h * HEAD_DIM, (h + 1) * HEAD_DIM);
+        const was = along[l].subarray(h * HEAD_DIM, (h + 1) * HEAD_DIM);
+        expect(norm(push)).toBeCloseTo(norm(was), 5);
+        if (norm(was) === 0) continue;
+        expect(dot(push, head(minor.direction, l, h))).toBeCloseTo(0, 5);
+        expect(dot(push, head(bass.direction, l, h))).toBeCloseTo(0, 5);
+        // still a removal: it points away from the drums
+        expect(dot(push, head(drums.direction, l, h))).toBeLessThan(0);
+        expect(Math.abs(dot(was, head(minor.direction, l, h)))).toBeGreaterThan(1e-4);
+        moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(0);
+    // only the named feature's removal changes: piano's is the same push as without the setting
+    expect(pushes({ piano: -1 }, kept)).toEqual(pushes({ piano: -1 }, settings));
+  });
+
+  it('without orthogonalize, the removal is kept off the named directions alone', () => {
+    const [, bass, , minor] = probes.features;
+    const down = pushes({ drums: -1 }, { removalOrthogonalTo: { drums: ['minor'] } });
+    const h0 = down[1].subarray(0, HEAD_DIM);
+    expect(dot(h0, head(minor.direction, 1, 0))).toBeCloseTo(0, 5);
+    expect(Math.abs(dot(h0, head(bass.direction, 1, 0)))).toBeGreaterThan(1e-4);
+  });
+
+  it('refuses a feature or a direction it names without probes', () => {
+    expect(() => new Steerer(probes, {}, { removalOrthogonalTo: { drums: ['sounding'] } })).toThrow('removalOrthogonalTo.drums names sounding, which has no probes');
+    expect(() => new Steerer(probes, {}, { removalOrthogonalTo: { tuba: ['minor'] } })).toThrow('removalOrthogonalTo.tuba names tuba, which has no probes');
+  });
+});

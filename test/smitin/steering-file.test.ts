@@ -33,6 +33,9 @@ describe("a model's steering.json", () => {
     // piano and guitar share two streams: each carries the other along
     expect(s.companions?.piano?.up?.guitar).toBeGreaterThan(0);
     expect(s.companions?.piano?.down?.guitar).toBeLessThan(0);
+    // the drums' removal is kept off the monitor probe for "the band plays" (docs/eval.md, "New silent bars")
+    expect(s.removalOrthogonalTo).toEqual({ drums: ['sounding'] });
+    expect(probes.features.find((f) => f.name === 'sounding')?.role).toBe('monitor');
   });
 
   it('applies to the probe file it names; a folder without one gives no choices', () => {
@@ -67,6 +70,8 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, orthogonalize: 'head' })).toThrow(/steering\.json: orthogonalTo: expected the features the pushes are made orthogonal to/);
     expect(bad({ ...valid, orthogonalize: 'head', orthogonalTo: ['tuba'] })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, gainFloors: { tuba: { up: 0.3 } } })).toThrow(/steering\.json: no probes for tuba/);
+    expect(bad({ ...valid, removalOrthogonalTo: { drums: ['tuba'] } })).toThrow(/steering\.json: no probes for tuba/);
+    expect(bad({ ...valid, removalOrthogonalTo: { drums: [] } })).toThrow(/steering\.json: removalOrthogonalTo\.drums: expected at least one feature/);
   });
 
   it("applies to another probe set that holds every feature it names unchanged (a knob added beside them), and not once one of them changed", () => {

@@ -78,6 +78,11 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
   each('start', holdAblation(product), SIGNS);
   const { companions: _companions, removalGains: _removal, ...noCompanions } = product.settings;
   each('start', { method: 'product-no-companions', settings: noCompanions }, SIGNS);
+  // a removal kept off other directions (tinyband: the drums' off `sounding`) against the same removal along its own probe
+  const { removalOrthogonalTo, ...alongProbe } = product.settings;
+  for (const feature of INSTRUMENTS.filter((f) => removalOrthogonalTo?.[f])) {
+    for (const setting of KNOB_SETTINGS) c.push({ setting, method: { method: 'product-removal-along-probe', settings: alongProbe }, feature, strength: -1 });
+  }
   each('start', { method: 'smitin-all-layers', settings: {} }, SIGNS);
   each('start', { method: 'smitin-from-step-1', settings: { pushAfterWarmup: false } }, SIGNS);
   return c;
