@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MusicgenModel } from '../../src/model/musicgen/index.js';
 import { KNOB_FRAMES, knobItems, knobRuns, MEASURED_FROM, measured, type KnobItem } from '../../src/smitin/eval/knobs.js';
 import { heardShares } from '../../src/smitin/eval/heard.js';
-import { changeOfShares, presenceChange } from '../../src/smitin/eval/presence.js';
+import { changeOfShares, instrumentShares, presenceChange } from '../../src/smitin/eval/presence.js';
 import { evalSampling } from '../../src/smitin/eval/runner.js';
 import { TINYBAND_HOLD } from '../../src/smitin/eval/live.js';
 import { loadSteerableModel } from '../../src/smitin/prepare.js';
@@ -136,6 +136,22 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(Math.abs(change.guitar.share)).toBeLessThanOrEqual(0.1);
     // L7's companion of -0.2 let the model hand the piano's part to the guitar
     expect(weaker.guitar.share).toBeGreaterThan(change.guitar.share + 0.05);
+  }, 120_000);
+
+  it("drums=-1 takes the drums out and leaves the others within 0.2; its push is kept off the direction of the band playing at all, and the sounding monitor is never pushed", async () => {
+    const steerers: Steerer[] = [];
+    const twins = await twinsOfMany();
+    const change = presenceChange(await runMany({ drums: -1 }, product, steerers), twins);
+    // most of the drums the unsteered twins play are gone (the eval's share drop: 0.87-0.92 on 100 prompts)
+    const drumsShare = twins.reduce((a, t) => a + instrumentShares(t)[0], 0) / twins.length;
+    expect(-change.drums.share / drumsShare).toBeGreaterThan(0.75);
+    // 30 prompts: one song that drops its piano with the drums moves a cell by 0.03-0.05 (here piano -0.16, bass -0.05; along the probe bass -0.12); the eval's 100-prompt cells are the figure
+    for (const other of ['bass', 'piano', 'guitar'] as const) expect(Math.abs(change[other].share), other).toBeLessThan(0.2);
+    const sounding = steerers[0].features.indexOf('sounding');
+    expect(sounding).toBeGreaterThanOrEqual(0);
+    expect(steerers[0].knobs).not.toContain(sounding);
+    // read every step (a monitor), pushed never
+    expect(steerers.every((st) => st.trace.every((t) => t.applied[sounding] === 0 && Number.isFinite(t.monitor[sounding])))).toBe(true);
   }, 120_000);
 
   it('what a listener hears: bass=-1 and piano=-1 take their instrument out of the rendered stems and leave the drums audible', async () => {
