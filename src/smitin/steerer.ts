@@ -544,7 +544,8 @@ export class Steerer implements StepHook {
     // only a push being applied moves the other features: while the monitor holds every push off, the music is the model's own and the baselines follow it
     const pushing = this.states.some((s) => s.strength !== 0 && (this.settings.monitor === 'off' || s.gain > 0));
     for (const s of this.states) {
-      if (s.strength !== 0 || !Number.isFinite(s.held)) {
+      // a monitor probe is read, never pushed: holding it would push the whole band (tinyband's sounding)
+      if (s.strength !== 0 || !Number.isFinite(s.held) || s.probes.role !== undefined) {
         s.holdStrength = 0;
         continue;
       }

@@ -196,3 +196,34 @@ describe('a removal kept off other directions (removalOrthogonalTo)', () => {
     expect(() => new Steerer(probes, {}, { removalOrthogonalTo: { tuba: ['minor'] } })).toThrow('removalOrthogonalTo.tuba names tuba, which has no probes');
   });
 });
+
+describe('a monitor probe (role monitor) beside the knobs', () => {
+  it('is read every step and never pushed, by a knob or by the hold monitor, while the hold counter-steers the knobs', () => {
+    const set: ProbeSet = { ...probes, features: probes.features.map((f) => (f.name === 'minor' ? { ...f, role: 'monitor' as const } : f)) };
+    const noise = rng(5);
+    let length = 0;
+    const decoder: SteerableDecoder = {
+      steerable: true,
+      shifts: Array.from({ length: LAYERS }, () => new Float32Array(2 * WIDTH)),
+      setShifting: () => {},
+      // head outputs that wander from step to step: every held reading drifts
+      heads: () => Float32Array.from({ length: 2 * WIDTH }, () => 6 * (noise() - 0.5)),
+      get length() {
+        return length;
+      },
+      peek: async () => undefined,
+    };
+    const steerer = new Steerer(set, { drums: 1 }, { alpha: 1, fromLayer: 0, warmup: 2, hold: 1.5, holdMargin: 0.05 }, { record: true });
+    expect(steerer.knobs.map((i) => steerer.features[i])).toEqual(['drums', 'bass', 'piano']);
+    for (let i = 0; i < 64; i++) {
+      const run = { index: i, length: 1, ids: new BigInt64Array(0) };
+      steerer.before(run, decoder);
+      length++;
+      steerer.after(run, decoder);
+    }
+    const minor = steerer.features.indexOf('minor');
+    const bass = steerer.features.indexOf('bass');
+    expect(steerer.trace.every((t) => t.applied[minor] === 0 && Number.isFinite(t.monitor[minor]))).toBe(true);
+    expect(steerer.trace.some((t) => t.applied[bass] !== 0)).toBe(true);
+  });
+});
