@@ -15,8 +15,8 @@
  * plays in the last bar, against the same segment with its last bar silent.
  * On tinyband every instrument's direction shares part of it (cosine up to
  * 0.71 at layer 2), so a removal push also pushes toward the whole band
- * stopping; steering.json keeps the drums' removal off it (docs/eval.md,
- * "New silent bars").
+ * stopping; steering.json can keep a removal off it (removalOrthogonalTo;
+ * measured for the drums and left out: docs/eval.md, "New silent bars").
  */
 import { FRAMES_PER_BAR } from '../constants.js';
 import { compose, type Piece } from '../model/tinyband/composer/index.js';
