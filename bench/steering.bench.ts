@@ -36,11 +36,14 @@ const probes = readProbeSet(join(MODEL, 'probes.safetensors'));
 const steer = (monitor: MonitorMode, every = 1) => () => new Steerer(probes, FEATURES, { monitor, every });
 // what render and live play: the defaults plus the model's steering.json (its layers, alphas, companions); the hold monitor as a setting beside it
 const product = modelSteering(MODEL, join(MODEL, 'probes.safetensors'), probes);
+const knobsOnly = { ...probes, features: probes.features.filter((f) => f.role === undefined) };
 const configs: Config[] = [
   { name: 'plain decoder', model: plain, hook: () => undefined },
   { name: 'prepared, no steering', model: prepared, hook: () => undefined },
   { name: '4 features, monitor same pass', model: prepared, hook: steer('same') },
   { name: 'product, 4 features', model: prepared, hook: () => new Steerer(probes, FEATURES, product) },
+  // the set's monitor probes (tinyband's sounding) are read every step: their price is this row against the one above
+  { name: 'product, without monitor probes', model: prepared, hook: () => new Steerer(knobsOnly, FEATURES, product) },
   { name: 'with the hold, drums=-0.7, 5 held', model: prepared, hook: () => new Steerer(probes, { drums: -0.7 }, { ...product, ...TINYBAND_HOLD }) },
   { name: '4 features, monitor off', model: prepared, hook: steer('off') },
   { name: '4 features, monitor clean pass', model: prepared, hook: steer('clean') },
