@@ -93,8 +93,8 @@ export interface SteeringSettings {
   orthogonalTo: readonly string[];
   /**
    * Per feature, directions its push is also made orthogonal to, per head,
-   * while it pushes down (removal, a negative strength): with `head`
-   * together with orthogonalTo's, else on their own. On tinyband the
+   * while the push is negative (its removal, or the hold pulling it back
+   * down): with `head` together with orthogonalTo's, else on their own. On tinyband the
    * instruments' directions share part of `sounding` (the band plays at all;
    * a monitor probe), so taking the drums out also pushed toward the whole
    * band stopping; kept off it, drums=-1 took them out as much at a lower
