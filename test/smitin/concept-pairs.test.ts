@@ -61,14 +61,16 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes train --concept', ()
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^sparse +best /m);
-    expect(r.stdout).toContain(`with the probes of ${join(SHIPPED_MODEL, 'probes.safetensors')} (drums, bass, piano, guitar, minor, dense)`);
+    expect(r.stdout).toContain(`with the probes of ${join(SHIPPED_MODEL, 'probes.safetensors')} (drums, bass, piano, guitar, minor, dense; monitor: sounding)`);
     expect(r.stdout).toContain(`steer with them: --probes ${out}`);
     const set = readProbeSet(out);
     const shipped = readProbeSet(join(SHIPPED_MODEL, 'probes.safetensors'));
     expect(set.model).toEqual(shipped.model);
-    expect(set.features.map((f) => f.name)).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense', 'sparse']);
+    expect(set.features.map((f) => f.name)).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense', 'sounding', 'sparse']);
     expect(set.features[0].direction).toEqual(shipped.features[0].direction);
-    const sparse = set.features[6];
+    // the shipped monitor stays a monitor in the joined set; the new concept is a knob
+    expect(set.features.map((f) => f.role ?? 'knob')).toEqual([...new Array(6).fill('knob'), 'monitor', 'knob']);
+    const sparse = set.features[7];
     // 5 seeds x 4 segments x 2: seed 0 is validation
     expect([sparse.train, sparse.validation]).toEqual([32, 8]);
     expect(sparse.description).toContain('"ballad calm"');
@@ -83,7 +85,7 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes train --concept', ()
     const again = smitin(['probes', 'train', '--concept', 'sparse', '--with', SPARSE.with, '--without', SPARSE.without, '--n', '5', '--seed', '2', '--out', out, '--quiet', '--json']);
     expect(again.status).toBe(0);
     expect(Object.keys(JSON.parse(again.stdout).probes)).toEqual(['sparse']);
-    expect(readProbeSet(out).features.map((f) => f.name)).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense', 'sparse']);
+    expect(readProbeSet(out).features.map((f) => f.name)).toEqual(['drums', 'bass', 'piano', 'guitar', 'minor', 'dense', 'sounding', 'sparse']);
 
     const wav = join(dir, 'steered.wav');
     const render = smitin(['render', '--probes', out, '--steer', 'sparse=1', '--prompt', 'funk', '--seconds', '2', '--out', wav, '--json']);

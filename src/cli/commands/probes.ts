@@ -232,7 +232,11 @@ function trainCommand(): Command {
           for (const [name, s] of Object.entries(summary)) {
             process.stdout.write(`${name.padEnd(8)} best ${s.best_acc.toFixed(3)} (L${s.best_head[0]} H${s.best_head[1]})  best after layer 0 ${s.best_acc_after_first_layer.toFixed(3)}  mean ${s.mean_acc.toFixed(3)}\n`);
           }
-          if (base) process.stdout.write(`with the probes of ${base.file} (${base.set.features.map((f) => f.name).filter((n) => n !== concept!.name).join(', ')})\n`);
+          if (base) {
+            const kept = base.set.features.filter((f) => f.name !== concept!.name);
+            const monitors = kept.filter((f) => f.role !== undefined).map((f) => f.name);
+            process.stdout.write(`with the probes of ${base.file} (${kept.filter((f) => f.role === undefined).map((f) => f.name).join(', ')}${monitors.length ? `; monitor: ${monitors.join(', ')}` : ''})\n`);
+          }
           process.stdout.write(`wrote ${out} and ${map} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
           process.stdout.write(
             opts.out
