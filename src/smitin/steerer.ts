@@ -580,9 +580,10 @@ export class Steerer implements StepHook {
 
   /** Reads C_f for every feature from the decoder's last head outputs (conditional row) and updates the gains; `positions` is the window the outputs saw. */
   private read(decoder: SteerableDecoder, positions: number): void {
-    for (const s of this.states) s.monitor = this.probeMedian(decoder, s, s.readers, s.readerLayer, s.readerOffset);
+    // a monitor probe (tinyband's sounding) that nothing pushes is read only for the trace: a live step spends nothing on it
+    for (const s of this.states) if (s.probes.role === undefined || s.strength !== 0 || this.record) s.monitor = this.probeMedian(decoder, s, s.readers, s.readerLayer, s.readerOffset);
     if (this.settings.hold > 0) {
-      for (const s of this.states) s.held = s.holdReaders.length ? this.probeMedian(decoder, s, s.holdReaders, s.holdLayer, s.holdOffset) : s.monitor;
+      for (const s of this.states) if (s.probes.role === undefined) s.held = s.holdReaders.length ? this.probeMedian(decoder, s, s.holdReaders, s.holdLayer, s.holdOffset) : s.monitor;
       this.holdStep(positions);
     }
     for (const s of this.states) {

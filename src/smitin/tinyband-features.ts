@@ -145,9 +145,9 @@ export function tinybandPair(feature: TinybandProbe, index: number, seed: number
   const pieceSeed = seed * 100_003 + index;
   let pos: Piece;
   let neg: Uint16Array[];
-  // a segment of one silent bar would be silence against music: the sounding pair needs music before its silent bar
-  if (feature === 'sounding') minFrames = Math.max(minFrames, 2 * FRAMES_PER_BAR);
   if (feature === 'sounding') {
+    // a segment of one silent bar would be silence against music: the sounding pair needs music before its silent bar
+    minFrames = Math.max(minFrames, 2 * FRAMES_PER_BAR);
     pos = compose({ seed: pieceSeed, bars: 16 });
     neg = pos.tokens;
   } else if (feature === 'minor' || feature === 'dense') {

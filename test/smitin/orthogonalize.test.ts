@@ -198,7 +198,7 @@ describe('a removal kept off other directions (removalOrthogonalTo)', () => {
 });
 
 describe('a monitor probe (role monitor) beside the knobs', () => {
-  it('is read every step and never pushed, by a knob or by the hold monitor, while the hold counter-steers the knobs', () => {
+  it('is read every step of a trace and never pushed, by a knob or by the hold monitor, while the hold counter-steers the knobs; untraced it is not read', () => {
     const set: ProbeSet = { ...probes, features: probes.features.map((f) => (f.name === 'minor' ? { ...f, role: 'monitor' as const } : f)) };
     const noise = rng(5);
     let length = 0;
@@ -225,5 +225,15 @@ describe('a monitor probe (role monitor) beside the knobs', () => {
     const bass = steerer.features.indexOf('bass');
     expect(steerer.trace.every((t) => t.applied[minor] === 0 && Number.isFinite(t.monitor[minor]))).toBe(true);
     expect(steerer.trace.some((t) => t.applied[bass] !== 0)).toBe(true);
+    // untraced (live), a monitor nothing pushes is not read at all: the step spends nothing on it
+    const live = new Steerer(set, { drums: 1 }, { alpha: 1, fromLayer: 0, warmup: 2 });
+    for (let i = 0; i < 8; i++) {
+      const run = { index: i, length: 1, ids: new BigInt64Array(0) };
+      live.before(run, decoder);
+      length++;
+      live.after(run, decoder);
+    }
+    expect(Number.isNaN(live.last.monitor[minor])).toBe(true);
+    expect(Number.isFinite(live.last.monitor[bass])).toBe(true);
   });
 });

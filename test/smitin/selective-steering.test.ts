@@ -138,7 +138,7 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     expect(weaker.guitar.share).toBeGreaterThan(change.guitar.share + 0.05);
   }, 120_000);
 
-  it('drums=-1 takes the drums out and leaves the others within 0.2; the sounding monitor beside the knobs is read every step and never pushed', async () => {
+  it('drums=-1 takes the drums out and leaves the others within 0.2; the sounding monitor beside the knobs is read at every traced step and never pushed', async () => {
     const steerers: Steerer[] = [];
     const twins = await twinsOfMany();
     const change = presenceChange(await runMany({ drums: -1 }, product, steerers), twins);
@@ -150,7 +150,7 @@ describe.skipIf(!ready)('selective steering on tinyband (the product default, fr
     const sounding = steerers[0].features.indexOf('sounding');
     expect(sounding).toBeGreaterThanOrEqual(0);
     expect(steerers[0].knobs).not.toContain(sounding);
-    // read every step (a monitor), pushed never
+    // read at every traced step (a monitor), pushed never
     expect(steerers.every((st) => st.trace.every((t) => t.applied[sounding] === 0 && Number.isFinite(t.monitor[sounding])))).toBe(true);
   }, 120_000);
 
