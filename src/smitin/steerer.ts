@@ -103,6 +103,19 @@ export interface SteeringSettings {
    * steering.json leaves it out (docs/eval.md, "New silent bars").
    */
   removalOrthogonalTo: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per feature, the reading C_f under which its own knob's removal push
+   * stops (and C_f + hysteresis over which it starts again); not named: the
+   * paper's mirrored monitor, which pushes on, with gain C_f, until the
+   * feature reads absent. A companion push on the feature stays as it was:
+   * it keeps a partner from taking over, wherever it reads. On tinyband
+   * (bass and guitar at 0.5) fewer items fell silent for a bar (17 against
+   * 22, seed 4) at a lower NLL, but the push also stopped with a few notes
+   * left, heard in 0.18 of the bass's windows against 0.03, so its
+   * steering.json leaves it out (docs/eval.md, "Measured, not shipped: a
+   * removal that stops").
+   */
+  removalStops: Readonly<Record<string, number>>;
   /** Heads the monitor pools (the paper: 16). */
   monitorHeads: number;
   /** The monitor reads heads of this layer and above (0: all, as the paper). */
@@ -219,6 +232,7 @@ export const DEFAULT_STEERING: SteeringSettings = {
   orthogonalize: 'none',
   orthogonalTo: [],
   removalOrthogonalTo: {},
+  removalStops: {},
   monitorHeads: 16,
   monitorFromLayer: 0,
   thresholdOffset: 0.2,
@@ -254,6 +268,8 @@ interface FeatureState {
   readerLayer: Int32Array;
   readerOffset: Int32Array;
   threshold: number;
+  /** The monitor's threshold while this feature's own knob pushes it out (removalStops; else threshold). */
+  downThreshold: number;
   /** The performer's knob. */
   knob: number;
   /** The strength pushed: the knob plus the companion pushes of the other knobs, clamped to [-1, 1]. */
@@ -350,6 +366,8 @@ export class Steerer implements StepHook {
       const readers = topHeads(f.accuracy.subarray(first), Math.min(this.settings.monitorHeads, f.accuracy.length - first)).map((i) => i + first);
       const holdHeads = this.settings.holdLayers.flatMap((l) => Array.from({ length: heads }, (_, h) => l * heads + h));
       const holdReaders = holdHeads.sort((a, b) => f.accuracy[b] - f.accuracy[a] || a - b).slice(0, this.settings.monitorHeads);
+      // kept below 1 so that a feature fully there always stops the push
+      const threshold = Math.min(0.99, monitorThreshold(f.accuracy) + this.settings.thresholdOffset);
       const state: FeatureState = {
         probes: f,
         unit,
@@ -357,8 +375,8 @@ export class Steerer implements StepHook {
         readers,
         readerLayer: Int32Array.from(readers, (i) => Math.floor(i / heads)),
         readerOffset: Int32Array.from(readers, (i) => (i % heads) * headDim),
-        // kept below 1 so that a feature fully there always stops the push
-        threshold: Math.min(0.99, monitorThreshold(f.accuracy) + this.settings.thresholdOffset),
+        threshold,
+        downThreshold: f.name in this.settings.removalStops ? Math.min(threshold, 1 - this.settings.removalStops[f.name]) : threshold,
         knob: 0,
         strength: 0,
         alpha: this.settings.alphas[f.name] ?? this.settings.alpha,
@@ -393,7 +411,7 @@ export class Steerer implements StepHook {
       s.companionsUp = pushes(c.up);
       s.companionsDown = pushes(c.down);
     }
-    for (const [field, named] of [['removalGains', this.settings.removalGains], ['holdAlphas', this.settings.holdAlphas], ['gainFloors', this.settings.gainFloors]] as const) {
+    for (const [field, named] of [['removalGains', this.settings.removalGains], ['holdAlphas', this.settings.holdAlphas], ['gainFloors', this.settings.gainFloors], ['removalStops', this.settings.removalStops]] as const) {
       for (const name of Object.keys(named)) {
         if (!this.features.includes(name)) throw new RangeError(`${field} name ${name}, which has no probes (the probe set has: ${this.features.join(', ')})`);
       }
@@ -588,7 +606,8 @@ export class Steerer implements StepHook {
     }
     for (const s of this.states) {
       if (s.strength === 0 || positions < this.settings.warmup) continue;
-      const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold: s.threshold, hysteresis: this.settings.hysteresis, floor: floorOf(s) });
+      const threshold = s.knob < 0 && s.strength < 0 ? s.downThreshold : s.threshold;
+      const d = monitorStep(s.active, s.monitor, s.strength > 0, { threshold, hysteresis: this.settings.hysteresis, floor: floorOf(s) });
       s.active = d.active;
       s.gain = d.gain;
     }
@@ -640,6 +659,7 @@ function checkSettings(s: SteeringSettings, layers: number): void {
       }
     }
   }
+  for (const [name, c] of Object.entries(s.removalStops)) if (!(c >= 0 && c < 1)) throw new RangeError(`removal stop of ${name} must be a reading in [0, 1), got: ${c}`);
   for (const [name, f] of Object.entries(s.gainFloors)) {
     for (const [sign, g] of Object.entries(f)) if (!(g >= 0 && g <= 1)) throw new RangeError(`gain floor of ${name} (${sign}) must be in [0, 1], got: ${g}`);
   }

@@ -13,7 +13,7 @@
  *     "companions": { "piano": { "up": { "guitar": 0.4 }, "down": { "guitar": -0.4 } } },
  *     "gainFloors": { "piano": { "down": 0.3 } },
  *     "orthogonalize": "head", "orthogonalTo": ["piano", "guitar"],
- *     "removalOrthogonalTo": { "drums": ["sounding"] } }
+ *     "removalOrthogonalTo": { "drums": ["sounding"] }, "removalStops": { "guitar": 0.5 } }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -49,6 +49,8 @@ const SteeringFileSchema = z.strictObject({
   orthogonalTo: z.array(name).min(1, 'expected at least one feature').optional(),
   /** Per feature, the probes (a monitor's too) its removal push is kept off, per head. */
   removalOrthogonalTo: z.record(name, z.array(name).min(1, 'expected at least one feature')).optional(),
+  /** Per feature, the reading under which its own removal push stops. */
+  removalStops: z.record(name, z.number().min(0, 'expected a reading >= 0').lt(1, 'expected a reading < 1')).optional(),
 }).refine((s) => (s.orthogonalize ?? 'none') === 'none' || s.orthogonalTo !== undefined, {
   path: ['orthogonalTo'],
   message: 'expected the features the pushes are made orthogonal to, with orthogonalize',
@@ -78,7 +80,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   const s = parsed.data;
   const features = probes.features.map((f) => f.name);
   const companionNames = Object.entries(s.companions ?? {}).flatMap(([knob, c]) => [knob, ...Object.keys(c.up ?? {}), ...Object.keys(c.down ?? {})]);
-  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames, ...(s.orthogonalTo ?? []), ...Object.entries(s.removalOrthogonalTo ?? {}).flat(2)])];
+  const named = [...new Set([...Object.keys(s.layers ?? {}), ...Object.keys(s.alphas ?? {}), ...Object.keys(s.removalGains ?? {}), ...Object.keys(s.holdAlphas ?? {}), ...Object.keys(s.gainFloors ?? {}), ...companionNames, ...(s.orthogonalTo ?? []), ...Object.entries(s.removalOrthogonalTo ?? {}).flat(2), ...Object.keys(s.removalStops ?? {})])];
   const own = resolve(dirname(file), s.probes);
   if (own !== resolve(probesFile)) {
     // another file: a user's set made from this one with a knob added (probes train --concept) keeps the choices, as
@@ -106,6 +108,7 @@ export function modelSteering(dir: string, probesFile: string, probes: ProbeSet)
   if (s.orthogonalize) out.orthogonalize = s.orthogonalize;
   if (s.orthogonalTo) out.orthogonalTo = s.orthogonalTo;
   if (s.removalOrthogonalTo) out.removalOrthogonalTo = s.removalOrthogonalTo;
+  if (s.removalStops) out.removalStops = s.removalStops;
   return out;
 }
 

@@ -48,6 +48,9 @@ describe("a model's steering.json", () => {
     // a removal kept off a monitor probe's direction
     const kept = folder({ ...valid, removalOrthogonalTo: { drums: ['sounding'] } });
     expect(modelSteering(kept, join(kept, 'probes.safetensors'), probes)).toMatchObject({ removalOrthogonalTo: { drums: ['sounding'] } });
+    // a removal that leaves music alone where its instrument reads under the stop
+    const stops = folder({ ...valid, removalStops: { guitar: 0.5 } });
+    expect(modelSteering(stops, join(stops, 'probes.safetensors'), probes)).toMatchObject({ removalStops: { guitar: 0.5 } });
   });
 
   it('a bad file is refused, naming the file and the field', () => {
@@ -75,6 +78,8 @@ describe("a model's steering.json", () => {
     expect(bad({ ...valid, gainFloors: { tuba: { up: 0.3 } } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, removalOrthogonalTo: { drums: ['tuba'] } })).toThrow(/steering\.json: no probes for tuba/);
     expect(bad({ ...valid, removalOrthogonalTo: { drums: [] } })).toThrow(/steering\.json: removalOrthogonalTo\.drums: expected at least one feature/);
+    expect(bad({ ...valid, removalStops: { guitar: 1 } })).toThrow(/steering\.json: removalStops\.guitar: expected a reading < 1/);
+    expect(bad({ ...valid, removalStops: { tuba: 0.5 } })).toThrow(/steering\.json: no probes for tuba/);
   });
 
   it("applies to another probe set that holds every feature it names unchanged (a knob added beside them), and not once one of them changed", () => {

@@ -159,6 +159,37 @@ describe.skipIf(!ready)('SMITIN steering on tinyband', () => {
     expect(() => new Steerer(probes, {}, { gainFloors: { tuba: { up: 0.5 } } })).toThrow(/gainFloors name tuba, which has no probes/);
   });
 
+  it("a knob's removal stop leaves music whose reading is under it alone, and a companion push on that feature still pushes there", async () => {
+    const stop = 0.5;
+    // drums absent: the mirrored monitor still reads them at times and pushes with gain C_f
+    const prompts = drumPrompts(false).slice(0, 4);
+    const pushesUnder = (s: Steerer, d: number) => s.trace.slice(2).filter((t, i) => t.applied[d] !== 0 && s.trace[i + 1].monitor[d] < stop).length;
+    const pushes = (s: Steerer, d: number) => s.trace.slice(1).filter((t) => t.applied[d] !== 0).length;
+    const count = async (settings: Partial<SteeringSettings>) => {
+      let under = 0, all = 0;
+      for (const r of await continueAll(prompts, { strength: -1, settings })) {
+        const d = r.steerer!.features.indexOf('drums');
+        under += pushesUnder(r.steerer!, d);
+        all += pushes(r.steerer!, d);
+      }
+      return { under, all };
+    };
+    const plain = await count({});
+    const stopped = await count({ removalStops: { drums: stop } });
+    expect(plain.under).toBeGreaterThan(0);
+    // it starts again only past stop + hysteresis, so no step after a reading under the stop pushes
+    expect(stopped.under).toBe(0);
+    expect(stopped.all).toBeGreaterThan(0);
+    expect(stopped.all).toBeLessThan(plain.all);
+    const companion = new Steerer(probes, { piano: -1 }, { removalStops: { drums: stop }, companions: { piano: { down: { drums: -1 } } } }, { record: true });
+    const cond = await encodeText(model, [prompts[0].style], model.spec.generation.guidance);
+    await new MusicgenGenerator(model.decoder, model.spec, cond, { ...model.spec.generation, seed: 1, prompt: prompts[0].tokens, hook: companion }).generate(64);
+    const d = companion.features.indexOf('drums');
+    expect(pushesUnder(companion, d)).toBeGreaterThan(0);
+    expect(() => new Steerer(probes, {}, { removalStops: { drums: 1 } })).toThrow(/removal stop of drums must be a reading in \[0, 1\), got: 1/);
+    expect(() => new Steerer(probes, {}, { removalStops: { tuba: 0.5 } })).toThrow(/removalStops name tuba, which has no probes/);
+  });
+
   it('refuses settings that cannot work, naming them', () => {
     expect(() => new Steerer(probes, {}, { monitorFromLayer: 4 })).toThrow(/monitorFromLayer must be an integer in \[0, 3\], got: 4/);
     expect(() => new Steerer(probes, {}, { thresholdOffset: 1 })).toThrow(/thresholdOffset must be in \(-1, 1\), got: 1/);
