@@ -34,6 +34,14 @@ describe("the live eval's plan measures the hold monitor against the product eit
     expect(methods(livePlan(false, productMethod(recipe)))).not.toContain('product-removal-along-probe');
   });
 
+  it('a removal stop is measured against the same removal without it, for the knobs it names', () => {
+    const stopped = { ...recipe, removalStops: { guitar: 0.5, bass: 0.5 } };
+    const unstopped = livePlan(false, productMethod(stopped)).filter((c) => c.method.method === 'product-removal-unstopped');
+    expect(unstopped.map((c) => `${c.setting} ${c.feature}=${c.strength}`).sort()).toEqual(['start bass=-1', 'start guitar=-1', 'turn bass=-1', 'turn guitar=-1']);
+    for (const c of unstopped) expect(c.method.settings).toEqual(recipe);
+    expect(methods(livePlan(false, productMethod(recipe)))).not.toContain('product-removal-unstopped');
+  });
+
   it('--quick leaves the ablations out', () => {
     expect(methods(livePlan(true, productMethod(recipe)))).toEqual(['product', 'random']);
   });

@@ -78,11 +78,17 @@ export function livePlan(quick: boolean, product: LiveMethod): LiveCondition[] {
   each('start', holdAblation(product), SIGNS);
   const { companions: _companions, removalGains: _removal, ...noCompanions } = product.settings;
   each('start', { method: 'product-no-companions', settings: noCompanions }, SIGNS);
-  // a removal kept off other directions (tinyband: the drums' off `sounding`) against the same removal along its own probe
-  const { removalOrthogonalTo, ...alongProbe } = product.settings;
-  for (const feature of INSTRUMENTS.filter((f) => removalOrthogonalTo?.[f])) {
-    for (const setting of KNOB_SETTINGS) c.push({ setting, method: { method: 'product-removal-along-probe', settings: alongProbe }, feature, strength: -1 });
-  }
+  // a removal setting of the product against the same removal without it, on the knobs it names, both settings
+  const removalAblation = (field: 'removalOrthogonalTo' | 'removalStops', method: string) => {
+    const { [field]: named, ...without } = product.settings;
+    for (const feature of INSTRUMENTS.filter((f) => named?.[f] !== undefined)) {
+      for (const setting of KNOB_SETTINGS) c.push({ setting, method: { method, settings: without }, feature, strength: -1 });
+    }
+  };
+  // kept off other directions (the drums' off `sounding`, measured) against the removal along its own probe
+  removalAblation('removalOrthogonalTo', 'product-removal-along-probe');
+  // stopped where the instrument reads under the stop against the paper's monitor, which pushes on
+  removalAblation('removalStops', 'product-removal-unstopped');
   each('start', { method: 'smitin-all-layers', settings: {} }, SIGNS);
   each('start', { method: 'smitin-from-step-1', settings: { pushAfterWarmup: false } }, SIGNS);
   return c;
