@@ -42,7 +42,7 @@ const configs: Config[] = [
   { name: 'prepared, no steering', model: prepared, hook: () => undefined },
   { name: '4 features, monitor same pass', model: prepared, hook: steer('same') },
   { name: 'product, 4 features', model: prepared, hook: () => new Steerer(probes, FEATURES, product) },
-  // the set's monitor probes (tinyband's sounding) are read every step: their price is this row against the one above
+  // a monitor probe nothing pushes (tinyband's sounding) is read only under a trace: this row against the one above says a live step pays nothing for it
   { name: 'product, without monitor probes', model: prepared, hook: () => new Steerer(knobsOnly, FEATURES, product) },
   { name: 'with the hold, drums=-0.7, 5 held', model: prepared, hook: () => new Steerer(probes, { drums: -0.7 }, { ...product, ...TINYBAND_HOLD }) },
   { name: '4 features, monitor off', model: prepared, hook: steer('off') },
