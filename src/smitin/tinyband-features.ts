@@ -9,7 +9,11 @@
  *
  * Probe pairs follow the paper: a positive segment has the feature at its
  * end, its negative is the same segment without it (the stem removed, or the
- * same seed composed in the other mode or energy).
+ * same seed composed in the other mode or energy). Where the instrument
+ * played alone its negative is silence; `keepBand` keeps only the pairs
+ * whose negative still has the band playing (measured and not shipped:
+ * docs/eval.md, "Measured, not shipped: probes whose negatives keep the band
+ * playing").
  *
  * Beside the knobs, one monitor probe (never a knob): `sounding`, the band
  * plays in the last bar, against the same segment with its last bar silent.
@@ -54,6 +58,15 @@ export const FEATURE_DESCRIPTIONS: Record<TinybandProbe, string> = {
   dense: 'the piece at high energy (dense patterns) / the same seed at low energy',
   sounding: 'the band plays in the last bar / the same segment with its last bar silent',
 };
+
+/** What `keepBand` adds to an instrument's description. */
+export const KEEP_BAND_DESCRIPTION = ', the rest of the band still playing';
+
+/** How an instrument's pairs are chosen. */
+export interface PairOptions {
+  /** Only pairs whose negative has another instrument in at least a quarter of its last bar (default false: the shipped probes). */
+  keepBand?: boolean;
+}
 
 const MINOR_QUALITIES = new Set(['min', 'min7', 'dim']);
 const MINOR_QUALITY_IDS = CHORD_QUALITIES.map((q) => MINOR_QUALITIES.has(q));
@@ -141,7 +154,7 @@ export function featurePresent(feature: TinybandFeature, tokens: readonly ArrayL
  * the piece offers no segment with the feature at its end. Segments start on
  * a bar and hold `minFrames`..`maxFrames` frames.
  */
-export function tinybandPair(feature: TinybandProbe, index: number, seed: number, rng: Rng, minFrames = 16, maxFrames = 128): [ProbeExample, ProbeExample] | null {
+export function tinybandPair(feature: TinybandProbe, index: number, seed: number, rng: Rng, options: PairOptions = {}, minFrames = 16, maxFrames = 128): [ProbeExample, ProbeExample] | null {
   const pieceSeed = seed * 100_003 + index;
   let pos: Piece;
   let neg: Uint16Array[];
@@ -163,16 +176,16 @@ export function tinybandPair(feature: TinybandProbe, index: number, seed: number
   const starts: number[] = [];
   for (let s = 0; s <= lastStart; s += FRAMES_PER_BAR) starts.push(s);
   const sounding = isInstrument(feature) ? soundingInstruments(pos.tokens)[INSTRUMENTS.indexOf(feature)] : feature === 'sounding' ? anySounding(pos.tokens) : null;
+  // keepBand: without the instrument the rest of the band still plays, so no negative ends in a silent bar
+  const bandLeft = options.keepBand && isInstrument(feature) ? anySounding(neg) : null;
   // mood is heard chord by chord: the minor piece ends on a minor chord where the major one ends on a major chord
   const moods = feature === 'minor' ? [chordMinorFlags(pos.tokens), chordMinorFlags(neg)] : null;
   const usable = starts.filter((s) => {
     if (moods) return moods[0][s + length - 1] === 1 && moods[1][s + length - 1] === 0;
     if (!sounding) return true;
-    // the instrument is there at the end: it sounds in at least a quarter of the last bar
+    // the instrument is there at the end: it sounds in at least a quarter of the last bar (and, with keepBand, so does the rest of the band)
     const end = s + length;
-    let n = 0;
-    for (let t = Math.max(s, end - FRAMES_PER_BAR); t < end; t++) n += sounding[t];
-    return n >= FRAMES_PER_BAR / 4;
+    return soundsAtEnd(sounding, s, end) && (!bandLeft || soundsAtEnd(bandLeft, s, end));
   });
   if (usable.length === 0) return null;
   const start = rng.pick(usable);
@@ -185,6 +198,13 @@ export function tinybandPair(feature: TinybandProbe, index: number, seed: number
   ];
 }
 
+/** Whether a per-frame sounding row is on in at least a quarter of the segment's last bar. */
+function soundsAtEnd(row: Uint8Array, start: number, end: number): boolean {
+  let n = 0;
+  for (let t = Math.max(start, end - FRAMES_PER_BAR); t < end; t++) n += row[t];
+  return n >= FRAMES_PER_BAR / 4;
+}
+
 /** Per frame: 1 where any instrument sounds. */
 function anySounding(tokens: readonly ArrayLike<number>[]): Uint8Array {
   const rows = soundingInstruments(tokens);
@@ -192,12 +212,12 @@ function anySounding(tokens: readonly ArrayLike<number>[]): Uint8Array {
 }
 
 /** `pairs` pairs for one feature, from consecutive pieces (pieces without a usable segment are skipped). */
-export function tinybandPairs(feature: TinybandProbe, pairs: number, seed: number): ProbeExample[] {
+export function tinybandPairs(feature: TinybandProbe, pairs: number, seed: number, options: PairOptions = {}): ProbeExample[] {
   const rng = new Rng(seed ^ (TINYBAND_PROBES.indexOf(feature) + 1) * 0x9e3779b1);
   const out: ProbeExample[] = [];
   for (let i = 0; out.length < 2 * pairs; i++) {
     if (i > pairs * 20) throw new Error(`could not find ${pairs} pieces with ${feature} in them`);
-    const p = tinybandPair(feature, i, seed, rng);
+    const p = tinybandPair(feature, i, seed, rng, options);
     if (p) out.push(...p);
   }
   return out;

@@ -72,6 +72,21 @@ describe.skipIf(MODEL_DIR !== SHIPPED_MODEL)('smitin probes', () => {
     }
   });
 
+  it('--keep-band trains an instrument on pairs whose negative keeps the band, records it, and is refused where pairs are not the composer\'s', () => {
+    const out = join(dir, 'k.safetensors');
+    const r = smitin(['probes', 'train', '--features', 'piano,minor', '--pairs', '60', '--keep-band', '--out', out, '--json', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const set = readProbeSet(out);
+    expect(set.features[0].description).toMatch(/piano stem removed, the rest of the band still playing$/);
+    expect(set.features[1].description).not.toMatch(/band still playing/);
+    expect(set.training).toMatchObject({ source: 'tinyband composer pairs', keepBand: true });
+    const concept = smitin(['probes', 'train', '--concept', 'sad', '--with', 'rock sad', '--without', 'rock happy', '--keep-band', '--out', join(dir, 'k2.safetensors')]);
+    expect(concept.status).toBe(2);
+    expect(concept.stderr).toMatch(/--keep-band chooses among tinyband's composer pairs: leave out --concept/);
+    expect(existsSync(join(dir, 'k2.safetensors'))).toBe(false);
+  });
+
   it('refuses unknown features and models it cannot build probe data for', () => {
     const bad = smitin(['probes', 'train', '--features', 'drums,cowbell', '--out', join(dir, 'q.safetensors')]);
     expect(bad.status).toBe(2);

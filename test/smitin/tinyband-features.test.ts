@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FRAMES_PER_BAR } from '../../src/constants.js';
 import { compose } from '../../src/model/tinyband/composer/index.js';
-import { encodeHarmony, HOLD, REST, soundingInstruments } from '../../src/model/tinyband/layout.js';
+import { encodeHarmony, HOLD, INSTRUMENTS, REST, soundingInstruments } from '../../src/model/tinyband/layout.js';
 import {
   chordMinorFlags,
   DENSE_THRESHOLD,
@@ -70,6 +70,21 @@ describe('tinyband features', () => {
     }
     // instruments and mood: always; density: the high-energy piece is busier at the end in most pairs
     expect(clearer / 30).toBeGreaterThanOrEqual(feature === 'dense' ? 0.7 : 1);
+  });
+
+  it.each(INSTRUMENTS)('%s pairs with keepBand end where the rest of the band plays; without it some negatives end in silence', (instrument) => {
+    const others = INSTRUMENTS.map((name, i) => [name, i] as const).filter(([name]) => name !== instrument);
+    const bandAtEnd = (negative: Uint16Array[]) => {
+      const rows = soundingInstruments(negative);
+      const end = rows[0].length;
+      let sounding = 0;
+      for (let t = end - FRAMES_PER_BAR; t < end; t++) sounding += others.some(([, k]) => rows[k][t]) ? 1 : 0;
+      return sounding;
+    };
+    const negatives = (examples: ReturnType<typeof tinybandPairs>) => examples.filter((e) => e.label === 0).map((e) => e.tokens);
+    for (const negative of negatives(tinybandPairs(instrument, 100, 11, { keepBand: true }))) expect(bandAtEnd(negative)).toBeGreaterThanOrEqual(FRAMES_PER_BAR / 4);
+    // the shipped probes' pairs: the instrument sometimes played alone
+    expect(negatives(tinybandPairs(instrument, 100, 11)).some((negative) => bandAtEnd(negative) < FRAMES_PER_BAR / 4)).toBe(true);
   });
 
   it('sounding pairs (a monitor, not a knob): the same music, the negative with its last bar silent, and music before it', () => {

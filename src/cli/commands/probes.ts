@@ -11,7 +11,8 @@ import { examplePairs } from '../../smitin/example-pairs.js';
 import { findProbesFile, userDataDir, userProbesFile } from '../../smitin/probe-location.js';
 import { checkProbesFit, encodeProbeSet, modelIdentity, readProbeSet, type FeatureProbes, type ModelIdentity, type ProbeSet } from '../../smitin/probe-set.js';
 import { readStemsFolder, stemPairs } from '../../smitin/stem-pairs.js';
-import { FEATURE_DESCRIPTIONS, isTinybandMonitor, isTinybandProbe, TINYBAND_PROBES, tinybandPairs, type TinybandProbe } from '../../smitin/tinyband-features.js';
+import { FEATURE_DESCRIPTIONS, isTinybandMonitor, isTinybandProbe, KEEP_BAND_DESCRIPTION, TINYBAND_PROBES, tinybandPairs, type TinybandProbe } from '../../smitin/tinyband-features.js';
+import { isInstrument } from '../../model/tinyband/layout.js';
 import type { ProbeExample } from '../../smitin/probe-example.js';
 import { collectActivations, fitFeatureProbes } from '../../smitin/train-probes.js';
 import { UsageError } from '../../util/errors.js';
@@ -37,6 +38,7 @@ interface TrainOptions extends ModelCliOptions {
   examplesWith?: string;
   examplesWithout?: string;
   n: number;
+  keepBand?: boolean;
 }
 
 /** A concept's data: two prompts the model generates under, or two folders of recordings (EnCodec models). */
@@ -118,6 +120,7 @@ function trainCommand(): Command {
     .option('--stems <dir>', 'probe data from audio stems, for an EnCodec MusicGen: a folder per song with mixture.wav and stem WAVs (MUSDB18 layout; see docs/probes.md)')
     .option('--pairs <n>', 'positive/negative pairs per feature (a fifth of the pieces are held out for validation)', numberIn('pairs', 10, 100_000, { integer: true }), 1000)
     .option('--seed <n>', 'seed of the composed pieces and segment cuts', numberIn('seed', 0, 2 ** 31 - 1, { integer: true }), 1)
+    .option('--keep-band', "tinyband: an instrument's pairs only where the rest of the band still plays in the negative's last bar (never silence against music; measured, not shipped: docs/eval.md)")
     .option('--l2 <lambda>', "L2 penalty of the probes (sklearn's 1/C)", numberIn('l2', 1e-6, 1e6), 1)
     .option('--concept <name>', 'a knob from prompts: the model generates under --with and --without, and the probes learn from its own head activations (see docs/probes.md)')
     .option('--with <text>', '--concept: a prompt that has the concept (e.g. "rock drums bass guitar")')
@@ -129,6 +132,7 @@ function trainCommand(): Command {
     .option('--quiet', 'no progress bar')
     .action(async (opts: TrainOptions) => {
       const concept = checkConceptOptions(opts);
+      if (opts.keepBand && (concept || opts.stems !== undefined)) throw new UsageError(`--keep-band chooses among tinyband's composer pairs: leave out ${concept ? '--concept' : '--stems'}`);
       const stems = opts.stems ? readStemsFolder(opts.stems) : null;
       const features = concept ? [concept.name] : stems ? parseStemFeatures(opts.features, stems.common) : parseFeatures(opts.features ?? TINYBAND_PROBES.join(','));
       const t0 = performance.now();
@@ -176,7 +180,7 @@ function trainCommand(): Command {
             await encoder.release();
           }
         }
-        const pairsOf = (f: string): ProbeExample[] => fromConcept ?? fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandProbe, opts.pairs, opts.seed);
+        const pairsOf = (f: string): ProbeExample[] => fromConcept ?? fromStems?.examples.get(f) ?? tinybandPairs(f as TinybandProbe, opts.pairs, opts.seed, { keepBand: opts.keepBand });
         const describe = (f: string): string =>
           concept?.kind === 'prompts'
             ? `the model's own music under ${quoted(concept.with)} / under ${quoted(concept.without)}, read under the empty prompt; steered along the mass-mean shift`
@@ -184,7 +188,7 @@ function trainCommand(): Command {
               ? `segments of the recordings in ${quoted(concept.with)} / in ${quoted(concept.without)}`
             : stems
               ? `the ${f} stem is audible in the segment's last second / the same segment of the mixture without the ${f} stem`
-              : FEATURE_DESCRIPTIONS[f as TinybandProbe];
+              : FEATURE_DESCRIPTIONS[f as TinybandProbe] + (opts.keepBand && isInstrument(f) ? KEEP_BAND_DESCRIPTION : '');
         if (!opts.out) mkdirSync(dirname(out), { recursive: true });
         const map = opts.map ?? out.replace(/\.[^./]*$/, '') + '.svg';
         const total = fromConcept ? fromConcept.length : fromStems ? [...fromStems.examples.values()].reduce((n, e) => n + e.length, 0) : features.length * opts.pairs * 2;
@@ -214,7 +218,7 @@ function trainCommand(): Command {
               ? { ...base?.set.training, ...(base && { base: base.file }), concepts: { ...concepts, [concept.name]: conceptRecord(concept, opts, seconds) } }
               : fromStems
                 ? { source: `stems ${opts.stems}`, songs: stems!.songs.map((s) => s.name), pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth song', segmentFrames: fromStems.segmentFrames, thresholdDb: fromStems.thresholdDb, seconds }
-                : { source: 'tinyband composer pairs', pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth piece', segmentFrames: [16, 128], seconds },
+                : { source: 'tinyband composer pairs', pairs: opts.pairs, seed: opts.seed, l2: opts.l2, validation: 'every fifth piece', segmentFrames: [16, 128], ...(opts.keepBand && { keepBand: true }), seconds },
           };
           file.write(encodeProbeSet(set));
           return set;
